@@ -1,0 +1,111 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// storeFlags are the flags that say which store to open, shared by every
+// command that touches data.
+type storeFlags struct {
+	mongoURI string
+	database string
+	dataDir  string
+}
+
+func (s *storeFlags) register(fs *flag.FlagSet, getenv func(string) string) {
+	fs.StringVar(&s.mongoURI, "mongo-uri", getenv("MONGODB_URI"), "MongoDB URI; empty runs the embedded store (env MONGODB_URI)")
+	fs.StringVar(&s.database, "database", envOr(getenv, "SCWM_DATABASE", "scwm"), "database name (env SCWM_DATABASE)")
+	fs.StringVar(&s.dataDir, "data-dir", envOr(getenv, "SCWM_DATA_DIR", "./data"), "directory of the embedded store's files (env SCWM_DATA_DIR)")
+}
+
+// serveConfig is the configuration of the serve command.
+type serveConfig struct {
+	store            storeFlags
+	addr             string
+	seed             string
+	logFormat        string
+	logLevel         string
+	dataspaces       []string
+	bodyLimit        int64
+	storeTimeout     time.Duration
+	requestTimeout   time.Duration
+	directoryRefresh time.Duration
+	shutdownTimeout  time.Duration
+}
+
+// parseServe reads serve's flags; every flag defaults to its environment
+// variable, and the environment to the documented default.
+func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
+	var c serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.store.register(fs, getenv)
+	fs.StringVar(&c.addr, "addr", envOr(getenv, "SCWM_ADDR", "127.0.0.1:8080"), "listen address (env SCWM_ADDR)")
+	fs.StringVar(&c.seed, "seed", getenv("SCWM_SEED"), "seed file of companies, networks and clients, applied at every start (env SCWM_SEED)")
+	fs.StringVar(&c.logFormat, "log-format", envOr(getenv, "SCWM_LOG_FORMAT", "auto"), "console, json, or auto: console on a terminal, JSON otherwise (env SCWM_LOG_FORMAT)")
+	fs.StringVar(&c.logLevel, "log-level", envOr(getenv, "SCWM_LOG_LEVEL", "info"), "debug, info, warn or error (env SCWM_LOG_LEVEL)")
+	dataspaces := fs.String("dataspaces", envOr(getenv, "SCWM_DATASPACES", "default"), "comma-separated dataspaces served (env SCWM_DATASPACES)")
+	bodyLimit := fs.String("body-limit", envOr(getenv, "SCWM_BODY_LIMIT", "1048576"), "largest request body in bytes (env SCWM_BODY_LIMIT)")
+	storeTimeout := fs.String("store-timeout", envOr(getenv, "SCWM_STORE_TIMEOUT", "5s"), "bound on each store operation (env SCWM_STORE_TIMEOUT)")
+	requestTimeout := fs.String("request-timeout", envOr(getenv, "SCWM_REQUEST_TIMEOUT", "10s"), "bound on the work on one event (env SCWM_REQUEST_TIMEOUT)")
+	refresh := fs.String("directory-refresh", envOr(getenv, "SCWM_DIRECTORY_REFRESH", "5s"), "how often API clients and networks are reloaded (env SCWM_DIRECTORY_REFRESH)")
+	shutdown := fs.String("shutdown-timeout", envOr(getenv, "SCWM_SHUTDOWN_TIMEOUT", "30s"), "how long SIGTERM waits for in-flight requests (env SCWM_SHUTDOWN_TIMEOUT)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	var problems []string
+	for _, d := range strings.Split(*dataspaces, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			c.dataspaces = append(c.dataspaces, d)
+		}
+	}
+	if len(c.dataspaces) == 0 {
+		problems = append(problems, "--dataspaces names no dataspace")
+	}
+	n, err := strconv.ParseInt(*bodyLimit, 10, 64)
+	if err != nil || n < 1024 {
+		problems = append(problems, fmt.Sprintf("--body-limit %q must be a number of bytes, at least 1024", *bodyLimit))
+	}
+	c.bodyLimit = n
+	durations := []struct {
+		name string
+		raw  string
+		dst  *time.Duration
+	}{
+		{"store-timeout", *storeTimeout, &c.storeTimeout},
+		{"request-timeout", *requestTimeout, &c.requestTimeout},
+		{"directory-refresh", *refresh, &c.directoryRefresh},
+		{"shutdown-timeout", *shutdown, &c.shutdownTimeout},
+	}
+	for _, d := range durations {
+		v, err := time.ParseDuration(d.raw)
+		if err != nil || v <= 0 {
+			problems = append(problems, fmt.Sprintf("--%s %q must be a positive duration such as 5s", d.name, d.raw))
+		}
+		*d.dst = v
+	}
+	switch c.logFormat {
+	case "auto", "console", "json":
+	default:
+		problems = append(problems, fmt.Sprintf("--log-format %q must be console, json or auto", c.logFormat))
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%s", strings.Join(problems, "; "))
+	}
+	return &c, nil
+}
+
+func envOr(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,70 @@
+// Command scwm-gateway serves the SCWM incident event API.
+//
+//	scwm-gateway serve [flags]            run the gateway
+//	scwm-gateway clients create --company ID [--network ID] [--user ID]
+//	scwm-gateway clients revoke --api-key KEY
+//	scwm-gateway version
+//
+// main only wires the process to run, so that tests start the real gateway
+// in-process with their own arguments, environment and output.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "scwm-gateway:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `scwm-gateway: a self-hostable gateway for the SCWM incident event API
+
+Usage:
+  scwm-gateway serve [flags]        run the gateway (embedded store unless --mongo-uri)
+  scwm-gateway clients create --company ID [--network ID] [--user ID]
+                                    mint an API key and secret, printed as JSON
+  scwm-gateway clients revoke --api-key KEY
+                                    revoke an API key
+  scwm-gateway version              print the version
+
+Run 'scwm-gateway serve -h' for the flags and their environment variables.
+`
+
+// run is the whole program: it parses args, reads configuration through
+// getenv and writes to stdout and stderr, until ctx ends or the command is
+// done.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) < 2 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch cmd, rest := args[1], args[2:]; cmd {
+	case "serve":
+		return serve(ctx, rest, getenv, stdout, stderr)
+	case "clients":
+		return clients(ctx, rest, getenv, stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "scwm-gateway", version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}

@@ -1,0 +1,45 @@
+package handlers
+
+import (
+	"strconv"
+
+	"github.com/scwm-gateway/scwm-gateway/store"
+)
+
+// record is the incident as read events return it, SPEC §4.
+type record struct {
+	ID                  string         `json:"id"`
+	ObjectType          string         `json:"objectType"`
+	SchemaID            string         `json:"schemaId"`
+	SchemaVersion       int            `json:"schemaVersion"`
+	DataVersion         int64          `json:"dataVersion"`
+	OwnerID             string         `json:"ownerId"`
+	ContextualOwnerID   string         `json:"contextualOwnerId"`
+	CreatedByUserID     string         `json:"createdByUserId"`
+	LastUpdatedByUserID string         `json:"lastUpdatedByUserId"`
+	CreationDateTime    int64          `json:"creationDateTime"`
+	LastUpdatedDateTime int64          `json:"lastUpdatedDateTime"`
+	CurrentBaseState    string         `json:"currentBaseState"`
+	Data                map[string]any `json:"data"`
+}
+
+// newRecord renders a stored incident for the company reading it.
+func newRecord(inc *store.Incident, reader string) *record {
+	pt, _ := lookupProcessType(inc.ProcessType)
+	objectType := pt.objectType()
+	return &record{
+		ID:                  inc.ID,
+		ObjectType:          objectType,
+		SchemaID:            objectType + ":v" + strconv.Itoa(inc.SchemaVersion),
+		SchemaVersion:       inc.SchemaVersion,
+		DataVersion:         inc.DataVersion,
+		OwnerID:             inc.OwnerID,
+		ContextualOwnerID:   reader,
+		CreatedByUserID:     inc.CreatedByUserID,
+		LastUpdatedByUserID: inc.LastUpdatedBy,
+		CreationDateTime:    inc.CreatedAt,
+		LastUpdatedDateTime: inc.LastUpdatedAt,
+		CurrentBaseState:    inc.CurrentBaseState,
+		Data:                inc.Data,
+	}
+}

@@ -1,0 +1,121 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/scwm-gateway/scwm-gateway/envelope"
+)
+
+// Call is one authenticated, authorized, validated event on its way to its
+// handler.
+type Call struct {
+	Request *envelope.Request
+	// Payload is the validated payload; enum values are in their canonical
+	// case and numbers are json.Number.
+	Payload map[string]any
+	Caller  Caller
+	// LicensePlate identifies this request in the response, the logs and the
+	// activity history.
+	LicensePlate string
+	Now          time.Time
+	// Warnings go into the response header; the schema check starts them
+	// and handlers may add to them.
+	Warnings []string
+}
+
+// Caller is who sends an event: the API client's company and user.
+type Caller struct {
+	APIKey    string
+	CompanyID string
+	UserID    string
+}
+
+// HandlerFunc carries out one event and returns the response payload.
+// Failures are *envelope.Error values, or store errors that respond maps.
+type HandlerFunc func(ctx context.Context, call *Call) (any, error)
+
+// Event is one entry of the catalogue: an event name at one version, with its
+// handler, the schema its payload must satisfy and a one-line help text.
+type Event struct {
+	Name envelope.EventName
+	// Schema is the file under schemas/ that validates the payload.
+	Schema string
+	Help   string
+	Handle HandlerFunc
+
+	schema *payloadSchema
+}
+
+// Registry maps every supported event name to its Event. It is the
+// catalogue: dispatch, the UnsupportedEventException text and the docs all
+// read it.
+type Registry struct {
+	events   map[string]*Event
+	versions map[string][]int // "app:action" -> sorted versions
+}
+
+// NewRegistry compiles every event's schema and indexes the events. It fails
+// on a duplicate event or a schema that does not compile, so a broken
+// catalogue never starts.
+func NewRegistry(events []*Event) (*Registry, error) {
+	r := &Registry{events: map[string]*Event{}, versions: map[string][]int{}}
+	schemas, err := newSchemaSet()
+	if err != nil {
+		return nil, err
+	}
+	for _, ev := range events {
+		key := ev.Name.String()
+		if _, dup := r.events[key]; dup {
+			return nil, fmt.Errorf("event %s registered twice", key)
+		}
+		if ev.schema, err = schemas.load(ev.Schema); err != nil {
+			return nil, fmt.Errorf("event %s: %w", key, err)
+		}
+		r.events[key] = ev
+		action := ev.Name.App + ":" + ev.Name.Action
+		r.versions[action] = append(r.versions[action], ev.Name.Version)
+	}
+	for _, v := range r.versions {
+		sort.Ints(v)
+	}
+	return r, nil
+}
+
+// Lookup returns the event for name, or an UnsupportedEventException that
+// lists the versions of the same action that are supported.
+func (r *Registry) Lookup(name envelope.EventName) (*Event, *envelope.Error) {
+	if ev, ok := r.events[name.String()]; ok {
+		return ev, nil
+	}
+	action := name.App + ":" + name.Action
+	if vs := r.versions[action]; len(vs) > 0 {
+		names := make([]string, len(vs))
+		for i, v := range vs {
+			names[i] = fmt.Sprintf("%s:v%d", action, v)
+		}
+		return nil, envelope.Errorf(envelope.KindUnsupportedEvent,
+			"version v%d of %s is not supported; supported: %s", name.Version, action, strings.Join(names, ", "))
+	}
+	return nil, envelope.Errorf(envelope.KindUnsupportedEvent,
+		"event %s is not supported; see docs/events.md for the catalogue", name.String())
+}
+
+// Events lists the catalogue sorted by event name.
+func (r *Registry) Events() []*Event {
+	out := make([]*Event, 0, len(r.events))
+	for _, ev := range r.events {
+		out = append(out, ev)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].Name, out[j].Name
+		if a.App+a.Action != b.App+b.Action {
+			return a.App+":"+a.Action < b.App+":"+b.Action
+		}
+		return a.Version < b.Version
+	})
+	return out
+}

@@ -1,0 +1,466 @@
+package handlers
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
+	"github.com/scwm-gateway/scwm-gateway/envelope"
+)
+
+// schemaFiles holds one JSON Schema (draft 2020-12) per event, plus defs.json
+// with the definitions they share. They validate payloads and document the
+// events, so the two cannot drift apart.
+//
+//go:embed schemas
+var schemaFiles embed.FS
+
+// schemaBase is the URL under which the embedded files are registered with
+// the compiler, so that "$ref": "defs.json#/$defs/x" resolves.
+const schemaBase = "file:///scwm-gateway/schemas/"
+
+// schemaSet compiles embedded schemas on demand, sharing one compiler so that
+// defs.json is compiled once.
+type schemaSet struct {
+	compiler *jsonschema.Compiler
+}
+
+func newSchemaSet() (*schemaSet, error) {
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	err := fs.WalkDir(schemaFiles, "schemas", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path.Ext(p) != ".json" {
+			return err
+		}
+		raw, err := schemaFiles.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+		if err != nil {
+			return fmt.Errorf("schema %s: %w", p, err)
+		}
+		return c.AddResource(schemaBase+strings.TrimPrefix(p, "schemas/"), doc)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &schemaSet{compiler: c}, nil
+}
+
+func (s *schemaSet) load(file string) (*payloadSchema, error) {
+	compiled, err := s.compiler.Compile(schemaBase + file)
+	if err != nil {
+		return nil, fmt.Errorf("compile schema %s: %w", file, err)
+	}
+	return &payloadSchema{file: file, compiled: compiled}, nil
+}
+
+// SchemaSource returns the text of an embedded schema file, for the docs.
+func SchemaSource(file string) ([]byte, error) {
+	return schemaFiles.ReadFile("schemas/" + file)
+}
+
+// payloadSchema validates the payload of one event.
+type payloadSchema struct {
+	file     string
+	compiled *jsonschema.Schema
+}
+
+// check validates payload in place: it puts enum values into their canonical
+// case (enums match without regard to case), then reports every problem in
+// one SchemaValidationException, or returns warnings for fields the schema
+// does not know (they are kept as sent).
+func (p *payloadSchema) check(payload map[string]any) ([]string, *envelope.Error) {
+	problems := forbiddenKeys(payload, "$", nil)
+	w := &schemaWalker{}
+	w.walk(p.compiled, payload, "$", nil)
+	if err := p.compiled.Validate(any(payload)); err != nil {
+		problems = append(problems, describeValidation(err, payload)...)
+	}
+	if len(problems) > 0 {
+		return nil, schemaError(problems)
+	}
+	return w.warnings, nil
+}
+
+// schemaError builds the SchemaValidationException whose errMsg is the JSON
+// object {"validation-failed": [...]}, one entry per problem.
+func schemaError(problems []string) *envelope.Error {
+	problems = dedupe(problems)
+	msg, _ := json.Marshal(map[string][]string{"validation-failed": problems})
+	return &envelope.Error{Kind: envelope.KindSchemaValidation, Message: string(msg)}
+}
+
+func dedupe(list []string) []string {
+	seen := make(map[string]bool, len(list))
+	out := list[:0]
+	for _, s := range list {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// forbiddenKeys names keys that start with '$' or contain '.': MongoDB reads
+// them as operators or paths, and the embedded store refuses them, so they are
+// refused before they reach the store.
+func forbiddenKeys(v any, at string, out []string) []string {
+	switch v := v.(type) {
+	case map[string]any:
+		for _, k := range sortedKeys(v) {
+			p := childPath(at, k)
+			switch {
+			case strings.HasPrefix(k, "$"):
+				out = append(out, p+": field names must not start with '$'")
+			case strings.Contains(k, "."):
+				out = append(out, p+": field names must not contain '.'")
+			case k == "":
+				out = append(out, p+": field names must not be empty")
+			}
+			out = forbiddenKeys(v[k], p, out)
+		}
+	case []any:
+		for i, e := range v {
+			out = forbiddenKeys(e, at+"["+strconv.Itoa(i)+"]", out)
+		}
+	}
+	return out
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// childPath appends an object key to a JSON path, quoting keys that are not
+// plain identifiers.
+func childPath(at, key string) string {
+	plain := key != ""
+	for i := 0; i < len(key) && plain; i++ {
+		c := key[i]
+		plain = c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9'
+	}
+	if plain {
+		return at + "." + key
+	}
+	q, _ := json.Marshal(key)
+	return at + "[" + string(q) + "]"
+}
+
+// schemaWalker walks a payload alongside its compiled schema to canonicalize
+// enum values and to find fields the schema does not know.
+type schemaWalker struct {
+	warnings []string
+}
+
+// walk visits v at path under schema s. set replaces v in its parent.
+func (w *schemaWalker) walk(s *jsonschema.Schema, v any, at string, set func(any)) {
+	applying := applicable(s, v, nil)
+	// Enum values match without regard to case and are stored canonically.
+	if str, ok := v.(string); ok {
+		for _, a := range applying {
+			if a.Enum == nil {
+				continue
+			}
+			for _, want := range a.Enum.Values {
+				if ws, ok := want.(string); ok && ws != str && strings.EqualFold(ws, str) && set != nil {
+					set(ws)
+					return
+				}
+			}
+		}
+		return
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		known := map[string]*jsonschema.Schema{}
+		open := false // the schema says nothing of properties: any field goes
+		constrained := false
+		for _, a := range applying {
+			for name, ps := range a.Properties {
+				known[name] = ps
+				constrained = true
+			}
+			if a.AdditionalProperties != nil || len(a.PatternProperties) > 0 {
+				open = true
+			}
+		}
+		for _, k := range sortedKeys(v) {
+			ps, ok := known[k]
+			if !ok {
+				if constrained && !open {
+					w.warnings = append(w.warnings, unknownField(childPath(at, k), k, known))
+				}
+				continue
+			}
+			w.walk(ps, v[k], childPath(at, k), func(nv any) { v[k] = nv })
+		}
+	case []any:
+		var items *jsonschema.Schema
+		for _, a := range applying {
+			if a.Items2020 != nil {
+				items = a.Items2020
+			}
+		}
+		if items == nil {
+			return
+		}
+		for i := range v {
+			w.walk(items, v[i], at+"["+strconv.Itoa(i)+"]", func(nv any) { v[i] = nv })
+		}
+	}
+}
+
+// applicable lists s and the subschemas that apply to v through $ref, allOf,
+// and those anyOf/oneOf branches whose type admits v.
+func applicable(s *jsonschema.Schema, v any, out []*jsonschema.Schema) []*jsonschema.Schema {
+	if s == nil || len(out) > 64 {
+		return out
+	}
+	out = append(out, s)
+	out = applicable(s.Ref, v, out)
+	for _, a := range s.AllOf {
+		out = applicable(a, v, out)
+	}
+	for _, branches := range [][]*jsonschema.Schema{s.AnyOf, s.OneOf} {
+		for _, a := range branches {
+			if admits(a, v) {
+				out = applicable(a, v, out)
+			}
+		}
+	}
+	return out
+}
+
+// admits reports whether the type keyword of s (following $ref) allows v.
+func admits(s *jsonschema.Schema, v any) bool {
+	for depth := 0; s != nil && depth < 16; depth++ {
+		if s.Types != nil && !s.Types.IsEmpty() {
+			kind := valueKind(v)
+			for _, t := range s.Types.ToStrings() {
+				if t == kind || t == "number" && kind == "integer" {
+					return true
+				}
+			}
+			return false
+		}
+		s = s.Ref
+	}
+	return true
+}
+
+// valueKind names the JSON Schema type of a decoded value; integral numbers
+// are "integer".
+func valueKind(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case json.Number:
+		if _, err := v.Int64(); err == nil {
+			return "integer"
+		}
+		return "number"
+	case float64:
+		return "number"
+	case string:
+		return "string"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// unknownField is the warning for a field no schema names, with the closest
+// known name when one is near.
+func unknownField(at, name string, known map[string]*jsonschema.Schema) string {
+	best, bestDist := "", 1<<30
+	for k := range known {
+		d := editDistance(strings.ToLower(name), strings.ToLower(k))
+		if d < bestDist || d == bestDist && k < best {
+			best, bestDist = k, d
+		}
+	}
+	if best != "" && (bestDist <= 2 || bestDist*4 <= len(name)) {
+		return fmt.Sprintf("%s: unknown field (did you mean %s?)", at, best)
+	}
+	return at + ": unknown field"
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+var englishPrinter = message.NewPrinter(language.English)
+
+// describeValidation flattens a jsonschema validation error into one
+// "<JSON path>: <plain reason>" line per problem.
+func describeValidation(err error, payload any) []string {
+	ve, ok := err.(*jsonschema.ValidationError)
+	if !ok {
+		return []string{"$: " + err.Error()}
+	}
+	var out []string
+	collectProblems(ve, payload, &out)
+	return out
+}
+
+func collectProblems(ve *jsonschema.ValidationError, payload any, out *[]string) {
+	at := instancePath(payload, ve.InstanceLocation)
+	switch k := ve.ErrorKind.(type) {
+	case *kind.Required:
+		for _, m := range k.Missing {
+			*out = append(*out, childPath(at, m)+": is missing but it is required")
+		}
+		return
+	case *kind.Type:
+		*out = append(*out, fmt.Sprintf("%s: %s found, %s expected", at, k.Got, strings.Join(k.Want, " or ")))
+		return
+	case *kind.Enum:
+		vals := make([]string, len(k.Want))
+		for i, w := range k.Want {
+			vals[i] = fmt.Sprint(w)
+		}
+		*out = append(*out, fmt.Sprintf("%s: does not have a value in the enumeration [%s]", at, strings.Join(vals, ", ")))
+		return
+	case *kind.MinLength:
+		if k.Want == 1 {
+			*out = append(*out, at+": must not be empty")
+		} else {
+			*out = append(*out, fmt.Sprintf("%s: must be at least %d characters long", at, k.Want))
+		}
+		return
+	case *kind.MaxLength:
+		*out = append(*out, fmt.Sprintf("%s: must be at most %d characters long", at, k.Want))
+		return
+	case *kind.AnyOf, *kind.OneOf:
+		// A value of the wrong type fails every branch on its type; say so
+		// once. Otherwise report the branches that got past the type check.
+		var typeOnly []string
+		var deeper []*jsonschema.ValidationError
+		for _, c := range ve.Causes {
+			if t, ok := leafType(c, len(ve.InstanceLocation)); ok {
+				typeOnly = append(typeOnly, t...)
+			} else {
+				deeper = append(deeper, c)
+			}
+		}
+		if len(deeper) == 0 && len(typeOnly) > 0 {
+			got := valueKind(valueAt(payload, ve.InstanceLocation))
+			*out = append(*out, fmt.Sprintf("%s: %s found, %s expected", at, got, strings.Join(dedupe(typeOnly), " or ")))
+			return
+		}
+		for _, c := range deeper {
+			collectProblems(c, payload, out)
+		}
+		return
+	}
+	if len(ve.Causes) == 0 {
+		*out = append(*out, at+": "+ve.ErrorKind.LocalizedString(englishPrinter))
+		return
+	}
+	for _, c := range ve.Causes {
+		collectProblems(c, payload, out)
+	}
+}
+
+// leafType reports whether a branch failed only on the type of the value
+// itself (at depth, the length of its instance location), and the types it
+// wanted.
+func leafType(ve *jsonschema.ValidationError, depth int) ([]string, bool) {
+	if len(ve.InstanceLocation) != depth {
+		return nil, false
+	}
+	if t, ok := ve.ErrorKind.(*kind.Type); ok {
+		return t.Want, true
+	}
+	if len(ve.Causes) == 1 {
+		switch ve.ErrorKind.(type) {
+		case *kind.Group, *kind.Reference, *kind.Schema:
+			return leafType(ve.Causes[0], depth)
+		}
+	}
+	return nil, false
+}
+
+// instancePath renders an instance location as a JSON path, telling array
+// indexes from object keys by looking at the payload.
+func instancePath(payload any, loc []string) string {
+	at := "$"
+	cur := payload
+	for _, tok := range loc {
+		switch c := cur.(type) {
+		case []any:
+			at += "[" + tok + "]"
+			if i, err := strconv.Atoi(tok); err == nil && i >= 0 && i < len(c) {
+				cur = c[i]
+			} else {
+				cur = nil
+			}
+		case map[string]any:
+			at = childPath(at, tok)
+			cur = c[tok]
+		default:
+			at = childPath(at, tok)
+			cur = nil
+		}
+	}
+	return at
+}
+
+func valueAt(payload any, loc []string) any {
+	cur := payload
+	for _, tok := range loc {
+		switch c := cur.(type) {
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil
+			}
+			cur = c[i]
+		case map[string]any:
+			cur = c[tok]
+		default:
+			return nil
+		}
+	}
+	return cur
+}

@@ -1,0 +1,145 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/rs/zerolog"
+
+	"github.com/scwm-gateway/scwm-gateway/envelope"
+)
+
+// Config holds the deployment's choices the handlers need.
+type Config struct {
+	// Dataspaces served; a request naming another is a header error.
+	Dataspaces []string
+	// BodyLimit is the largest request body accepted, in bytes.
+	BodyLimit int64
+	// RequestTimeout bounds the work on one event, store calls included.
+	RequestTimeout time.Duration
+	// DirectoryRefresh is how often clients and networks are reloaded.
+	DirectoryRefresh time.Duration
+	// Version is reported by /healthz.
+	Version string
+	Logger  zerolog.Logger
+}
+
+// Defaults of Config's zero fields.
+const (
+	DefaultBodyLimit      = 1 << 20
+	DefaultRequestTimeout = 10 * time.Second
+)
+
+// Gateway is the whole HTTP application: routes, the event pipeline, the
+// registry and the directory, over one Store.
+type Gateway struct {
+	cfg      Config
+	store    Store
+	dir      *Directory
+	registry *Registry
+	log      zerolog.Logger
+	echo     *echo.Echo
+}
+
+// New builds the gateway over st: it compiles the catalogue and loads the
+// directory, so it fails early on a broken schema or an unreachable store.
+func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
+	if len(cfg.Dataspaces) == 0 {
+		cfg.Dataspaces = []string{"default"}
+	}
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = DefaultBodyLimit
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	g := &Gateway{
+		cfg:   cfg,
+		store: st,
+		dir:   NewDirectory(st, cfg.DirectoryRefresh),
+		log:   cfg.Logger,
+	}
+	reg, err := NewRegistry(g.catalogue())
+	if err != nil {
+		return nil, err
+	}
+	g.registry = reg
+	if err := g.dir.Refresh(ctx); err != nil {
+		return nil, fmt.Errorf("load clients and networks: %w", err)
+	}
+	g.echo = g.routes()
+	return g, nil
+}
+
+// ServeHTTP serves every route of the gateway.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.echo.ServeHTTP(w, r) }
+
+// Run keeps the directory fresh until ctx ends.
+func (g *Gateway) Run(ctx context.Context) {
+	g.dir.Run(ctx, func(err error) {
+		g.log.Warn().Err(err).Msg("directory refresh failed; keeping the previous view")
+	})
+}
+
+// Registry is the event catalogue this gateway serves.
+func (g *Gateway) Registry() *Registry { return g.registry }
+
+// Directory is the gateway's view of clients and networks.
+func (g *Gateway) Directory() *Directory { return g.dir }
+
+// routes builds the router: every route of the gateway is here.
+func (g *Gateway) routes() *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = g.handleRouteError
+
+	e.Any("/api/events", g.handleEvent)
+	e.GET("/healthz", g.handleHealth)
+	e.GET("/readyz", g.handleReady)
+	return e
+}
+
+func (g *Gateway) handleHealth(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok", "version": g.cfg.Version})
+}
+
+func (g *Gateway) handleReady(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := g.store.Ping(ctx); err != nil {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// handleRouteError answers what the router could not route (unknown paths,
+// and anything a handler returned instead of writing) with an error envelope,
+// never Echo's default body.
+func (g *Gateway) handleRouteError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var he *echo.HTTPError
+	kind := envelope.KindInternal
+	msg := "unexpected error"
+	if errors.As(err, &he) {
+		switch he.Code {
+		case http.StatusNotFound:
+			kind = envelope.KindNotFound
+			msg = fmt.Sprintf("no such endpoint: %s %s; SCWM events go to POST /api/events", c.Request().Method, c.Request().URL.Path)
+		case http.StatusMethodNotAllowed:
+			kind = envelope.KindMethodNotAllowed
+			msg = fmt.Sprintf("method %s is not allowed on %s", c.Request().Method, c.Request().URL.Path)
+		}
+	}
+	if kind == envelope.KindInternal {
+		g.log.Error().Err(err).Str("path", c.Request().URL.Path).Msg("unhandled error")
+	}
+	plate := envelope.NewLicensePlate()
+	writeEnvelope(c, envelope.Failure(nil, plate, &envelope.Error{Kind: kind, Message: msg}), kind.Status())
+}

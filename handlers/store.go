@@ -1,0 +1,24 @@
+package handlers
+
+import (
+	"context"
+
+	"github.com/scwm-gateway/scwm-gateway/store"
+)
+
+// Store is the persistence the handlers need. *store.Store implements it;
+// tests that must show a fault the real store cannot produce may wrap it.
+type Store interface {
+	// Ping checks that the store answers; it backs /readyz.
+	Ping(ctx context.Context) error
+
+	// Clients and Networks load the directory that authentication and
+	// authorization are decided from, without a round trip per request.
+	Clients(ctx context.Context) ([]store.Client, error)
+	FindClient(ctx context.Context, apiKey string) (*store.Client, error)
+	Networks(ctx context.Context) ([]store.Network, error)
+
+	NextSequence(ctx context.Context, dataspace, ownerID, name string) (int64, error)
+	InsertIncident(ctx context.Context, inc *store.Incident) error
+	FindIncident(ctx context.Context, dataspace, id string) (*store.Incident, error)
+}

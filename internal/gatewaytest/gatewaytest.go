@@ -1,0 +1,236 @@
+// Package gatewaytest starts a real scwm-gateway for tests: the embedded
+// store in a temporary directory and the real HTTP stack on a random loopback
+// port, seeded with companies, networks and API clients. It sends envelopes
+// the way a client does and decodes the envelope the client sees.
+package gatewaytest
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/handlers"
+	"github.com/scwm-gateway/scwm-gateway/store"
+)
+
+// Client is a seeded API client and where it acts.
+type Client struct {
+	APIKey    string
+	APISecret string
+	CompanyID string
+	NetworkID string
+	UserID    string
+}
+
+// The seeded world: acme and its supplier share net-1; other-co is alone in
+// net-2.
+var (
+	Acme     = Client{APIKey: "acme-key", APISecret: "acme-secret-0123456789", CompanyID: "acme", NetworkID: "net-1", UserID: "alice"}
+	Supplier = Client{APIKey: "supplier-key", APISecret: "supplier-secret-0123456789", CompanyID: "supplier-1", NetworkID: "net-1", UserID: "sam"}
+	Other    = Client{APIKey: "other-key", APISecret: "other-secret-0123456789", CompanyID: "other-co", NetworkID: "net-2", UserID: "olga"}
+)
+
+// DefaultSeed is the seed every harness starts with.
+func DefaultSeed() *store.Seed {
+	seed := &store.Seed{
+		Companies: []store.Company{{ID: "acme", Name: "Acme Pharma"}, {ID: "supplier-1", Name: "Supplier One"}, {ID: "other-co", Name: "Other Co"}},
+		Networks:  []store.Network{{ID: "net-1", Members: []string{"acme", "supplier-1"}}, {ID: "net-2", Members: []string{"other-co"}}},
+	}
+	for _, c := range []Client{Acme, Supplier, Other} {
+		seed.Clients = append(seed.Clients, store.SeedClient{APIKey: c.APIKey, APISecret: c.APISecret, CompanyID: c.CompanyID, UserID: c.UserID})
+	}
+	return seed
+}
+
+// Options change how a harness starts.
+type Options struct {
+	// Config overrides the gateway configuration; Logger defaults to a
+	// discarding one.
+	Config handlers.Config
+	// DataDir reuses a data directory (to test restarts); empty makes one.
+	DataDir string
+	// Logs, when set, receives the gateway's JSON log lines.
+	Logs io.Writer
+}
+
+// Harness is a running gateway.
+type Harness struct {
+	URL     string
+	Store   *store.Store
+	Gateway *handlers.Gateway
+	DataDir string
+	server  *httptest.Server
+	cancel  context.CancelFunc
+}
+
+// Start starts a gateway and stops it when the test ends.
+func Start(t testing.TB, opts Options) *Harness {
+	t.Helper()
+	ctx := context.Background()
+	dir := opts.DataDir
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	st, err := store.Open(ctx, store.Config{DataDir: dir})
+	if err != nil {
+		t.Fatalf("open embedded store: %v", err)
+	}
+	if err := st.ApplySeed(ctx, DefaultSeed()); err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	cfg := opts.Config
+	if opts.Logs != nil {
+		cfg.Logger = zerolog.New(opts.Logs)
+	}
+	gw, err := handlers.New(ctx, cfg, st)
+	if err != nil {
+		t.Fatalf("build gateway: %v", err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	go gw.Run(runCtx)
+	srv := httptest.NewServer(gw)
+	h := &Harness{URL: srv.URL, Store: st, Gateway: gw, DataDir: dir, server: srv, cancel: cancel}
+	t.Cleanup(h.Stop)
+	return h
+}
+
+// Stop shuts the server and the store down; it is safe to call twice.
+func (h *Harness) Stop() {
+	if h.server == nil {
+		return
+	}
+	h.server.Close()
+	h.cancel()
+	_ = h.Store.Close(context.Background())
+	h.server = nil
+}
+
+// Header builds a valid request header for c and eventName.
+func Header(c Client, eventName string) map[string]any {
+	return map[string]any{
+		"headerVersion":    1,
+		"eventName":        eventName,
+		"ownerId":          c.CompanyID,
+		"processNetworkId": c.NetworkID,
+		"appName":          "agile-process-teams",
+		"dataspace":        "default",
+	}
+}
+
+// Envelope builds a request body for c.
+func Envelope(c Client, eventName string, payload any) []byte {
+	b, err := json.Marshal(map[string]any{"header": Header(c, eventName), "payload": payload})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// Response is what a client sees: the HTTP response and the decoded
+// envelope.
+type Response struct {
+	Status  int
+	HTTP    http.Header
+	Body    []byte
+	Header  envelope.ResponseHeader
+	Payload json.RawMessage
+}
+
+// Decode unmarshals the payload into v, failing the test if it cannot.
+func (r *Response) Decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Payload, v); err != nil {
+		t.Fatalf("decode payload %s: %v", r.Payload, err)
+	}
+}
+
+// Send posts an event as client c and returns what comes back.
+func (h *Harness) Send(t testing.TB, c Client, eventName string, payload any) *Response {
+	t.Helper()
+	return h.Post(t, Envelope(c, eventName, payload), Basic(c), nil)
+}
+
+// Basic is the HTTP Basic Authorization value of a client.
+func Basic(c Client) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(c.APIKey+":"+c.APISecret))
+}
+
+// Post sends body to /api/events with the given Authorization (none if
+// empty) and extra headers; Content-Type defaults to application/json.
+func (h *Harness) Post(t testing.TB, body []byte, authorization string, headers map[string]string) *Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.URL+"/api/events", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	for k, v := range headers {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	return h.Do(t, req)
+}
+
+// Do sends any request and decodes the answer as an envelope.
+func (h *Harness) Do(t testing.TB, req *http.Request) *Response {
+	t.Helper()
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read response: %v", err)
+	}
+	out := &Response{Status: resp.StatusCode, HTTP: resp.Header, Body: body}
+	var env struct {
+		Header  envelope.ResponseHeader `json:"header"`
+		Payload json.RawMessage         `json:"payload"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		t.Fatalf("%s %s answered %d with a body that is not an envelope: %v\n%s", req.Method, req.URL.Path, resp.StatusCode, err, body)
+	}
+	out.Header, out.Payload = env.Header, env.Payload
+	return out
+}
+
+// MustOK fails the test unless the response is a 200_OK envelope.
+func (r *Response) MustOK(t testing.TB) *Response {
+	t.Helper()
+	if r.Status != http.StatusOK || r.Header.IsErr || r.Header.ErrCode != envelope.OKCode {
+		t.Fatalf("want 200_OK, got %d: %s", r.Status, r.Body)
+	}
+	return r
+}
+
+// MustFail fails the test unless the response is an error envelope with
+// this status and exceptionName, and returns it for further checks.
+func (r *Response) MustFail(t testing.TB, status int, exception string) *Response {
+	t.Helper()
+	if r.Status != status || !r.Header.IsErr || r.Header.ExceptionName != exception ||
+		r.Header.ErrCode != strconv.Itoa(status) || string(r.Payload) != "null" {
+		t.Fatalf("want %d %s error envelope, got %d: %s", status, exception, r.Status, r.Body)
+	}
+	if r.Header.LicensePlate == "" || r.HTTP.Get("X-License-Plate") != r.Header.LicensePlate {
+		t.Fatalf("license plate missing or not in X-License-Plate: %s / %q", r.Body, r.HTTP.Get("X-License-Plate"))
+	}
+	return r
+}

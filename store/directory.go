@@ -1,0 +1,156 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// Company is a tenant: every incident, client and sequence belongs to one.
+type Company struct {
+	ID   string `bson:"_id" json:"id"`
+	Name string `bson:"name" json:"name"`
+}
+
+// Network is a process network: the companies that work on processes
+// together.
+type Network struct {
+	ID      string   `bson:"_id" json:"id"`
+	Members []string `bson:"members" json:"members"`
+	// Position orders networks as the seed lists them: a company's default
+	// network is the first one that lists it.
+	Position int `bson:"position" json:"-"`
+}
+
+// Client is an API client: an apiKey and the hash of its apiSecret, acting
+// for one company as one user.
+type Client struct {
+	APIKey     string `bson:"_id"`
+	SecretHash string `bson:"secretHash"`
+	CompanyID  string `bson:"companyId"`
+	UserID     string `bson:"userId"`
+	CreatedAt  int64  `bson:"createdAt"`
+	// RevokedAt is the epoch millisecond of revocation; 0 while active.
+	RevokedAt int64 `bson:"revokedAt"`
+}
+
+// Active reports whether the client may still authenticate.
+func (c *Client) Active() bool { return c.RevokedAt == 0 }
+
+// PutCompany creates the company or updates its name.
+func (s *Store) PutCompany(ctx context.Context, c Company) error {
+	_, err := s.companies.ReplaceOne(ctx, bson.M{"_id": c.ID}, c, options.Replace().SetUpsert(true))
+	return wrap("put company", err)
+}
+
+// EnsureCompany creates the company, named after its id, if it is missing.
+func (s *Store) EnsureCompany(ctx context.Context, id string) error {
+	_, err := s.companies.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$setOnInsert": bson.M{"name": id}}, upsert())
+	return wrap("ensure company", err)
+}
+
+// PutNetwork creates the network or replaces its member list.
+func (s *Store) PutNetwork(ctx context.Context, n Network) error {
+	_, err := s.networks.ReplaceOne(ctx, bson.M{"_id": n.ID}, n, options.Replace().SetUpsert(true))
+	return wrap("put network", err)
+}
+
+// Companies lists every company.
+func (s *Store) Companies(ctx context.Context) ([]Company, error) {
+	var out []Company
+	return out, s.findAll(ctx, s.companies, &out)
+}
+
+// Networks lists every network.
+func (s *Store) Networks(ctx context.Context) ([]Network, error) {
+	var out []Network
+	return out, s.findAll(ctx, s.networks, &out)
+}
+
+// Clients lists every API client, revoked ones included.
+func (s *Store) Clients(ctx context.Context) ([]Client, error) {
+	var out []Client
+	return out, s.findAll(ctx, s.clients, &out)
+}
+
+// CountClients counts the API clients, revoked ones included.
+func (s *Store) CountClients(ctx context.Context) (int64, error) {
+	n, err := s.clients.CountDocuments(ctx, bson.M{})
+	return n, wrap("count clients", err)
+}
+
+// FindClient returns the client with this apiKey, or ErrNotFound.
+func (s *Store) FindClient(ctx context.Context, apiKey string) (*Client, error) {
+	var c Client
+	err := s.clients.FindOne(ctx, bson.M{"_id": apiKey}).Decode(&c)
+	if err != nil {
+		return nil, wrap("find client", err)
+	}
+	return &c, nil
+}
+
+// InsertClient stores a new client; ErrDuplicate if the apiKey is taken.
+func (s *Store) InsertClient(ctx context.Context, c Client) error {
+	if c.CreatedAt == 0 {
+		c.CreatedAt = time.Now().UnixMilli()
+	}
+	_, err := s.clients.InsertOne(ctx, c)
+	return wrap("insert client", err)
+}
+
+// PutClient makes the stored client match c (a seed entry): it is created if
+// missing, and its secret, company and user are updated if present.
+// CreatedAt and a revocation are kept: re-applying a seed never brings a
+// revoked key back.
+func (s *Store) PutClient(ctx context.Context, c Client) error {
+	_, err := s.clients.UpdateOne(ctx, bson.M{"_id": c.APIKey}, bson.M{
+		"$set":         bson.M{"secretHash": c.SecretHash, "companyId": c.CompanyID, "userId": c.UserID, "revokedAt": int64(0)},
+		"$setOnInsert": bson.M{"createdAt": time.Now().UnixMilli()},
+	}, upsert())
+	return wrap("put client", err)
+}
+
+// RevokeClient marks the client revoked; ErrNotFound if there is none.
+func (s *Store) RevokeClient(ctx context.Context, apiKey string) error {
+	res, err := s.clients.UpdateOne(ctx, bson.M{"_id": apiKey, "revokedAt": int64(0)},
+		bson.M{"$set": bson.M{"revokedAt": time.Now().UnixMilli()}})
+	if err != nil {
+		return wrap("revoke client", err)
+	}
+	if res.MatchedCount == 0 {
+		if _, err := s.FindClient(ctx, apiKey); err != nil {
+			return err
+		}
+		// Already revoked: revoking is idempotent.
+	}
+	return nil
+}
+
+func upsert() *options.UpdateOneOptionsBuilder { return options.UpdateOne().SetUpsert(true) }
+
+func (s *Store) findAll(ctx context.Context, coll *mongo.Collection, out any) error {
+	cur, err := coll.Find(ctx, bson.M{})
+	if err != nil {
+		return wrap("list "+coll.Name(), err)
+	}
+	return wrap("list "+coll.Name(), cur.All(ctx, out))
+}
+
+// wrap maps driver errors onto the package's sentinel errors and adds
+// context.
+func wrap(what string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	case mongo.IsDuplicateKeyError(err):
+		return fmt.Errorf("%s: %w: %w", what, ErrDuplicate, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

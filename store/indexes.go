@@ -1,0 +1,30 @@
+package store
+
+import (
+	"context"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// ensureIndexes creates the indexes the gateway relies on; creating an index
+// that exists is a no-op, so this runs at every start.
+func (s *Store) ensureIndexes(ctx context.Context) error {
+	_, err := s.incidents.Indexes().CreateMany(ctx, []mongo.IndexModel{
+		{
+			// INC-<n> numbers are unique per company and dataspace even if
+			// a sequence were ever reset by hand.
+			Keys:    bson.D{{Key: "dataspace", Value: 1}, {Key: "ownerId", Value: 1}, {Key: "number", Value: 1}},
+			Options: options.Index().SetName("owner_number").SetUnique(true),
+		},
+	})
+	if err != nil {
+		return err
+	}
+	_, err = s.clients.Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys:    bson.D{{Key: "companyId", Value: 1}},
+		Options: options.Index().SetName("company"),
+	})
+	return err
+}

@@ -1,0 +1,158 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/scwm-gateway/scwm-gateway/credentials"
+)
+
+// Seed is the content of a seed file (serve --seed FILE): the companies,
+// networks and API clients a deployment starts with. Applying it is
+// idempotent, so it runs at every start.
+type Seed struct {
+	Companies []Company    `json:"companies"`
+	Networks  []Network    `json:"networks"`
+	Clients   []SeedClient `json:"clients"`
+	// Users and OAuthClients serve the REST compatibility surface; they are
+	// parsed and checked here and not yet stored.
+	Users        []SeedUser        `json:"users"`
+	OAuthClients []SeedOAuthClient `json:"oauthClients"`
+}
+
+// SeedClient is an API client as a seed file lists it, secret in clear.
+type SeedClient struct {
+	APIKey    string `json:"apiKey"`
+	APISecret string `json:"apiSecret"`
+	CompanyID string `json:"companyId"`
+	UserID    string `json:"userId"`
+}
+
+// SeedUser is a user of the REST compatibility surface.
+type SeedUser struct {
+	Username  string `json:"username"`
+	Password  string `json:"password"`
+	CompanyID string `json:"companyId"`
+	Name      string `json:"name"`
+}
+
+// SeedOAuthClient is an OAuth client of the REST compatibility surface.
+type SeedOAuthClient struct {
+	ClientID     string `json:"clientId"`
+	ClientSecret string `json:"clientSecret"`
+	CompanyID    string `json:"companyId"`
+}
+
+// LoadSeed reads and checks a seed file. Unknown fields are errors, so that a
+// typo in a seed never passes silently.
+func LoadSeed(path string) (*Seed, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read seed: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var s Seed
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("seed %s: %w", path, err)
+	}
+	if err := s.check(); err != nil {
+		return nil, fmt.Errorf("seed %s: %w", path, err)
+	}
+	return &s, nil
+}
+
+func (s *Seed) check() error {
+	var problems []string
+	companies := map[string]bool{}
+	for i, c := range s.Companies {
+		if strings.TrimSpace(c.ID) == "" {
+			problems = append(problems, fmt.Sprintf("companies[%d].id is empty", i))
+		}
+		companies[c.ID] = true
+	}
+	known := func(where, id string) {
+		if !companies[id] {
+			problems = append(problems, fmt.Sprintf("%s names company %q, which companies does not list", where, id))
+		}
+	}
+	for i, n := range s.Networks {
+		if strings.TrimSpace(n.ID) == "" {
+			problems = append(problems, fmt.Sprintf("networks[%d].id is empty", i))
+		}
+		for _, m := range n.Members {
+			known(fmt.Sprintf("networks[%d].members", i), m)
+		}
+	}
+	for i, c := range s.Clients {
+		where := fmt.Sprintf("clients[%d]", i)
+		if c.APIKey == "" {
+			problems = append(problems, where+".apiKey is empty")
+		}
+		if len(c.APISecret) < credentials.MinSecretLen {
+			problems = append(problems, fmt.Sprintf("%s.apiSecret must be at least %d characters", where, credentials.MinSecretLen))
+		}
+		known(where+".companyId", c.CompanyID)
+	}
+	for i, u := range s.Users {
+		where := fmt.Sprintf("users[%d]", i)
+		if u.Username == "" || u.Password == "" {
+			problems = append(problems, where+" needs a username and a password")
+		}
+		known(where+".companyId", u.CompanyID)
+	}
+	for i, o := range s.OAuthClients {
+		where := fmt.Sprintf("oauthClients[%d]", i)
+		if o.ClientID == "" || o.ClientSecret == "" {
+			problems = append(problems, where+" needs a clientId and a clientSecret")
+		}
+		known(where+".companyId", o.CompanyID)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// ApplySeed makes the store hold everything the seed lists: companies and
+// networks are created or updated, clients created or updated (a revoked
+// client stays revoked). Nothing the seed does not list is touched.
+func (s *Store) ApplySeed(ctx context.Context, seed *Seed) error {
+	for _, c := range seed.Companies {
+		if err := s.PutCompany(ctx, c); err != nil {
+			return err
+		}
+	}
+	for i, n := range seed.Networks {
+		n.Position = i
+		if err := s.PutNetwork(ctx, n); err != nil {
+			return err
+		}
+	}
+	for _, c := range seed.Clients {
+		err := s.PutClient(ctx, Client{
+			APIKey:     c.APIKey,
+			SecretHash: credentials.HashSecret(c.APISecret),
+			CompanyID:  c.CompanyID,
+			UserID:     c.UserID,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AddNetworkMember adds company to network, creating the network if needed.
+func (s *Store) AddNetworkMember(ctx context.Context, network, company string) error {
+	_, err := s.networks.UpdateOne(ctx, bson.M{"_id": network},
+		bson.M{"$addToSet": bson.M{"members": company}, "$setOnInsert": bson.M{"position": 1 << 20}},
+		upsert())
+	return wrap("add network member", err)
+}

@@ -1,0 +1,179 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
+)
+
+// Config says which store to open.
+type Config struct {
+	// URI of a MongoDB deployment; empty starts the embedded store.
+	URI string
+	// Database is the database name inside the deployment.
+	Database string
+	// DataDir holds the embedded store's SQLite files.
+	DataDir string
+	// Logger receives the embedded store's own log records; nil discards them.
+	Logger *slog.Logger
+	// OperationTimeout bounds every store operation, so that an unreachable
+	// store answers with an error instead of a hang. Zero means 5 seconds.
+	OperationTimeout time.Duration
+}
+
+// Store is an open connection to the gateway's database.
+type Store struct {
+	client   *mongo.Client
+	db       *mongo.Database
+	embedded *embedded
+	desc     string
+	timeout  time.Duration
+
+	companies *mongo.Collection
+	networks  *mongo.Collection
+	clients   *mongo.Collection
+	sequences *mongo.Collection
+	incidents *mongo.Collection
+}
+
+// Open connects to the configured store, starting the embedded one if no URI
+// is given, and creates the indexes the gateway relies on.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.Database == "" {
+		cfg.Database = "scwm"
+	}
+	if cfg.OperationTimeout <= 0 {
+		cfg.OperationTimeout = 5 * time.Second
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{timeout: cfg.OperationTimeout}
+	uri := cfg.URI
+	if uri == "" {
+		e, err := startEmbedded(cfg.DataDir, logger)
+		if err != nil {
+			return nil, err
+		}
+		s.embedded = e
+		uri = e.uri
+		s.desc = "embedded FerretDB (SQLite in " + e.dir + ")"
+	} else {
+		s.desc = "MongoDB " + redactURI(uri)
+	}
+
+	opts := options.Client().ApplyURI(uri).
+		SetAppName("scwm-gateway").
+		SetTimeout(cfg.OperationTimeout).
+		SetServerSelectionTimeout(cfg.OperationTimeout).
+		SetConnectTimeout(cfg.OperationTimeout).
+		SetBSONOptions(&options.BSONOptions{DefaultDocumentM: true, ObjectIDAsHexString: true})
+	if s.embedded == nil {
+		// On MongoDB an acknowledged write is journaled on a majority, so
+		// it survives a crash or a failover. FerretDB on SQLite commits
+		// with synchronous=full before it answers.
+		opts.SetWriteConcern(writeconcern.Majority()).SetReadPreference(readpref.Primary())
+	}
+	client, err := mongo.Connect(opts)
+	if err != nil {
+		s.stopEmbedded()
+		return nil, fmt.Errorf("connect to %s: %w", s.desc, err)
+	}
+	s.client = client
+	s.db = client.Database(cfg.Database)
+	s.companies = s.db.Collection("companies")
+	s.networks = s.db.Collection("networks")
+	s.clients = s.db.Collection("clients")
+	s.sequences = s.db.Collection("sequences")
+	s.incidents = s.db.Collection("incidents")
+
+	if err := s.Ping(ctx); err != nil {
+		_ = s.Close(context.Background())
+		return nil, fmt.Errorf("reach %s: %w", s.desc, err)
+	}
+	if err := s.ensureIndexes(ctx); err != nil {
+		_ = s.Close(context.Background())
+		return nil, fmt.Errorf("create indexes in %s: %w", s.desc, err)
+	}
+	return s, nil
+}
+
+// Describe names the store for logs: the embedded store's directory or the
+// MongoDB URI without its password.
+func (s *Store) Describe() string { return s.desc }
+
+// Embedded reports whether this store is the in-process FerretDB.
+func (s *Store) Embedded() bool { return s.embedded != nil }
+
+// Ping checks that the store answers.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	return s.client.Ping(ctx, readpref.Primary())
+}
+
+// Close disconnects and, for the embedded store, shuts it down so that its
+// files are closed cleanly.
+func (s *Store) Close(ctx context.Context) error {
+	var err error
+	if s.client != nil {
+		err = s.client.Disconnect(ctx)
+	}
+	s.stopEmbedded()
+	return err
+}
+
+func (s *Store) stopEmbedded() {
+	if s.embedded != nil {
+		s.embedded.stop()
+		s.embedded = nil
+	}
+}
+
+// ErrNotFound is returned when a looked-up document does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrDuplicate is returned when a write would break a unique index.
+var ErrDuplicate = errors.New("duplicate key")
+
+// IsUnavailable reports whether err means the store could not be reached in
+// time (as opposed to the store refusing the operation).
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var se mongo.ServerError
+	if errors.As(err, &se) {
+		return false
+	}
+	return errors.Is(err, context.DeadlineExceeded) || mongo.IsTimeout(err) || mongo.IsNetworkError(err) ||
+		errors.Is(err, mongo.ErrClientDisconnected) || isServerSelection(err)
+}
+
+func isServerSelection(err error) bool {
+	var sse topology.ServerSelectionError
+	return errors.As(err, &sse)
+}
+
+func redactURI(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return "(unparseable URI)"
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	return u.String()
+}
