@@ -246,10 +246,10 @@ func TestSchemaValidationErrors(t *testing.T) {
 		{"summary empty", map[string]any{"aptBusinessObjectSummary": ""},
 			[]string{"$.aptBusinessObjectSummary: must not be empty"}},
 		{"several problems at once", map[string]any{
-			"businessPriority":   "URGENT",
-			"resolutionDueDate":  "tomorrow",
-			"impactedProducts":   []any{map[string]any{"productDetailId": 7}},
-			"responsibleEntity":  "acme",
+			"businessPriority":  "URGENT",
+			"resolutionDueDate": "tomorrow",
+			"impactedProducts":  []any{map[string]any{"productDetailId": 7}},
+			"responsibleEntity": "acme",
 		}, []string{
 			"$.aptBusinessObjectSummary: is missing but it is required",
 			"$.businessPriority: does not have a value in the enumeration [HIGH, MEDIUM, LOW]",
