@@ -50,8 +50,7 @@ func (s *Store) PutCompany(ctx context.Context, c Company) error {
 
 // EnsureCompany creates the company, named after its id, if it is missing.
 func (s *Store) EnsureCompany(ctx context.Context, id string) error {
-	_, err := s.companies.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$setOnInsert": bson.M{"name": id}}, upsert())
-	return wrap("ensure company", err)
+	return wrap("ensure company", s.insertOrUpdate(ctx, s.companies, Company{ID: id, Name: id}, nil, nil))
 }
 
 // PutNetwork creates the network or replaces its member list.
@@ -108,15 +107,14 @@ func (s *Store) InsertClient(ctx context.Context, c Client) error {
 // CreatedAt and a revocation are kept: re-applying a seed never brings a
 // revoked key back.
 func (s *Store) PutClient(ctx context.Context, c Client) error {
-	_, err := s.clients.UpdateOne(ctx, bson.M{"_id": c.APIKey}, bson.M{
-		"$set":         bson.M{"secretHash": c.SecretHash, "companyId": c.CompanyID, "userId": c.UserID, "revokedAt": int64(0)},
-		"$setOnInsert": bson.M{"createdAt": time.Now().UnixMilli()},
-	}, upsert())
-	return wrap("put client", err)
+	c.CreatedAt, c.RevokedAt = time.Now().UnixMilli(), 0
+	return wrap("put client", s.insertOrUpdate(ctx, s.clients, c, bson.M{"_id": c.APIKey},
+		bson.M{"$set": bson.M{"secretHash": c.SecretHash, "companyId": c.CompanyID, "userId": c.UserID}}))
 }
 
 // RevokeClient marks the client revoked; ErrNotFound if there is none.
 func (s *Store) RevokeClient(ctx context.Context, apiKey string) error {
+	defer s.locks.lock(s.clients.Name(), apiKey)()
 	res, err := s.clients.UpdateOne(ctx, bson.M{"_id": apiKey, "revokedAt": int64(0)},
 		bson.M{"$set": bson.M{"revokedAt": time.Now().UnixMilli()}})
 	if err != nil {
@@ -131,7 +129,22 @@ func (s *Store) RevokeClient(ctx context.Context, apiKey string) error {
 	return nil
 }
 
-func upsert() *options.UpdateOneOptionsBuilder { return options.UpdateOne().SetUpsert(true) }
+// insertOrUpdate inserts doc, or, if a document with its _id exists, applies
+// update to the one filter selects (nothing if update is nil). It stands in
+// for an upsert with $setOnInsert, which the embedded store (FerretDB v1.24)
+// also applies when the document already exists.
+func (s *Store) insertOrUpdate(ctx context.Context, coll *mongo.Collection, doc any, filter, update bson.M) error {
+	defer s.locks.lock(coll.Name(), fmt.Sprint(filter["_id"]))()
+	_, err := coll.InsertOne(ctx, doc)
+	if err == nil || !mongo.IsDuplicateKeyError(err) {
+		return err
+	}
+	if update == nil {
+		return nil
+	}
+	_, err = coll.UpdateOne(ctx, filter, update)
+	return err
+}
 
 func (s *Store) findAll(ctx context.Context, coll *mongo.Collection, out any) error {
 	cur, err := coll.Find(ctx, bson.M{})

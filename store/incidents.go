@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
@@ -55,11 +56,20 @@ func (s *Store) NextSequence(ctx context.Context, dataspace, ownerID, name strin
 	var doc struct {
 		Seq int64 `bson:"seq"`
 	}
-	err := s.sequences.FindOneAndUpdate(ctx,
-		bson.M{"_id": string(key)},
-		bson.M{"$inc": bson.M{"seq": int64(1)}},
-		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After),
-	).Decode(&doc)
+	defer s.locks.lock("sequences", string(key))()
+	var err error
+	// Two first calls may both try to create the counter; the loser of that
+	// race gets a duplicate key error and simply increments the winner's.
+	for attempt := 0; attempt < 3; attempt++ {
+		err = s.sequences.FindOneAndUpdate(ctx,
+			bson.M{"_id": string(key)},
+			bson.M{"$inc": bson.M{"seq": int64(1)}},
+			options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After),
+		).Decode(&doc)
+		if !mongo.IsDuplicateKeyError(err) {
+			break
+		}
+	}
 	if err != nil {
 		return 0, wrap("next sequence", err)
 	}

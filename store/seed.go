@@ -151,8 +151,8 @@ func (s *Store) ApplySeed(ctx context.Context, seed *Seed) error {
 
 // AddNetworkMember adds company to network, creating the network if needed.
 func (s *Store) AddNetworkMember(ctx context.Context, network, company string) error {
-	_, err := s.networks.UpdateOne(ctx, bson.M{"_id": network},
-		bson.M{"$addToSet": bson.M{"members": company}, "$setOnInsert": bson.M{"position": 1 << 20}},
-		upsert())
+	// Networks made here sort after the seeded ones.
+	err := s.insertOrUpdate(ctx, s.networks, Network{ID: network, Members: []string{company}, Position: 1 << 20},
+		bson.M{"_id": network}, bson.M{"$addToSet": bson.M{"members": company}})
 	return wrap("add network member", err)
 }

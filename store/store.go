@@ -37,6 +37,7 @@ type Store struct {
 	embedded *embedded
 	desc     string
 	timeout  time.Duration
+	locks    *docLocks
 
 	companies *mongo.Collection
 	networks  *mongo.Collection
@@ -90,6 +91,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("connect to %s: %w", s.desc, err)
 	}
 	s.client = client
+	s.locks = newDocLocks(s.embedded != nil)
 	s.db = client.Database(cfg.Database)
 	s.companies = s.db.Collection("companies")
 	s.networks = s.db.Collection("networks")

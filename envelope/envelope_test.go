@@ -1,0 +1,90 @@
+package envelope
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestParseEventName(t *testing.T) {
+	good := map[string]EventName{
+		"agile-process-teams:add-incident:v5":                 {"agile-process-teams", "add-incident", 5},
+		"authorization-manager:generate-apiKeyCredentials:v1": {"authorization-manager", "generate-apiKeyCredentials", 1},
+		"agile-process-teams:read-directSupplierIncident:v12": {"agile-process-teams", "read-directSupplierIncident", 12},
+	}
+	for in, want := range good {
+		got, err := ParseEventName(in)
+		if err != nil || got != want {
+			t.Errorf("%q: got %+v, %v", in, got, err)
+		}
+		if got.String() != in {
+			t.Errorf("%q round-trips as %q", in, got.String())
+		}
+	}
+	if got := good["agile-process-teams:add-incident:v5"].Response(); got != "agile-process-teams:add-incident-response:v5" {
+		t.Errorf("Response() = %q", got)
+	}
+	for _, bad := range []string{"", "add-incident", "a:b", "a:b:c:d", "a:b:5", "a:b:v", "a:b:v0", "a:b:v01", "a:b:v-1",
+		"a::v1", ":b:v1", "a b:c:v1", "a:b:v1x", "a:b:v9999999"} {
+		if _, err := ParseEventName(bad); err == nil {
+			t.Errorf("%q: accepted", bad)
+		}
+	}
+}
+
+func TestParseRequestPositions(t *testing.T) {
+	cases := map[string]string{
+		"{":                               "line 1, column 2",
+		"{\"header\": {}, \"payload\": }": "line 1, column 27",
+		"{\n\n   x":                       "line 3, column 4",
+		"{\"a\": 1}\n\n]":                 "line 3, column 1",
+	}
+	for body, want := range cases {
+		_, err := ParseRequest([]byte(body))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v does not contain %q", body, err, want)
+		}
+		var e *Error
+		if !asError(err, &e) || e.Kind != KindMalformedEnvelope {
+			t.Errorf("%q: error %v is not MalformedEnvelope", body, err)
+		}
+	}
+}
+
+func asError(err error, target **Error) bool {
+	e, ok := err.(*Error)
+	*target = e
+	return ok
+}
+
+func TestFailureEnvelopeShape(t *testing.T) {
+	req, err := ParseRequest([]byte(`{"header":{"eventName":"agile-process-teams:close-incident:v1","ownerId":"acme"},"payload":{}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := Failure(req, "PLATE", Errorf(KindInvalidStateTransition, "closed"))
+	raw, _ := json.Marshal(resp)
+	want := `{"header":{"headerVersion":1,"eventName":"agile-process-teams:close-incident-response:v1","ownerId":"acme","isErr":true,"errCode":"409","licensePlate":"PLATE","errMsg":"closed","exceptionName":"InvalidStateTransitionException"},"payload":null}`
+	if string(raw) != want {
+		t.Fatalf("got  %s\nwant %s", raw, want)
+	}
+}
+
+func TestLicensePlatesAreShortURLSafeUniqueAndOrdered(t *testing.T) {
+	prev := ""
+	seen := map[string]bool{}
+	for i := 0; i < 10000; i++ {
+		p := NewLicensePlate()
+		if len(p) != LicensePlateLen || strings.Trim(p, plateAlphabet) != "" || strings.HasPrefix(p, "-") {
+			t.Fatalf("plate %q is not %d URL-safe characters", p, LicensePlateLen)
+		}
+		if seen[p] {
+			t.Fatalf("duplicate plate %q", p)
+		}
+		seen[p] = true
+		if p[:8] < prev[:min(8, len(prev))] {
+			t.Fatalf("plate %q sorts before the earlier %q", p, prev)
+		}
+		prev = p
+	}
+}

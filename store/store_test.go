@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"testing"
+)
+
+func openTest(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	return s
+}
+
+// Concurrent callers never get the same number: the sequence is one atomic
+// findOneAndUpdate.
+func TestNextSequenceIsAtomicAndPerCompany(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	const n = 40
+	got := make([]int64, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			v, err := s.NextSequence(ctx, "default", "acme", "incident")
+			if err != nil {
+				errs <- err
+			}
+			got[i] = v
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	sort.Slice(got, func(i, j int) bool { return got[i] < got[j] })
+	for i, v := range got {
+		if v != int64(i+1) {
+			t.Fatalf("numbers handed out: %v", got)
+		}
+	}
+	for _, other := range [][2]string{{"default", "other"}, {"staging", "acme"}} {
+		if v, err := s.NextSequence(ctx, other[0], other[1], "incident"); err != nil || v != 1 {
+			t.Fatalf("%v starts at %d (%v), want 1", other, v, err)
+		}
+	}
+}
+
+func TestClientsAndSeed(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	seed := &Seed{
+		Companies: []Company{{ID: "acme", Name: "Acme"}},
+		Networks:  []Network{{ID: "net-1", Members: []string{"acme"}}},
+		Clients:   []SeedClient{{APIKey: "k", APISecret: "0123456789abcdef", CompanyID: "acme", UserID: "u"}},
+	}
+	for i := 0; i < 2; i++ { // applying twice changes nothing
+		if err := s.ApplySeed(ctx, seed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clients, err := s.Clients(ctx)
+	if err != nil || len(clients) != 1 || clients[0].SecretHash == seed.Clients[0].APISecret || !clients[0].Active() {
+		t.Fatalf("clients after seeding twice: %+v, %v", clients, err)
+	}
+	if err := s.RevokeClient(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ApplySeed(ctx, seed); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.FindClient(ctx, "k"); c.Active() {
+		t.Fatal("re-applying the seed brought a revoked client back")
+	}
+	if err := s.RevokeClient(ctx, "missing"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("revoking a missing client: %v", err)
+	}
+	if err := s.InsertClient(ctx, Client{APIKey: "k"}); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("inserting a taken apiKey: %v", err)
+	}
+}
