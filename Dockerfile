@@ -22,11 +22,11 @@ RUN go mod download && go mod verify
 
 COPY . .
 
-# VERSION is what `scwm-gateway version` and /healthz report; empty means the
-# binary works it out itself ("dev"). The SQLite driver is pure Go, so the
-# binary is static (CGO_ENABLED=0). -buildvcs=false: the build context may
-# hold no usable .git (a worktree's .git file, or none at all), which must not
-# fail the build.
+# VERSION is what `scwm-gateway version` and /healthz report; empty means
+# "dev". -buildvcs=false: the version comes from VERSION alone, not from
+# whatever .git the build context happens to carry, and a .git that git
+# refuses to read ("dubious ownership") cannot fail the build. The SQLite
+# driver is pure Go, so the binary is static (CGO_ENABLED=0).
 ARG VERSION=""
 RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false \
         -ldflags "-s -w -X main.buildVersion=${VERSION}" \
