@@ -17,8 +17,14 @@ type Store interface {
 	Clients(ctx context.Context) ([]store.Client, error)
 	FindClient(ctx context.Context, apiKey string) (*store.Client, error)
 	Networks(ctx context.Context) ([]store.Network, error)
+	InsertClient(ctx context.Context, c store.Client) error
 
 	NextSequence(ctx context.Context, dataspace, ownerID, name string) (int64, error)
 	InsertIncident(ctx context.Context, inc *store.Incident) error
-	FindIncident(ctx context.Context, dataspace, id string) (*store.Incident, error)
+	// FindIncident loads an incident; with selects store.WithComments and
+	// store.WithActivities.
+	FindIncident(ctx context.Context, dataspace, id string, with int) (*store.Incident, error)
+	// ChangeIncident applies one change atomically and returns the new
+	// dataVersion, or store.ErrConflict if its conditions no longer hold.
+	ChangeIncident(ctx context.Context, dataspace, id string, ch store.Change) (int64, error)
 }

@@ -3,14 +3,18 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-// Incident is an incident document as stored. Its data holds every accepted
-// payload field together with the fields the gateway maintains.
+// Incident is an incident document as stored: its metadata, its data (every
+// accepted payload field with the fields the gateway maintains), and, in the
+// same document so that every change is one atomic write, its comments and
+// its activity history.
 type Incident struct {
 	ID               string `bson:"_id"`
 	Dataspace        string `bson:"dataspace"`
@@ -25,9 +29,51 @@ type Incident struct {
 	LastUpdatedAt    int64  `bson:"lastUpdatedDateTime"`
 	CurrentBaseState string `bson:"currentBaseState"`
 	// Number is the per-company sequence number behind "INC-<n>".
-	Number int64          `bson:"number"`
-	Data   map[string]any `bson:"data"`
+	Number int64 `bson:"number"`
+	// PartnerID is the partner company the incident was submitted to; empty
+	// until it is submitted.
+	PartnerID string         `bson:"partnerId"`
+	Data      map[string]any `bson:"data"`
+
+	Comments   []Comment  `bson:"comments,omitempty"`
+	Activities []Activity `bson:"activities,omitempty"`
 }
+
+// Comment is a comment on an incident, with its attachments' metadata.
+type Comment struct {
+	ID             string           `bson:"id" json:"id"`
+	CommentText    string           `bson:"commentText" json:"commentText"`
+	VisibilityType string           `bson:"visibilityType" json:"visibilityType"`
+	Attachments    []map[string]any `bson:"attachments" json:"attachments"`
+	CompanyID      string           `bson:"companyId" json:"companyId"`
+	CreatedBy      string           `bson:"createdByUserId" json:"createdByUserId"`
+	CreatedAt      int64            `bson:"creationDateTime" json:"creationDateTime"`
+	UpdatedBy      string           `bson:"lastUpdatedByUserId" json:"lastUpdatedByUserId"`
+	UpdatedAt      int64            `bson:"lastUpdatedDateTime" json:"lastUpdatedDateTime"`
+	LicensePlate   string           `bson:"licensePlate" json:"licensePlate"`
+}
+
+// Activity is one entry of an incident's history: the event that changed it
+// and what changed.
+type Activity struct {
+	LicensePlate string   `bson:"licensePlate" json:"licensePlate"`
+	EventName    string   `bson:"eventName" json:"eventName"`
+	UserID       string   `bson:"userId" json:"userId"`
+	CompanyID    string   `bson:"companyId" json:"companyId"`
+	DateTime     int64    `bson:"dateTime" json:"dateTime"`
+	DataVersion  int64    `bson:"dataVersion" json:"dataVersion"`
+	Fields       []string `bson:"fields,omitempty" json:"fields,omitempty"`
+	StateFrom    string   `bson:"stateFrom,omitempty" json:"stateFrom,omitempty"`
+	StateTo      string   `bson:"stateTo,omitempty" json:"stateTo,omitempty"`
+	CommentIDs   []string `bson:"commentIds,omitempty" json:"commentIds,omitempty"`
+	// Detail keeps what the change removed or recorded, such as the
+	// conclusion a reopen cleared.
+	Detail map[string]any `bson:"detail,omitempty" json:"detail,omitempty"`
+}
+
+// ErrConflict is returned when a conditional change finds the incident no
+// longer in the state the condition names.
+var ErrConflict = errors.New("condition not met")
 
 // InsertIncident stores a new incident.
 func (s *Store) InsertIncident(ctx context.Context, inc *Incident) error {
@@ -35,15 +81,155 @@ func (s *Store) InsertIncident(ctx context.Context, inc *Incident) error {
 	return wrap("insert incident", err)
 }
 
+// What FindIncident loads besides the record.
+const (
+	WithComments   = 1 << iota // the comments
+	WithActivities             // the activity history
+)
+
 // FindIncident returns the incident with this id in this dataspace, or
-// ErrNotFound. Whether the caller may see it is the caller's decision.
-func (s *Store) FindIncident(ctx context.Context, dataspace, id string) (*Incident, error) {
+// ErrNotFound. with selects whether comments and activities are loaded too.
+// Whether the caller may see the incident is the caller's decision.
+func (s *Store) FindIncident(ctx context.Context, dataspace, id string, with int) (*Incident, error) {
+	projection := bson.M{}
+	if with&WithComments == 0 {
+		projection["comments"] = 0
+	}
+	if with&WithActivities == 0 {
+		projection["activities"] = 0
+	}
+	opts := options.FindOne()
+	if len(projection) > 0 {
+		opts.SetProjection(projection)
+	}
 	var inc Incident
-	err := s.incidents.FindOne(ctx, bson.M{"_id": id, "dataspace": dataspace}).Decode(&inc)
+	err := s.incidents.FindOne(ctx, bson.M{"_id": id, "dataspace": dataspace}, opts).Decode(&inc)
 	if err != nil {
 		return nil, wrap("find incident", err)
 	}
+	inc.Data = plain(inc.Data).(map[string]any)
+	for i := range inc.Comments {
+		for j, a := range inc.Comments[i].Attachments {
+			inc.Comments[i].Attachments[j] = plain(a).(map[string]any)
+		}
+	}
+	for i := range inc.Activities {
+		if inc.Activities[i].Detail != nil {
+			inc.Activities[i].Detail = plain(inc.Activities[i].Detail).(map[string]any)
+		}
+	}
 	return &inc, nil
+}
+
+// plain turns decoded BSON into plain Go JSON values: arrays come out of the
+// driver as bson.A, and callers should not need to know that type.
+func plain(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		if v == nil {
+			return map[string]any{}
+		}
+		for k, e := range v {
+			v[k] = plain(e)
+		}
+		return v
+	case bson.A:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = plain(e)
+		}
+		return out
+	case []any:
+		for i, e := range v {
+			v[i] = plain(e)
+		}
+		return v
+	}
+	return v
+}
+
+// Change is one change of an incident: conditions it must meet at the moment
+// of the write, and what it sets. Applied as one atomic single-document
+// update, with dataVersion +1, the last-updated fields and the activity
+// entry.
+type Change struct {
+	// IfStates, when set, requires currentBaseState to be one of them.
+	IfStates []string
+	// IfDataVersion, when positive, requires dataVersion to equal it.
+	IfDataVersion int64
+	// IfNotSubmitted requires the incident not to be submitted yet.
+	IfNotSubmitted bool
+
+	// Set maps field paths ("data.x.y", "currentBaseState") to values.
+	Set map[string]any
+	// AddToSet and Pull add a value to, or remove it from, an array field.
+	AddToSet map[string]any
+	Pull     map[string]any
+	// AddComments are appended to the comments.
+	AddComments []Comment
+	// ReplaceComments, when not nil, replaces all comments (comment edits;
+	// use with IfDataVersion).
+	ReplaceComments []Comment
+
+	UserID   string
+	DateTime int64
+	Activity Activity
+}
+
+// ChangeIncident applies ch to the incident as one atomic write and returns
+// the new dataVersion. If the incident does not meet ch's conditions it
+// returns ErrConflict; if it does not exist, ErrNotFound.
+func (s *Store) ChangeIncident(ctx context.Context, dataspace, id string, ch Change) (int64, error) {
+	defer s.locks.lock(s.incidents.Name(), id)()
+	filter := bson.M{"_id": id, "dataspace": dataspace}
+	if len(ch.IfStates) > 0 {
+		filter["currentBaseState"] = bson.M{"$in": ch.IfStates}
+	}
+	if ch.IfDataVersion > 0 {
+		filter["dataVersion"] = ch.IfDataVersion
+	}
+	if ch.IfNotSubmitted {
+		filter["partnerId"] = ""
+	}
+	set := bson.M{"lastUpdatedByUserId": ch.UserID, "lastUpdatedDateTime": ch.DateTime}
+	for k, v := range ch.Set {
+		set[k] = v
+	}
+	if ch.ReplaceComments != nil {
+		set["comments"] = ch.ReplaceComments
+	}
+	update := bson.M{"$set": set, "$inc": bson.M{"dataVersion": int64(1)}}
+	push := bson.M{"activities": ch.Activity}
+	if len(ch.AddComments) > 0 {
+		push["comments"] = bson.M{"$each": ch.AddComments}
+	}
+	update["$push"] = push
+	if len(ch.AddToSet) > 0 {
+		update["$addToSet"] = ch.AddToSet
+	}
+	if len(ch.Pull) > 0 {
+		update["$pull"] = ch.Pull
+	}
+	var after struct {
+		DataVersion int64 `bson:"dataVersion"`
+	}
+	opts := options.FindOneAndUpdate().SetReturnDocument(options.After)
+	if s.embedded == nil {
+		// FerretDB v1.24 answers NotImplemented to a findAndModify
+		// projection; MongoDB then returns only the version.
+		opts.SetProjection(bson.M{"dataVersion": 1})
+	}
+	err := s.incidents.FindOneAndUpdate(ctx, filter, update, opts).Decode(&after)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		if _, ferr := s.FindIncident(ctx, dataspace, id, 0); ferr != nil {
+			return 0, ferr
+		}
+		return 0, fmt.Errorf("change incident %s: %w", id, ErrConflict)
+	}
+	if err != nil {
+		return 0, wrap("change incident", err)
+	}
+	return after.DataVersion, nil
 }
 
 // NextSequence atomically increments and returns the named counter of a
@@ -53,10 +239,10 @@ func (s *Store) FindIncident(ctx context.Context, dataspace, id string) (*Incide
 func (s *Store) NextSequence(ctx context.Context, dataspace, ownerID, name string) (int64, error) {
 	// The key is a JSON array so that no choice of names can collide.
 	key, _ := json.Marshal([]string{name, dataspace, ownerID})
+	defer s.locks.lock("sequences", string(key))()
 	var doc struct {
 		Seq int64 `bson:"seq"`
 	}
-	defer s.locks.lock("sequences", string(key))()
 	var err error
 	// Two first calls may both try to create the counter; the loser of that
 	// race gets a duplicate key error and simply increments the winner's.

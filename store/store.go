@@ -78,7 +78,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		SetTimeout(cfg.OperationTimeout).
 		SetServerSelectionTimeout(cfg.OperationTimeout).
 		SetConnectTimeout(cfg.OperationTimeout).
-		SetBSONOptions(&options.BSONOptions{DefaultDocumentM: true, ObjectIDAsHexString: true})
+		SetBSONOptions(&options.BSONOptions{DefaultDocumentMap: true, ObjectIDAsHexString: true})
 	if s.embedded == nil {
 		// On MongoDB an acknowledged write is journaled on a majority, so
 		// it survives a crash or a failover. FerretDB on SQLite commits

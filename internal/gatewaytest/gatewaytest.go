@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -89,6 +90,9 @@ func Start(t testing.TB, opts Options) *Harness {
 		t.Fatalf("seed: %v", err)
 	}
 	cfg := opts.Config
+	if opts.Logs == nil && os.Getenv("SCWM_TEST_LOGS") != "" {
+		opts.Logs = os.Stderr // set SCWM_TEST_LOGS=1 to see the gateway's log while debugging a test
+	}
 	if opts.Logs != nil {
 		cfg.Logger = zerolog.New(opts.Logs)
 	}

@@ -1,10 +1,23 @@
 package handlers
 
 import (
+	"context"
 	"strconv"
 
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
+
+// readIncident returns the record of one incident the caller may see: its
+// owner, or its partner once it is submitted.
+func (g *Gateway) readIncident(pt processType) HandlerFunc {
+	return func(ctx context.Context, call *Call) (any, error) {
+		inc, _, err := g.findVisible(ctx, call, pt, stringField(call.Payload, "id"), 0)
+		if err != nil {
+			return nil, err
+		}
+		return newRecord(inc, call.Caller.CompanyID), nil
+	}
+}
 
 // record is the incident as read events return it, SPEC §4.
 type record struct {

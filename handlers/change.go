@@ -1,0 +1,302 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"sort"
+
+	"github.com/google/uuid"
+
+	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/store"
+)
+
+// systemFields are data fields the gateway maintains; a payload cannot set
+// them, and a value sent for one is dropped with a warning.
+var systemFields = []string{
+	"aptBusinessObjectId", "aptBusinessObjectIntegerIdentifier", "fkProcessNetworkId",
+	"dateSubmitted", "incidentConclusion", "followerId",
+}
+
+// controlFields steer an event rather than being incident data; they are
+// never merged into data.
+var controlFields = map[string]bool{
+	"id": true, "processId": true, "processType": true, "dataVersion": true, "newBaseState": true,
+	"aptCommentBox": true, "commentAndAttachments": true,
+}
+
+// conclusionFields make up incidentConclusion on close.
+var conclusionFields = []string{"resolutionType", "isReoccuring", "finalRootCause", "closingStatement"}
+
+// change collects one event's effect on an existing incident before it is
+// written as one atomic update.
+type change struct {
+	store.Change
+	inc  *store.Incident
+	call *Call
+}
+
+// newChange starts a change of inc by call, recorded in the history under
+// the call's license plate.
+func newChange(call *Call, inc *store.Incident) *change {
+	ch := &change{inc: inc, call: call}
+	ch.Set = map[string]any{}
+	ch.UserID = call.Caller.UserID
+	ch.DateTime = call.Now.UnixMilli()
+	ch.Activity = newActivity(call)
+	if v, ok := intField(call.Payload, "dataVersion"); ok {
+		ch.IfDataVersion = v
+	}
+	return ch
+}
+
+func newActivity(call *Call) store.Activity {
+	return store.Activity{
+		LicensePlate: call.LicensePlate,
+		EventName:    call.Request.Header.EventName,
+		UserID:       call.Caller.UserID,
+		CompanyID:    call.Caller.CompanyID,
+		DateTime:     call.Now.UnixMilli(),
+	}
+}
+
+// setData sets one data field and records it as changed.
+func (ch *change) setData(field string, v any) {
+	ch.Set["data."+field] = v
+	ch.Activity.Fields = append(ch.Activity.Fields, field)
+}
+
+// setState moves the incident to state.
+func (ch *change) setState(state string) {
+	if state == ch.inc.CurrentBaseState {
+		return
+	}
+	ch.Set["currentBaseState"] = state
+	ch.Activity.StateFrom, ch.Activity.StateTo = ch.inc.CurrentBaseState, state
+}
+
+// mergeData merges payload fields into data: nested objects by path, so
+// that an edit changes only what it sends; arrays and scalars replaced.
+func (ch *change) mergeData(fields map[string]any) {
+	mergeInto("data", fields, ch.inc.Data, ch.Set, &ch.Activity.Fields)
+}
+
+func mergeInto(prefix string, patch map[string]any, current map[string]any, set map[string]any, changed *[]string) {
+	for _, k := range sortedKeys(patch) {
+		path := prefix + "." + k
+		v := patch[k]
+		obj, isObj := v.(map[string]any)
+		cur, curIsObj := asMap(current[k])
+		switch {
+		case isObj && curIsObj && len(obj) > 0:
+			mergeInto(path, obj, cur, set, changed)
+		case isObj && curIsObj:
+			// An empty object merges nothing into an existing one.
+		default:
+			set[path] = v
+			*changed = append(*changed, path[len("data."):])
+		}
+	}
+}
+
+// commit writes the change. When its conditions fail it reloads the incident
+// and says why: a stale dataVersion, or a state that no longer allows the
+// action.
+func (g *Gateway) commit(ctx context.Context, ch *change, action string) (int64, error) {
+	h := ch.call.Request.Header
+	sort.Strings(ch.Activity.Fields)
+	ch.Activity.DataVersion = ch.inc.DataVersion + 1
+	if ch.IfDataVersion > 0 && ch.IfDataVersion != ch.inc.DataVersion {
+		return 0, staleVersion(ch.IfDataVersion, ch.inc.DataVersion)
+	}
+	v, err := g.store.ChangeIncident(ctx, h.Dataspace, ch.inc.ID, ch.Change)
+	if !errors.Is(err, store.ErrConflict) {
+		return v, err
+	}
+	now, ferr := g.store.FindIncident(ctx, h.Dataspace, ch.inc.ID, 0)
+	if ferr != nil {
+		return 0, ferr
+	}
+	if ch.IfDataVersion > 0 && now.DataVersion != ch.IfDataVersion {
+		return 0, staleVersion(ch.IfDataVersion, now.DataVersion)
+	}
+	return 0, envelope.Errorf(envelope.KindInvalidStateTransition,
+		"%s %s changed while this request ran and is now %s; cannot %s", incidentName(now), now.ID, now.CurrentBaseState, action)
+}
+
+func staleVersion(sent, current int64) error {
+	return envelope.Errorf(envelope.KindConcurrentModification,
+		"dataVersion %d is not current: the incident is at dataVersion %d; read it again and retry", sent, current)
+}
+
+// payloadData returns the payload fields that are incident data, converted
+// for the store: control fields are left out, and system fields are dropped
+// with a warning.
+func payloadData(call *Call, skip ...string) map[string]any {
+	data := make(map[string]any, len(call.Payload))
+	for k, v := range call.Payload {
+		if !controlFields[k] {
+			data[k] = storable(v)
+		}
+	}
+	for _, f := range skip {
+		delete(data, f)
+	}
+	for _, f := range systemFields {
+		if _, sent := data[f]; sent {
+			delete(data, f)
+			call.Warnings = append(call.Warnings, "$."+f+": is maintained by the gateway; the value sent was ignored")
+		}
+	}
+	return data
+}
+
+// commentsFrom turns the comment boxes of a payload (aptCommentBox, one box
+// or an array of boxes, and commentAndAttachments) into comments. Each
+// aptComment (an object or an array) becomes a comment; a box's
+// addAttachment goes with its first comment, or with a comment without text
+// when the box has none.
+func commentsFrom(call *Call) []store.Comment {
+	var out []store.Comment
+	for _, key := range []string{"aptCommentBox", "commentAndAttachments"} {
+		for _, box := range objects(call.Payload[key]) {
+			first := len(out)
+			for _, c := range objects(box["aptComment"]) {
+				out = append(out, newComment(call, c))
+			}
+			attachments := newAttachments(box["addAttachment"])
+			if len(attachments) == 0 {
+				continue
+			}
+			if first == len(out) {
+				out = append(out, newComment(call, map[string]any{}))
+			}
+			out[first].Attachments = append(out[first].Attachments, attachments...)
+		}
+	}
+	return out
+}
+
+func newComment(call *Call, c map[string]any) store.Comment {
+	text, _ := c["commentText"].(string)
+	vis, _ := c["visibilityType"].(string)
+	if vis == "" {
+		vis = "Public"
+	}
+	now := call.Now.UnixMilli()
+	return store.Comment{
+		ID:             newID(),
+		CommentText:    text,
+		VisibilityType: vis,
+		Attachments:    []map[string]any{},
+		CompanyID:      call.Caller.CompanyID,
+		CreatedBy:      call.Caller.UserID,
+		CreatedAt:      now,
+		UpdatedBy:      call.Caller.UserID,
+		UpdatedAt:      now,
+		LicensePlate:   call.LicensePlate,
+	}
+}
+
+// newAttachments keeps each attachment's metadata as sent and gives it an id.
+func newAttachments(v any) []map[string]any {
+	var out []map[string]any
+	for _, a := range objects(v) {
+		m := storable(a).(map[string]any)
+		m["id"] = newID()
+		out = append(out, m)
+	}
+	return out
+}
+
+func commentIDs(cs []store.Comment) []string {
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
+	}
+	return ids
+}
+
+// objects reads a value that is an object or an array of objects.
+func objects(v any) []map[string]any {
+	switch v := v.(type) {
+	case map[string]any:
+		return []map[string]any{v}
+	case []any:
+		var out []map[string]any
+		for _, e := range v {
+			if m, ok := e.(map[string]any); ok {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// asMap reads an object of decoded JSON or of stored data (the store
+// decodes documents as map[string]any).
+func asMap(v any) (map[string]any, bool) {
+	m, ok := v.(map[string]any)
+	return m, ok
+}
+
+// newID returns a fresh time-ordered UUIDv7.
+func newID() string {
+	return uuid.Must(uuid.NewV7()).String()
+}
+
+// intField reads an integer payload field.
+func intField(p map[string]any, name string) (int64, bool) {
+	n, ok := p[name].(json.Number)
+	if !ok {
+		return 0, false
+	}
+	v, err := n.Int64()
+	return v, err == nil
+}
+
+// stringField reads a string payload field.
+func stringField(p map[string]any, name string) string {
+	s, _ := p[name].(string)
+	return s
+}
+
+// incidentID reads the incident id of a payload: id, or processId in the
+// shared operations.
+func incidentID(p map[string]any) string {
+	if id := stringField(p, "id"); id != "" {
+		return id
+	}
+	return stringField(p, "processId")
+}
+
+// storable converts decoded JSON into values the BSON encoder keeps exactly:
+// integers that fit become int64, other numbers float64.
+func storable(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = storable(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = storable(e)
+		}
+		return out
+	case json.Number:
+		if i, err := v.Int64(); err == nil {
+			return i
+		}
+		if f, err := v.Float64(); err == nil && !math.IsInf(f, 0) {
+			return f
+		}
+		return v.String()
+	}
+	return v
+}

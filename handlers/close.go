@@ -1,0 +1,45 @@
+package handlers
+
+import (
+	"context"
+
+	"github.com/scwm-gateway/scwm-gateway/envelope"
+)
+
+// closeIncident closes an open incident: it records incidentConclusion
+// (resolutionType, isReoccuring, finalRootCause, closingStatement, dateClosed),
+// merges the other fields it sends, and adds the comments of its comment
+// boxes, as one atomic write.
+func (g *Gateway) closeIncident(pt processType) HandlerFunc {
+	return func(ctx context.Context, call *Call) (any, error) {
+		inc, r, err := g.findVisible(ctx, call, pt, stringField(call.Payload, "id"), 0)
+		if err != nil {
+			return nil, err
+		}
+		if err := ownerOnly(r, "close it"); err != nil {
+			return nil, err
+		}
+		if inc.CurrentBaseState == stateClosed {
+			return nil, envelope.Errorf(envelope.KindInvalidStateTransition,
+				"%s %s is already Closed", incidentName(inc), inc.ID)
+		}
+		ch := newChange(call, inc)
+		ch.IfStates = openStates
+		conclusion := map[string]any{"dateClosed": call.Now.UnixMilli()}
+		for _, f := range conclusionFields {
+			if v, ok := call.Payload[f]; ok {
+				conclusion[f] = storable(v)
+			}
+		}
+		ch.mergeData(payloadData(call, append(conclusionFields, "isSubmittedToPartner")...))
+		ch.setData("incidentConclusion", conclusion)
+		ch.setState(stateClosed)
+		ch.AddComments = commentsFrom(call)
+		ch.Activity.CommentIDs = commentIDs(ch.AddComments)
+		v, err := g.commit(ctx, ch, "close it")
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"id": inc.ID, "dataVersion": v}, nil
+	}
+}

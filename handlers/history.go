@@ -1,0 +1,25 @@
+package handlers
+
+import (
+	"context"
+
+	"github.com/scwm-gateway/scwm-gateway/store"
+)
+
+// activityHistory returns every change of an incident, oldest first: which
+// event, by whom, when, under which license plate, and what changed (fields,
+// state from and to, comments). It is the owner's.
+func (g *Gateway) activityHistory(ctx context.Context, call *Call) (any, error) {
+	inc, r, err := g.sharedTarget(ctx, call, store.WithActivities)
+	if err != nil {
+		return nil, err
+	}
+	if err := ownerOnly(r, "read its activity history"); err != nil {
+		return nil, err
+	}
+	activities := inc.Activities
+	if activities == nil {
+		activities = []store.Activity{}
+	}
+	return map[string]any{"id": inc.ID, "activities": activities}, nil
+}
