@@ -254,7 +254,7 @@ func TestSchemaValidationErrors(t *testing.T) {
 			"$.aptBusinessObjectSummary: is missing but it is required",
 			"$.businessPriority: does not have a value in the enumeration [HIGH, MEDIUM, LOW]",
 			"$.resolutionDueDate: string found, integer expected",
-			"$.impactedProducts[0].productDetailId: number found, string expected",
+			"$.impactedProducts[0].productDetailId: integer found, string expected",
 			"$.responsibleEntity: string found, object expected",
 		}},
 		{"keys the store would misread", map[string]any{

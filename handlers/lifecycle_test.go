@@ -105,9 +105,7 @@ func TestWholeLifeOfEveryProcessType(t *testing.T) {
 			if rec.CurrentBaseState != "New" || rec.DataVersion != 1 || rec.ObjectType != "agile-process-teams:"+pt.name {
 				t.Fatalf("after add: %+v", rec)
 			}
-			// The incident type has no impact object of its own in the
-			// samples; for the others the nested enum is canonical.
-			if p := rec.Data[pt.prefix+"Impact"].(map[string]any)["businessPriority"]; pt.name != "incident" && p != "HIGH" {
+			if p := rec.Data[pt.prefix+"Impact"].(map[string]any)["businessPriority"]; p != "HIGH" {
 				t.Fatalf("nested enum stored as %v", p)
 			}
 

@@ -352,7 +352,9 @@ func collectProblems(ve *jsonschema.ValidationError, payload any, out *[]string)
 		}
 		return
 	case *kind.Type:
-		*out = append(*out, fmt.Sprintf("%s: %s found, %s expected", at, k.Got, strings.Join(k.Want, " or ")))
+		// The payload, not the library, says whether a number is whole.
+		got := valueKind(valueAt(payload, ve.InstanceLocation))
+		*out = append(*out, fmt.Sprintf("%s: %s found, %s expected", at, got, strings.Join(k.Want, " or ")))
 		return
 	case *kind.Enum:
 		vals := make([]string, len(k.Want))
