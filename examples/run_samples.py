@@ -211,7 +211,7 @@ class Runner:
         self.owner, self.partner, self.network = owner, partner, network
         self.auth = {"owner": owner_auth, "partner": partner_auth}
         self.outsider = outsider     # (company, network, auth) of a company outside the network, if known
-        self.used = set()            # sample files sent at least once
+        self.used = set()            # sample files the run used
 
     # --- building and sending envelopes ---------------------------------------------------------
 
@@ -537,25 +537,19 @@ class Runner:
         for pt in PROCESS_TYPES:
             self.run_type(pt)
         missing = sorted(str(p.relative_to(SAMPLES)) for p in SAMPLES.rglob("*.json") if p not in self.used)
-        self.rep.check("every published sample was sent", [f"not sent: {', '.join(missing)}"] if missing else [])
+        self.rep.check("every published sample is part of the run", [f"not sent: {', '.join(missing)}"] if missing else [])
 
 
 def find_id_under(obj, key_part):
-    """The first `id` (or `attachmentId`) of an object in a list under a key containing `key_part`."""
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            if key_part in k and isinstance(v, list):
-                for item in v:
-                    if isinstance(item, dict) and isinstance(item.get("id") or item.get("attachmentId"), str):
-                        return item.get("id") or item.get("attachmentId")
-            found = find_id_under(v, key_part)
-            if found:
-                return found
-    elif isinstance(obj, list):
-        for v in obj:
-            found = find_id_under(v, key_part)
-            if found:
-                return found
+    """The id of the first object listed under a key containing `key_part` (a comment's attachments)."""
+    if isinstance(obj, list):
+        return next(filter(None, (find_id_under(v, key_part) for v in obj)), None)
+    for k, v in obj.items() if isinstance(obj, dict) else ():
+        items = v if key_part in k and isinstance(v, list) else []
+        ids = [i.get("id") or i.get("attachmentId") for i in items if isinstance(i, dict)]
+        found = next((i for i in ids if isinstance(i, str)), None) or find_id_under(v, key_part)
+        if found:
+            return found
     return None
 
 
