@@ -148,6 +148,25 @@ func plain(v any) any {
 	return v
 }
 
+// ListIncidents returns the incidents a company owns in a dataspace, without
+// comments and history, oldest first. It serves operators and tests; no
+// event lists incidents.
+func (s *Store) ListIncidents(ctx context.Context, dataspace, ownerID string) ([]Incident, error) {
+	cur, err := s.incidents.Find(ctx, bson.M{"dataspace": dataspace, "ownerId": ownerID},
+		options.Find().SetProjection(bson.M{"comments": 0, "activities": 0}).SetSort(bson.M{"_id": 1}))
+	if err != nil {
+		return nil, wrap("list incidents", err)
+	}
+	var out []Incident
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, wrap("list incidents", err)
+	}
+	for i := range out {
+		out[i].Data = plain(out[i].Data).(map[string]any)
+	}
+	return out, nil
+}
+
 // Change is one change of an incident: conditions it must meet at the moment
 // of the write, and what it sets. Applied as one atomic single-document
 // update, with dataVersion +1, the last-updated fields and the activity
