@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"sort"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -46,9 +48,6 @@ func newChange(call *Call, inc *store.Incident) *change {
 	ch.UserID = call.Caller.UserID
 	ch.DateTime = call.Now.UnixMilli()
 	ch.Activity = newActivity(call)
-	if v, ok := intField(call.Payload, "dataVersion"); ok {
-		ch.IfDataVersion = v
-	}
 	return ch
 }
 
@@ -101,29 +100,74 @@ func mergeInto(prefix string, patch map[string]any, current map[string]any, set 
 	}
 }
 
-// commit writes the change. When its conditions fail it reloads the incident
-// and says why: a stale dataVersion, or a state that no longer allows the
-// action.
-func (g *Gateway) commit(ctx context.Context, ch *change, action string) (int64, error) {
-	h := ch.call.Request.Header
-	sort.Strings(ch.Activity.Fields)
-	ch.Activity.DataVersion = ch.inc.DataVersion + 1
-	if ch.IfDataVersion > 0 && ch.IfDataVersion != ch.inc.DataVersion {
-		return 0, staleVersion(ch.IfDataVersion, ch.inc.DataVersion)
+// planFunc decides, from the incident as it is now and what the caller is
+// to it, what an event changes. Its errors are final answers; a nil change
+// means there is nothing to write.
+type planFunc func(inc *store.Incident, r role) (*change, error)
+
+// maxPlanAttempts bounds how often an event is planned again because other
+// changes of the same incident kept coming first.
+const maxPlanAttempts = 100
+
+// mutate loads the incident the caller names, plans the event's change from
+// it and writes the change on condition that the incident is still at the
+// dataVersion it was planned from. If another change came first, it loads
+// and plans again: so every change is applied to the state it was decided
+// on, and the history numbers versions without gaps. When the payload names
+// a dataVersion, that version is the condition and a mismatch is final (409).
+//
+// Within this process, changes of one incident take turns (g.incidentLocks),
+// so they queue instead of racing; the condition still guards against other
+// gateway instances sharing a MongoDB.
+func (g *Gateway) mutate(ctx context.Context, call *Call, pt processType, id string, with int, plan planFunc) (*store.Incident, int64, error) {
+	defer g.incidentLocks.Lock(id)()
+	h := call.Request.Header
+	sent, pinned := intField(call.Payload, "dataVersion")
+	for attempt := 1; ; attempt++ {
+		inc, r, err := g.findVisible(ctx, call, pt, id, with)
+		if err != nil {
+			return nil, 0, err
+		}
+		ch, err := plan(inc, r)
+		if err != nil || ch == nil {
+			return inc, inc.DataVersion, err
+		}
+		if pinned && sent != inc.DataVersion {
+			return nil, 0, staleVersion(sent, inc.DataVersion)
+		}
+		ch.IfDataVersion = inc.DataVersion
+		sort.Strings(ch.Activity.Fields)
+		ch.Activity.DataVersion = inc.DataVersion + 1
+		v, err := g.store.ChangeIncident(ctx, h.Dataspace, inc.ID, ch.Change)
+		switch {
+		case err == nil:
+			return inc, v, nil
+		case !errors.Is(err, store.ErrConflict):
+			return nil, 0, err
+		case pinned:
+			now, ferr := g.store.FindIncident(ctx, h.Dataspace, inc.ID, 0)
+			if ferr != nil {
+				return nil, 0, ferr
+			}
+			return nil, 0, staleVersion(sent, now.DataVersion)
+		case attempt >= maxPlanAttempts:
+			return nil, 0, envelope.Errorf(envelope.KindConcurrentModification,
+				"%s %s kept changing while this request ran; retry it", incidentName(inc), inc.ID)
+		}
+		// Another change came first: plan again from what it left, after a
+		// short random pause so that racing requests spread out.
+		time.Sleep(time.Duration(rand.IntN(500*attempt)) * time.Microsecond)
 	}
-	v, err := g.store.ChangeIncident(ctx, h.Dataspace, ch.inc.ID, ch.Change)
-	if !errors.Is(err, store.ErrConflict) {
-		return v, err
+}
+
+// mutateShared is mutate for the shared operations, which name the process
+// type in the payload and the incident as id or processId.
+func (g *Gateway) mutateShared(ctx context.Context, call *Call, with int, plan planFunc) (*store.Incident, int64, error) {
+	pt, err := sharedProcessType(call)
+	if err != nil {
+		return nil, 0, err
 	}
-	now, ferr := g.store.FindIncident(ctx, h.Dataspace, ch.inc.ID, 0)
-	if ferr != nil {
-		return 0, ferr
-	}
-	if ch.IfDataVersion > 0 && now.DataVersion != ch.IfDataVersion {
-		return 0, staleVersion(ch.IfDataVersion, now.DataVersion)
-	}
-	return 0, envelope.Errorf(envelope.KindInvalidStateTransition,
-		"%s %s changed while this request ran and is now %s; cannot %s", incidentName(now), now.ID, now.CurrentBaseState, action)
+	return g.mutate(ctx, call, pt, incidentID(call.Payload), with, plan)
 }
 
 func staleVersion(sent, current int64) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
 // closeIncident closes an open incident: it records incidentConclusion
@@ -12,31 +13,31 @@ import (
 // boxes, as one atomic write.
 func (g *Gateway) closeIncident(pt processType) HandlerFunc {
 	return func(ctx context.Context, call *Call) (any, error) {
-		inc, r, err := g.findVisible(ctx, call, pt, stringField(call.Payload, "id"), 0)
-		if err != nil {
-			return nil, err
-		}
-		if err := ownerOnly(r, "close it"); err != nil {
-			return nil, err
-		}
-		if inc.CurrentBaseState == stateClosed {
-			return nil, envelope.Errorf(envelope.KindInvalidStateTransition,
-				"%s %s is already Closed", incidentName(inc), inc.ID)
-		}
-		ch := newChange(call, inc)
-		ch.IfStates = openStates
 		conclusion := map[string]any{"dateClosed": call.Now.UnixMilli()}
 		for _, f := range conclusionFields {
 			if v, ok := call.Payload[f]; ok {
 				conclusion[f] = storable(v)
 			}
 		}
-		ch.mergeData(payloadData(call, append(conclusionFields, "isSubmittedToPartner")...))
-		ch.setData("incidentConclusion", conclusion)
-		ch.setState(stateClosed)
-		ch.AddComments = commentsFrom(call)
-		ch.Activity.CommentIDs = commentIDs(ch.AddComments)
-		v, err := g.commit(ctx, ch, "close it")
+		data := payloadData(call, append(conclusionFields, "isSubmittedToPartner")...)
+		comments := commentsFrom(call)
+		inc, v, err := g.mutate(ctx, call, pt, stringField(call.Payload, "id"), 0, func(inc *store.Incident, r role) (*change, error) {
+			if err := ownerOnly(r, "close it"); err != nil {
+				return nil, err
+			}
+			if inc.CurrentBaseState == stateClosed {
+				return nil, envelope.Errorf(envelope.KindInvalidStateTransition,
+					"%s %s is already Closed", incidentName(inc), inc.ID)
+			}
+			ch := newChange(call, inc)
+			ch.IfStates = openStates
+			ch.mergeData(data)
+			ch.setData("incidentConclusion", conclusion)
+			ch.setState(stateClosed)
+			ch.AddComments = comments
+			ch.Activity.CommentIDs = commentIDs(comments)
+			return ch, nil
+		})
 		if err != nil {
 			return nil, err
 		}

@@ -2,19 +2,28 @@ package handlers
 
 import (
 	"context"
-	"errors"
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
-// sharedTarget resolves the incident a shared operation names: its
-// processType (matched without regard to case) and its id or processId.
-func (g *Gateway) sharedTarget(ctx context.Context, call *Call, with int) (*store.Incident, role, error) {
-	pt, ok := lookupProcessType(stringField(call.Payload, "processType"))
+// sharedProcessType reads the processType a shared operation names, matched
+// without regard to case.
+func sharedProcessType(call *Call) (processType, error) {
+	name := stringField(call.Payload, "processType")
+	pt, ok := lookupProcessType(name)
 	if !ok {
-		// The schema's enum already refuses unknown types; this is a guard.
-		return nil, roleNone, envelope.Errorf(envelope.KindSchemaValidation, "unknown processType %q", stringField(call.Payload, "processType"))
+		// The schema's enum refuses unknown types first; this is a guard.
+		return processType{}, schemaError([]string{"$.processType: unknown process type " + name})
+	}
+	return pt, nil
+}
+
+// sharedTarget loads the incident a read-only shared operation names.
+func (g *Gateway) sharedTarget(ctx context.Context, call *Call, with int) (*store.Incident, role, error) {
+	pt, err := sharedProcessType(call)
+	if err != nil {
+		return nil, roleNone, err
 	}
 	return g.findVisible(ctx, call, pt, incidentID(call.Payload), with)
 }
@@ -23,42 +32,47 @@ func (g *Gateway) sharedTarget(ctx context.Context, call *Call, with int) (*stor
 // in any state, for its owner or its partner. It answers the (first) new
 // comment's id.
 func (g *Gateway) addComment(ctx context.Context, call *Call) (any, error) {
-	inc, _, err := g.sharedTarget(ctx, call, 0)
-	if err != nil {
-		return nil, err
-	}
 	comments := commentsFrom(call)
 	if len(comments) == 0 {
 		return nil, schemaError([]string{"$.aptCommentBox: holds no aptComment and no addAttachment"})
 	}
-	ch := newChange(call, inc)
-	ch.AddComments = comments
-	ch.Activity.CommentIDs = commentIDs(comments)
-	v, err := g.commit(ctx, ch, "comment on it")
+	inc, v, err := g.mutateShared(ctx, call, 0, func(inc *store.Incident, _ role) (*change, error) {
+		ch := newChange(call, inc)
+		ch.AddComments = comments
+		ch.Activity.CommentIDs = commentIDs(comments)
+		return ch, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]any{"id": comments[0].ID, "processId": inc.ID, "dataVersion": v}
-	if len(comments) > 1 {
-		out["commentIds"] = commentIDs(comments)
-	}
-	return out, nil
+	return commentAnswer(inc.ID, commentIDs(comments), v), nil
 }
 
-// maxCommentEditAttempts bounds the retries of a comment edit that raced
-// another change of the same incident.
-const maxCommentEditAttempts = 5
+// commentAnswer is the payload of add-comment and edit-comment.
+func commentAnswer(incidentID string, ids []string, version int64) map[string]any {
+	out := map[string]any{"id": ids[0], "processId": incidentID, "dataVersion": version}
+	if len(ids) > 1 {
+		out["commentIds"] = ids
+	}
+	return out
+}
 
 // editComment changes a comment of the caller's company: its text and
 // visibility (aptComment), attachments added (addAttachment) and removed
 // (removeAttachment, by attachment id).
 func (g *Gateway) editComment(ctx context.Context, call *Call) (any, error) {
 	commentID := stringField(call.Payload, "commentId")
-	for attempt := 1; ; attempt++ {
-		inc, _, err := g.sharedTarget(ctx, call, store.WithComments)
-		if err != nil {
-			return nil, err
+	box, _ := asMap(call.Payload["aptCommentBox"])
+	added := newAttachments(box["addAttachment"])
+	remove := map[string]bool{}
+	if list, ok := box["removeAttachment"].([]any); ok {
+		for _, id := range list {
+			if s, ok := id.(string); ok {
+				remove[s] = true
+			}
 		}
+	}
+	inc, v, err := g.mutateShared(ctx, call, store.WithComments, func(inc *store.Incident, _ role) (*change, error) {
 		idx := -1
 		for i, c := range inc.Comments {
 			if c.ID == commentID && (c.CompanyID == call.Caller.CompanyID || isPublic(c.VisibilityType)) {
@@ -68,26 +82,17 @@ func (g *Gateway) editComment(ctx context.Context, call *Call) (any, error) {
 		if idx < 0 {
 			return nil, envelope.Errorf(envelope.KindObjectNotFound, "no comment with id %q is visible to you on incident %s", commentID, inc.ID)
 		}
-		if inc.Comments[idx].CompanyID != call.Caller.CompanyID {
-			return nil, envelope.Errorf(envelope.KindAuthorization, "comment %s belongs to company %q; only its company may edit it", commentID, inc.Comments[idx].CompanyID)
+		if owner := inc.Comments[idx].CompanyID; owner != call.Caller.CompanyID {
+			return nil, envelope.Errorf(envelope.KindAuthorization, "comment %s belongs to company %q; only its company may edit it", commentID, owner)
 		}
 		comments := append([]store.Comment(nil), inc.Comments...)
 		c := comments[idx]
-		box, _ := asMap(call.Payload["aptCommentBox"])
 		for _, upd := range objects(box["aptComment"]) {
 			if t, ok := upd["commentText"].(string); ok {
 				c.CommentText = t
 			}
-			if v, ok := upd["visibilityType"].(string); ok {
-				c.VisibilityType = v
-			}
-		}
-		remove := map[string]bool{}
-		if list, ok := box["removeAttachment"].([]any); ok {
-			for _, id := range list {
-				if s, ok := id.(string); ok {
-					remove[s] = true
-				}
+			if vis, ok := upd["visibilityType"].(string); ok {
+				c.VisibilityType = vis
 			}
 		}
 		kept := []map[string]any{}
@@ -96,29 +101,21 @@ func (g *Gateway) editComment(ctx context.Context, call *Call) (any, error) {
 				kept = append(kept, a)
 			}
 		}
-		c.Attachments = append(kept, newAttachments(box["addAttachment"])...)
+		c.Attachments = append(kept, added...)
 		c.UpdatedBy, c.UpdatedAt = call.Caller.UserID, call.Now.UnixMilli()
 		comments[idx] = c
 
 		ch := newChange(call, inc)
+		// The whole list is written back; mutate makes that safe by
+		// conditioning the write on the version it was read at.
 		ch.ReplaceComments = comments
 		ch.Activity.CommentIDs = []string{commentID}
-		sent := ch.IfDataVersion
-		if sent == 0 {
-			// Replacing the whole comment list is safe only against the
-			// version it was read from.
-			ch.IfDataVersion = inc.DataVersion
-		}
-		v, err := g.commit(ctx, ch, "edit the comment")
-		var perr *envelope.Error
-		if sent == 0 && attempt < maxCommentEditAttempts && errors.As(err, &perr) && perr.Kind == envelope.KindConcurrentModification {
-			continue // another change came first; read again and reapply
-		}
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"id": commentID, "processId": inc.ID, "dataVersion": v}, nil
+		return ch, nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return commentAnswer(inc.ID, []string{commentID}, v), nil
 }
 
 // listComments lists the comments of an incident that the caller may see:

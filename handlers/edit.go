@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
 // editIncident changes an open incident: the fields it sends (objects merged
@@ -15,37 +16,36 @@ import (
 // response object and flags.
 func (g *Gateway) editIncident(pt processType) HandlerFunc {
 	return func(ctx context.Context, call *Call) (any, error) {
-		inc, r, err := g.findVisible(ctx, call, pt, stringField(call.Payload, "id"), 0)
-		if err != nil {
-			return nil, err
-		}
-		if r == rolePartner {
-			if err := partnerMayEdit(pt, call.Payload); err != nil {
-				return nil, err
-			}
-		}
-		if err := mustBeOpen(inc, "edit it"); err != nil {
-			return nil, err
-		}
-		ch := newChange(call, inc)
-		ch.IfStates = openStates
-		data := payloadData(call, "isSubmittedToPartner")
 		if _, sent := call.Payload["isSubmittedToPartner"]; sent {
-			call.Warnings = append(call.Warnings, "$.isSubmittedToPartner: an edit does not submit; use "+"submit-"+pt.Noun+"-to-partner")
+			call.Warnings = append(call.Warnings, "$.isSubmittedToPartner: an edit does not submit; use submit-"+pt.Noun+"-to-partner")
 		}
+		data := payloadData(call, "isSubmittedToPartner")
 		for _, flag := range []string{"submitInitialResponse", "submitFinalResponse"} {
 			if on, _ := data[flag].(bool); on {
 				// The date a response was submitted, next to the flag.
 				data["date"+strings.ToUpper(flag[:1])+flag[1:]] = call.Now.UnixMilli()
 			}
 		}
-		ch.mergeData(data)
-		if state := stringField(call.Payload, "newBaseState"); state != "" {
-			ch.setState(state)
-		}
-		ch.AddComments = commentsFrom(call)
-		ch.Activity.CommentIDs = commentIDs(ch.AddComments)
-		v, err := g.commit(ctx, ch, "edit it")
+		comments := commentsFrom(call)
+		inc, v, err := g.mutate(ctx, call, pt, stringField(call.Payload, "id"), 0, func(inc *store.Incident, r role) (*change, error) {
+			if r == rolePartner {
+				if err := partnerMayEdit(pt, call.Payload); err != nil {
+					return nil, err
+				}
+			}
+			if err := mustBeOpen(inc, "edit it"); err != nil {
+				return nil, err
+			}
+			ch := newChange(call, inc)
+			ch.IfStates = openStates
+			ch.mergeData(data)
+			if state := stringField(call.Payload, "newBaseState"); state != "" {
+				ch.setState(state)
+			}
+			ch.AddComments = comments
+			ch.Activity.CommentIDs = commentIDs(comments)
+			return ch, nil
+		})
 		if err != nil {
 			return nil, err
 		}

@@ -4,37 +4,38 @@ import (
 	"context"
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
 // reopenIncident moves a Closed incident to UnderInvestigation and clears
 // incidentConclusion; the history entry keeps the conclusion it cleared.
 func (g *Gateway) reopenIncident(pt processType) HandlerFunc {
 	return func(ctx context.Context, call *Call) (any, error) {
-		inc, r, err := g.findVisible(ctx, call, pt, stringField(call.Payload, "id"), 0)
-		if err != nil {
-			return nil, err
-		}
-		if err := ownerOnly(r, "reopen it"); err != nil {
-			return nil, err
-		}
-		if inc.CurrentBaseState != stateClosed {
-			return nil, envelope.Errorf(envelope.KindInvalidStateTransition,
-				"%s %s is %s, not Closed; only a Closed incident can be reopened", incidentName(inc), inc.ID, inc.CurrentBaseState)
-		}
 		for _, f := range conclusionFields {
 			if _, sent := call.Payload[f]; sent {
 				call.Warnings = append(call.Warnings, "$."+f+": ignored by reopen, which clears the conclusion")
 			}
 		}
-		ch := newChange(call, inc)
-		ch.IfStates = []string{stateClosed}
-		ch.mergeData(payloadData(call, append(conclusionFields, "isSubmittedToPartner")...))
-		ch.setData("incidentConclusion", nil)
-		ch.Activity.Detail = map[string]any{"clearedIncidentConclusion": inc.Data["incidentConclusion"]}
-		ch.setState(stateUnderInvestigation)
-		ch.AddComments = commentsFrom(call)
-		ch.Activity.CommentIDs = commentIDs(ch.AddComments)
-		v, err := g.commit(ctx, ch, "reopen it")
+		data := payloadData(call, append(conclusionFields, "isSubmittedToPartner")...)
+		comments := commentsFrom(call)
+		inc, v, err := g.mutate(ctx, call, pt, stringField(call.Payload, "id"), 0, func(inc *store.Incident, r role) (*change, error) {
+			if err := ownerOnly(r, "reopen it"); err != nil {
+				return nil, err
+			}
+			if inc.CurrentBaseState != stateClosed {
+				return nil, envelope.Errorf(envelope.KindInvalidStateTransition,
+					"%s %s is %s, not Closed; only a Closed incident can be reopened", incidentName(inc), inc.ID, inc.CurrentBaseState)
+			}
+			ch := newChange(call, inc)
+			ch.IfStates = []string{stateClosed}
+			ch.mergeData(data)
+			ch.setData("incidentConclusion", nil)
+			ch.Activity.Detail = map[string]any{"clearedIncidentConclusion": inc.Data["incidentConclusion"]}
+			ch.setState(stateUnderInvestigation)
+			ch.AddComments = comments
+			ch.Activity.CommentIDs = commentIDs(comments)
+			return ch, nil
+		})
 		if err != nil {
 			return nil, err
 		}

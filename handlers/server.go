@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/internal/keylock"
 )
 
 // Config holds the deployment's choices the handlers need.
@@ -43,6 +44,9 @@ type Gateway struct {
 	registry *Registry
 	log      zerolog.Logger
 	echo     *echo.Echo
+	// incidentLocks makes changes of one incident take turns in this
+	// process (see mutate).
+	incidentLocks *keylock.Striped
 }
 
 // New builds the gateway over st: it compiles the catalogue and loads the
@@ -62,6 +66,8 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 		store: st,
 		dir:   NewDirectory(st, cfg.DirectoryRefresh),
 		log:   cfg.Logger,
+
+		incidentLocks: keylock.New(1024),
 	}
 	reg, err := NewRegistry(g.catalogue())
 	if err != nil {

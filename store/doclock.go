@@ -1,9 +1,6 @@
 package store
 
-import (
-	"hash/maphash"
-	"sync"
-)
+import "github.com/scwm-gateway/scwm-gateway/internal/keylock"
 
 // docLocks serializes writes to the same document when the store is the
 // embedded FerretDB. FerretDB v1.24 on SQLite reads, modifies and writes a
@@ -13,27 +10,20 @@ import (
 // every single-document update atomically and needs no lock, so the locks are
 // only taken in front of the embedded store, which one process owns.
 type docLocks struct {
-	enabled bool
-	seed    maphash.Seed
-	stripes [256]sync.Mutex
+	locks *keylock.Striped // nil: no locking (MongoDB)
 }
 
 func newDocLocks(enabled bool) *docLocks {
-	return &docLocks{enabled: enabled, seed: maphash.MakeSeed()}
+	if !enabled {
+		return &docLocks{}
+	}
+	return &docLocks{locks: keylock.New(256)}
 }
 
-// lock takes the lock of one document and returns its unlock. Callers never
-// hold two at once, so stripes cannot deadlock.
+// lock takes the lock of one document and returns its unlock.
 func (l *docLocks) lock(collection, id string) (unlock func()) {
-	if !l.enabled {
+	if l.locks == nil {
 		return func() {}
 	}
-	var h maphash.Hash
-	h.SetSeed(l.seed)
-	h.WriteString(collection)
-	h.WriteByte(0)
-	h.WriteString(id)
-	m := &l.stripes[h.Sum64()%uint64(len(l.stripes))]
-	m.Lock()
-	return m.Unlock
+	return l.locks.Lock(collection + "\x00" + id)
 }

@@ -13,7 +13,8 @@ import (
 )
 
 // embedded is a FerretDB server with its SQLite backend running in this
-// process, listening on a loopback port that only the store's client uses.
+// process. Open starts it on a loopback port that only the store's client
+// uses; ServeEmbedded starts it on an address of the caller's choosing.
 type embedded struct {
 	uri    string
 	dir    string
@@ -21,9 +22,18 @@ type embedded struct {
 	done   chan struct{}
 }
 
+// embeddedAddr is where Open's embedded store listens: a free loopback port.
+const embeddedAddr = "127.0.0.1:0"
+
 // startEmbedded starts FerretDB on SQLite files under dir (created if
-// missing) and returns once it accepts connections.
+// missing), listening on a free loopback port, and returns once it accepts
+// connections.
 func startEmbedded(dir string, logger *slog.Logger) (*embedded, error) {
+	return startEmbeddedOn(dir, embeddedAddr, logger)
+}
+
+// startEmbeddedOn is startEmbedded listening on the TCP address addr.
+func startEmbeddedOn(dir, addr string, logger *slog.Logger) (*embedded, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("data dir %q: %w", dir, err)
@@ -36,13 +46,13 @@ func startEmbedded(dir string, logger *slog.Logger) (*embedded, error) {
 	// the process.
 	sqliteURL := (&url.URL{Scheme: "file", Path: abs + "/", RawQuery: "_pragma=synchronous(full)"}).String()
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Listener:  ferretdb.ListenerConfig{TCP: addr},
 		Handler:   "sqlite",
 		SQLiteURL: sqliteURL,
 		Logger:    logger,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("start embedded store in %s: %w", abs, err)
+		return nil, fmt.Errorf("start embedded store in %s on %s: %w", abs, addr, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &embedded{dir: abs, cancel: cancel, done: make(chan struct{})}
@@ -67,4 +77,59 @@ func startEmbedded(dir string, logger *slog.Logger) (*embedded, error) {
 func (e *embedded) stop() {
 	e.cancel()
 	<-e.done
+}
+
+// ServeEmbedded runs the embedded store (the same SQLite files under dir and
+// the same settings as Open uses) as a standalone MongoDB wire protocol
+// server on the TCP address addr, until ctx ends; then it closes the files
+// and returns nil. It logs one record at info level naming the address,
+// URI and directory once it accepts connections; FerretDB's own records
+// below warning level are dropped.
+//
+// The server has no authentication: anyone who can reach addr can read and
+// change all data, so addr should be a loopback address.
+func ServeEmbedded(ctx context.Context, dir, addr string, logger *slog.Logger) error {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	ferretLogger := slog.New(minLevel{Handler: logger.Handler(), min: slog.LevelWarn})
+	e, err := startEmbeddedOn(dir, addr, ferretLogger)
+	if err != nil {
+		return err
+	}
+	defer e.stop()
+	logger.InfoContext(ctx, "embedded store listening", "addr", uriHost(e.uri), "uri", e.uri, "dir", e.dir)
+	select {
+	case <-ctx.Done():
+	case <-e.done:
+		return fmt.Errorf("embedded store in %s stopped unexpectedly", e.dir)
+	}
+	return nil
+}
+
+// uriHost is the host:port of a mongodb:// URI.
+func uriHost(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return uri
+	}
+	return u.Host
+}
+
+// minLevel is a slog.Handler that drops records below min.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{Handler: h.Handler.WithAttrs(attrs), min: h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
 }

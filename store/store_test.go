@@ -89,3 +89,37 @@ func TestClientsAndSeed(t *testing.T) {
 		t.Fatalf("inserting a taken apiKey: %v", err)
 	}
 }
+
+// Concurrent changes of one incident all land, and dataVersion counts each:
+// on the embedded store this holds only because of docLocks.
+func TestConcurrentChangesOfOneIncidentAllLand(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	inc := &Incident{ID: "i1", Dataspace: "default", OwnerID: "acme", DataVersion: 1, Data: map[string]any{}}
+	if err := s.InsertIncident(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			_, err := s.ChangeIncident(ctx, "default", "i1", Change{
+				Set:      map[string]any{"data.f" + string(rune('A'+i)): int64(i)},
+				Activity: Activity{LicensePlate: "p"},
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	got, err := s.FindIncident(ctx, "default", "i1", WithActivities)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.DataVersion != 1+n || len(got.Data) != n || len(got.Activities) != n {
+		t.Fatalf("after %d concurrent changes: dataVersion %d, %d fields, %d activities", n, got.DataVersion, len(got.Data), len(got.Activities))
+	}
+}

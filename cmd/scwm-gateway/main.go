@@ -39,6 +39,9 @@ Usage:
                                     mint an API key and secret, printed as JSON
   scwm-gateway clients revoke --api-key KEY
                                     revoke an API key
+  scwm-gateway embedded-store [--addr 127.0.0.1:27017] [--data-dir ./data]
+                                    serve the embedded store's files over the MongoDB
+                                    wire protocol (for mongosh), without authentication
   scwm-gateway version              print the version
 
 Run 'scwm-gateway serve -h' for the flags and their environment variables.
@@ -57,6 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, rest, getenv, stdout, stderr)
 	case "clients":
 		return clients(ctx, rest, getenv, stdout, stderr)
+	case "embedded-store":
+		return embeddedStore(ctx, rest, getenv, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "scwm-gateway", version())
 		return nil
