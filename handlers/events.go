@@ -20,76 +20,112 @@ import (
 // networkScopedApps are the apps whose events name a processNetworkId.
 var networkScopedApps = []string{appAPT}
 
+// outcome is everything known about one request once it has been handled:
+// what it was, who sent it, and what to answer.
+type outcome struct {
+	req      *envelope.Request
+	caller   Caller
+	plate    string
+	payload  any
+	warnings []string
+	err      error
+	// claim is the idempotency key this request holds, if any.
+	claim *keyClaim
+	// replay is the recorded answer to send again instead.
+	replay *store.IdempotencyRecord
+}
+
 // handleEvent is POST /api/events: every SCWM event goes through here.
 func (g *Gateway) handleEvent(c echo.Context) error {
 	start := time.Now()
-	plate := envelope.NewLicensePlate()
+	o := &outcome{plate: envelope.NewLicensePlate()}
 	r := c.Request()
 	if r.Method != http.MethodPost {
 		c.Response().Header().Set("Allow", http.MethodPost)
-		err := envelope.Errorf(envelope.KindMethodNotAllowed, "method %s is not allowed on /api/events; send events with POST", r.Method)
-		g.respond(c, start, plate, nil, Caller{}, nil, nil, err)
+		o.err = envelope.Errorf(envelope.KindMethodNotAllowed, "method %s is not allowed on /api/events; send events with POST", r.Method)
+		g.respond(c, start, o)
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
 	defer cancel()
-
-	var (
-		req      *envelope.Request
-		caller   Caller
-		payload  any
-		warnings []string
-		err      error
-	)
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
-				g.log.Error().Str("licensePlate", plate).Interface("panic", p).Msg("handler panicked")
-				err = errors.New("handler panicked")
+				g.log.Error().Str("licensePlate", o.plate).Interface("panic", p).Msg("handler panicked")
+				o.err = errors.New("handler panicked")
 			}
 		}()
-		req, caller, payload, warnings, err = g.process(ctx, c, plate)
+		g.process(ctx, c, o)
 	}()
-	g.respond(c, start, plate, req, caller, payload, warnings, err)
+	g.respond(c, start, o)
 	return nil
 }
 
 // process runs the pipeline of one event: media type, size, envelope,
-// authentication, header, event lookup, authorization, schema, handler.
-func (g *Gateway) process(ctx context.Context, c echo.Context, plate string) (*envelope.Request, Caller, any, []string, error) {
+// authentication and rate limits, header, event lookup, authorization,
+// schema, idempotency, handler. It fills in o.
+func (g *Gateway) process(ctx context.Context, c echo.Context, o *outcome) {
 	r := c.Request()
-	if err := checkMediaType(r.Header.Get("Content-Type")); err != nil {
-		return nil, Caller{}, nil, nil, err
+	if o.err = checkMediaType(r.Header.Get("Content-Type")); o.err != nil {
+		return
 	}
 	body, err := g.readBody(c)
-	if err != nil {
-		return nil, Caller{}, nil, nil, err
+	if o.err = err; err != nil {
+		return
 	}
-	req, err := envelope.ParseRequest(body)
-	if err != nil {
-		return req, Caller{}, nil, nil, err
+	if o.req, o.err = envelope.ParseRequest(body); o.err != nil {
+		return
 	}
-	caller, err := g.authenticate(ctx, r)
-	if err != nil {
-		return req, Caller{}, nil, nil, err
+	if o.caller, o.err = g.authenticate(ctx, r); o.err != nil {
+		return
 	}
-	if err := req.Validate(envelope.HeaderRules{Dataspaces: g.cfg.Dataspaces, NetworkScopedApps: networkScopedApps}); err != nil {
-		return req, caller, nil, nil, err
+	if o.err = g.limits.allow(o.caller.APIKey); o.err != nil {
+		return
+	}
+	req := o.req
+	if o.err = req.Validate(envelope.HeaderRules{Dataspaces: g.cfg.Dataspaces, NetworkScopedApps: networkScopedApps}); o.err != nil {
+		return
+	}
+	key, err := idempotencyKey(r, req)
+	if o.err = err; err != nil {
+		return
 	}
 	ev, eerr := g.registry.Lookup(req.Event)
 	if eerr != nil {
-		return req, caller, nil, nil, eerr
+		o.err = eerr
+		return
 	}
-	if err := g.authorize(req, caller); err != nil {
-		return req, caller, nil, nil, err
+	if o.err = g.authorize(req, o.caller); o.err != nil {
+		return
 	}
+	hash := requestHash(req) // before the schema check puts enums in canonical case
 	warnings, eerr := ev.schema.check(req.Payload)
 	if eerr != nil {
-		return req, caller, nil, nil, eerr
+		o.err = eerr
+		return
 	}
-	call := &Call{Request: req, Payload: req.Payload, Caller: caller, LicensePlate: plate, Now: time.Now(), Warnings: warnings}
-	out, err := ev.Handle(ctx, call)
-	return req, caller, out, call.Warnings, err
+	call := &Call{Request: req, Payload: req.Payload, Caller: o.caller, LicensePlate: o.plate, Now: time.Now(), Warnings: warnings}
+	if key != "" && !ev.ReadOnly {
+		claim, replay, recovered, err := g.claimKey(ctx, call, ev, key, hash)
+		switch {
+		case err != nil:
+			o.err = err
+			return
+		case replay != nil:
+			o.replay = replay
+			return
+		}
+		o.claim = claim
+		// A takeover answers under the plate of the request that first
+		// held the key, and its effect, if any, carries that plate too.
+		o.plate, call.LicensePlate = claim.plate, claim.plate
+		if recovered != nil {
+			o.payload, o.warnings = recovered.payload, recovered.warnings
+			return
+		}
+	}
+	o.payload, o.err = ev.Handle(ctx, call)
+	o.warnings = call.Warnings
 }
 
 func checkMediaType(contentType string) error {
@@ -121,22 +157,30 @@ func (g *Gateway) readBody(c echo.Context) ([]byte, error) {
 }
 
 // authenticate checks the HTTP Basic apiKey:apiSecret against the directory.
+// A client address with too many recent failures is refused before its
+// credentials are even looked at.
 func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (Caller, error) {
+	source := clientAddress(r)
+	if err := g.limits.authAllowed(source); err != nil {
+		return Caller{}, err
+	}
+	fail := func(msg string) (Caller, error) {
+		g.limits.authFailed(source)
+		return Caller{}, envelope.Errorf(envelope.KindAuthentication, "%s", msg)
+	}
 	if r.Header.Get("Authorization") == "" {
-		return Caller{}, envelope.Errorf(envelope.KindAuthentication,
-			"the Authorization header is missing; send HTTP Basic credentials: base64 of apiKey:apiSecret")
+		return fail("the Authorization header is missing; send HTTP Basic credentials: base64 of apiKey:apiSecret")
 	}
 	key, secret, ok := r.BasicAuth()
 	if !ok || key == "" {
-		return Caller{}, envelope.Errorf(envelope.KindAuthentication,
-			"the Authorization header is not valid HTTP Basic; send 'Basic ' and base64 of apiKey:apiSecret")
+		return fail("the Authorization header is not valid HTTP Basic; send 'Basic ' and base64 of apiKey:apiSecret")
 	}
 	client, ok, err := g.dir.Authenticate(ctx, key, secret)
 	if err != nil {
 		return Caller{}, err
 	}
 	if !ok {
-		return Caller{}, envelope.Errorf(envelope.KindAuthentication, "unknown apiKey or wrong apiSecret")
+		return fail("unknown apiKey or wrong apiSecret")
 	}
 	return Caller{APIKey: client.APIKey, CompanyID: client.CompanyID, UserID: client.UserID}, nil
 }
@@ -160,26 +204,41 @@ func (g *Gateway) authorize(req *envelope.Request, caller Caller) error {
 }
 
 // respond is the one place where an outcome becomes a response envelope, an
-// X-License-Plate header and a log line.
-func (g *Gateway) respond(c echo.Context, start time.Time, plate string, req *envelope.Request, caller Caller, payload any, warnings []string, err error) {
-	var resp *envelope.Response
-	status := http.StatusOK
-	if err != nil {
-		perr := g.protocolError(err, plate)
-		status = perr.Kind.Status()
-		resp = envelope.Failure(req, plate, perr)
-		h := c.Response().Header()
-		switch perr.Kind {
-		case envelope.KindAuthentication:
-			h.Set("WWW-Authenticate", `Basic realm="scwm-gateway"`)
-		}
-		if perr.RetryAfter > 0 {
-			h.Set("Retry-After", strconv.Itoa(int((perr.RetryAfter+time.Second-1)/time.Second)))
-		}
+// X-License-Plate header and a log line; it also records the answer of a
+// request that holds an idempotency key.
+func (g *Gateway) respond(c echo.Context, start time.Time, o *outcome) {
+	h := c.Response().Header()
+	var status int
+	var body []byte
+	if o.replay != nil {
+		status, body, o.plate = o.replay.Status, o.replay.Body, o.replay.LicensePlate
+		h.Set("Idempotent-Replayed", "true")
 	} else {
-		resp = envelope.Success(req, plate, payload, warnings)
+		var resp *envelope.Response
+		status = http.StatusOK
+		if o.err != nil {
+			perr := g.protocolError(o.err, o.plate)
+			status = perr.Kind.Status()
+			resp = envelope.Failure(o.req, o.plate, perr)
+			if perr.Kind == envelope.KindAuthentication {
+				h.Set("WWW-Authenticate", `Basic realm="scwm-gateway"`)
+			}
+			if perr.RetryAfter > 0 {
+				h.Set("Retry-After", strconv.Itoa(int((perr.RetryAfter+time.Second-1)/time.Second)))
+			}
+		} else {
+			resp = envelope.Success(o.req, o.plate, o.payload, o.warnings)
+		}
+		status, body = encodeEnvelope(resp, status)
 	}
-	writeEnvelope(c, resp, status)
+	h.Set("X-License-Plate", o.plate)
+	h.Set("Content-Type", "application/json")
+	c.Response().WriteHeader(status)
+	_, _ = c.Response().Write(body)
+
+	if o.claim != nil {
+		g.finishKey(o.claim, status, body)
+	}
 
 	var ev *zerolog.Event
 	if status >= 500 {
@@ -187,19 +246,18 @@ func (g *Gateway) respond(c echo.Context, start time.Time, plate string, req *en
 	} else {
 		ev = g.log.Info()
 	}
-	ev.Str("licensePlate", plate).
-		Str("eventName", eventNameOf(req)).
-		Str("ownerId", ownerOf(req)).
-		Str("apiKey", caller.APIKey).
+	ev = ev.Str("licensePlate", o.plate).
+		Str("eventName", eventNameOf(o.req)).
+		Str("ownerId", ownerOf(o.req)).
+		Str("apiKey", o.caller.APIKey).
 		Int("status", status).
-		Str("errCode", resp.Header.ErrCode).
-		Dur("latency", time.Since(start)).
-		Msg("event")
+		Str("errCode", errCodeOf(status))
+	if o.replay != nil {
+		ev = ev.Bool("replayed", true)
+	}
+	ev.Dur("latency", time.Since(start)).Msg("event")
 }
 
-// protocolError maps any error onto the protocol: envelope errors pass
-// through, store faults become 404 or 503, anything else a 500 whose detail
-// stays in the log.
 func (g *Gateway) protocolError(err error, plate string) *envelope.Error {
 	var perr *envelope.Error
 	switch {
@@ -216,18 +274,34 @@ func (g *Gateway) protocolError(err error, plate string) *envelope.Error {
 	return envelope.Errorf(envelope.KindInternal, "unexpected error; quote licensePlate %s to support", plate)
 }
 
-func writeEnvelope(c echo.Context, resp *envelope.Response, status int) {
+// encodeEnvelope serializes a response; the status changes only if the
+// payload cannot be encoded.
+func encodeEnvelope(resp *envelope.Response, status int) (int, []byte) {
 	body, err := json.Marshal(resp)
 	if err != nil {
 		resp = envelope.Failure(nil, resp.Header.LicensePlate, envelope.Errorf(envelope.KindInternal, "response could not be encoded"))
-		status = http.StatusInternalServerError
 		body, _ = json.Marshal(resp)
+		return http.StatusInternalServerError, body
 	}
+	return status, body
+}
+
+// writeEnvelope answers with resp outside the event pipeline (routing
+// errors).
+func writeEnvelope(c echo.Context, resp *envelope.Response, status int) {
+	status, body := encodeEnvelope(resp, status)
 	h := c.Response().Header()
 	h.Set("X-License-Plate", resp.Header.LicensePlate)
 	h.Set("Content-Type", "application/json")
 	c.Response().WriteHeader(status)
 	_, _ = c.Response().Write(body)
+}
+
+func errCodeOf(status int) string {
+	if status == http.StatusOK {
+		return envelope.OKCode
+	}
+	return strconv.Itoa(status)
 }
 
 func eventNameOf(req *envelope.Request) string {

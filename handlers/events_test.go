@@ -326,3 +326,13 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+func jsonMarshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -21,6 +21,9 @@ func (g *Gateway) generateCredentials(ctx context.Context, call *Call) (any, err
 		CompanyID:  call.Caller.CompanyID,
 		UserID:     call.Caller.UserID,
 		CreatedAt:  call.Now.UnixMilli(),
+		// The plate finds this client again if the request dies before
+		// its idempotency key records the answer.
+		LicensePlate: call.LicensePlate,
 	}
 	if err := g.store.InsertClient(ctx, c); err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
 // Call is one authenticated, authorized, validated event on its way to its
@@ -46,6 +47,12 @@ type Event struct {
 	Schema string
 	Help   string
 	Handle HandlerFunc
+	// ReadOnly events change nothing, so idempotency keys do not apply.
+	ReadOnly bool
+	// Recover rebuilds the answer of a request of this event from its
+	// effect, for a retry of a request that died after its change was
+	// stored (see idempotency.go). Nil for read-only events.
+	Recover func(*store.Effect) (any, []string)
 
 	schema *payloadSchema
 }

@@ -27,6 +27,18 @@ type Config struct {
 	// Version is reported by /healthz.
 	Version string
 	Logger  zerolog.Logger
+
+	// IdempotencyTTL is how long idempotency keys are remembered (at least
+	// 24 hours by default).
+	IdempotencyTTL time.Duration
+	// RateLimit is the requests per second allowed per API key, in bursts
+	// of RateBurst; 0 disables the limit.
+	RateLimit float64
+	RateBurst int
+	// AuthFailureLimit failed authentications from one address within
+	// AuthFailureWindow make it wait for the window's end; 0 disables.
+	AuthFailureLimit  int
+	AuthFailureWindow time.Duration
 }
 
 // Defaults of Config's zero fields.
@@ -47,6 +59,7 @@ type Gateway struct {
 	// incidentLocks makes changes of one incident take turns in this
 	// process (see mutate).
 	incidentLocks *keylock.Striped
+	limits        *limits
 }
 
 // New builds the gateway over st: it compiles the catalogue and loads the
@@ -61,6 +74,12 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}
+	if cfg.IdempotencyTTL <= 0 {
+		cfg.IdempotencyTTL = DefaultIdempotencyTTL
+	}
+	if cfg.AuthFailureWindow <= 0 {
+		cfg.AuthFailureWindow = time.Minute
+	}
 	g := &Gateway{
 		cfg:   cfg,
 		store: st,
@@ -68,6 +87,7 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 		log:   cfg.Logger,
 
 		incidentLocks: keylock.New(1024),
+		limits:        newLimits(cfg.RateLimit, cfg.RateBurst, cfg.AuthFailureLimit, cfg.AuthFailureWindow),
 	}
 	reg, err := NewRegistry(g.catalogue())
 	if err != nil {
@@ -84,8 +104,10 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 // ServeHTTP serves every route of the gateway.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.echo.ServeHTTP(w, r) }
 
-// Run keeps the directory fresh until ctx ends.
+// Run keeps the directory fresh and forgets expired idempotency keys until
+// ctx ends.
 func (g *Gateway) Run(ctx context.Context) {
+	go g.runIdempotencySweeper(ctx, time.Minute)
 	g.dir.Run(ctx, func(err error) {
 		g.log.Warn().Err(err).Msg("directory refresh failed; keeping the previous view")
 	})

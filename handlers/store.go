@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"time"
 
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
@@ -27,4 +28,13 @@ type Store interface {
 	// ChangeIncident applies one change atomically and returns the new
 	// dataVersion, or store.ErrConflict if its conditions no longer hold.
 	ChangeIncident(ctx context.Context, dataspace, id string, ch store.Change) (int64, error)
+
+	// Idempotency keys, see idempotency.go.
+	ClaimIdempotencyKey(ctx context.Context, rec *store.IdempotencyRecord) (*store.IdempotencyRecord, error)
+	FindIdempotencyKey(ctx context.Context, key string) (*store.IdempotencyRecord, error)
+	FinishIdempotencyKey(ctx context.Context, key, plate string, status int, body []byte) error
+	ReleaseIdempotencyLease(ctx context.Context, key, plate string) error
+	TakeOverIdempotencyKey(ctx context.Context, rec *store.IdempotencyRecord, leaseUntil time.Time) (bool, error)
+	ExpireIdempotencyKeys(ctx context.Context, now time.Time) (int64, error)
+	FindEffect(ctx context.Context, dataspace, plate string) (*store.Effect, error)
 }

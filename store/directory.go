@@ -37,6 +37,9 @@ type Client struct {
 	CreatedAt  int64  `bson:"createdAt"`
 	// RevokedAt is the epoch millisecond of revocation; 0 while active.
 	RevokedAt int64 `bson:"revokedAt"`
+	// LicensePlate is the plate of the request that created the client, if
+	// an event did.
+	LicensePlate string `bson:"licensePlate,omitempty"`
 }
 
 // Active reports whether the client may still authenticate.

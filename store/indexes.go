@@ -26,5 +26,17 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 		Keys:    bson.D{{Key: "companyId", Value: 1}},
 		Options: options.Index().SetName("company"),
 	})
+	if err != nil {
+		return err
+	}
+	if s.embedded == nil {
+		// Forgetting idempotency keys: MongoDB's TTL monitor deletes a
+		// record once expiresAt has passed. FerretDB v1.24 has no TTL
+		// indexes; there ExpireIdempotencyKeys does it.
+		_, err = s.idempotency.Indexes().CreateOne(ctx, mongo.IndexModel{
+			Keys:    bson.D{{Key: "expiresAt", Value: 1}},
+			Options: options.Index().SetName("expire").SetExpireAfterSeconds(0),
+		})
+	}
 	return err
 }

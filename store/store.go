@@ -39,11 +39,12 @@ type Store struct {
 	timeout  time.Duration
 	locks    *docLocks
 
-	companies *mongo.Collection
-	networks  *mongo.Collection
-	clients   *mongo.Collection
-	sequences *mongo.Collection
-	incidents *mongo.Collection
+	companies   *mongo.Collection
+	networks    *mongo.Collection
+	clients     *mongo.Collection
+	sequences   *mongo.Collection
+	incidents   *mongo.Collection
+	idempotency *mongo.Collection
 }
 
 // Open connects to the configured store, starting the embedded one if no URI
@@ -98,6 +99,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s.clients = s.db.Collection("clients")
 	s.sequences = s.db.Collection("sequences")
 	s.incidents = s.db.Collection("incidents")
+	s.idempotency = s.db.Collection("idempotency")
 
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close(context.Background())
@@ -150,16 +152,46 @@ var ErrDuplicate = errors.New("duplicate key")
 
 // IsUnavailable reports whether err means the store could not be reached in
 // time (as opposed to the store refusing the operation).
+//
+// A connection that breaks during an operation (the store was killed or the
+// network failed) reaches us as a mongo.CommandError, which is a
+// mongo.ServerError, labelled NetworkError: so network errors and timeouts are
+// recognised before server errors are taken for refusals. Of those, only the
+// transient ones a failing or failing-over deployment answers (not primary,
+// shutting down, host unreachable...) mean unavailable.
 func IsUnavailable(err error) bool {
 	if err == nil {
 		return false
 	}
+	if errors.Is(err, context.DeadlineExceeded) || mongo.IsTimeout(err) || mongo.IsNetworkError(err) ||
+		errors.Is(err, mongo.ErrClientDisconnected) || isServerSelection(err) {
+		return true
+	}
 	var se mongo.ServerError
 	if errors.As(err, &se) {
-		return false
+		// The codes the driver itself deems retryable: the deployment is
+		// down, shutting down or electing a primary.
+		for _, code := range []int{
+			6,     // HostUnreachable
+			7,     // HostNotFound
+			89,    // NetworkTimeout
+			91,    // ShutdownInProgress
+			134,   // ReadConcernMajorityNotAvailableYet
+			189,   // PrimarySteppedDown
+			262,   // ExceededTimeLimit
+			9001,  // SocketException
+			10107, // NotWritablePrimary
+			11600, // InterruptedAtShutdown
+			11602, // InterruptedDueToReplStateChange
+			13435, // NotPrimaryNoSecondaryOk
+			13436, // NotPrimaryOrSecondary
+		} {
+			if se.HasErrorCode(code) {
+				return true
+			}
+		}
 	}
-	return errors.Is(err, context.DeadlineExceeded) || mongo.IsTimeout(err) || mongo.IsNetworkError(err) ||
-		errors.Is(err, mongo.ErrClientDisconnected) || isServerSelection(err)
+	return false
 }
 
 func isServerSelection(err error) bool {

@@ -36,6 +36,11 @@ type serveConfig struct {
 	requestTimeout   time.Duration
 	directoryRefresh time.Duration
 	shutdownTimeout  time.Duration
+	idempotencyTTL   time.Duration
+	rateLimit        float64
+	rateBurst        int
+	authFailureLimit int
+	authWindow       time.Duration
 }
 
 // parseServe reads serve's flags; every flag defaults to its environment
@@ -55,6 +60,11 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	requestTimeout := fs.String("request-timeout", envOr(getenv, "SCWM_REQUEST_TIMEOUT", "10s"), "bound on the work on one event (env SCWM_REQUEST_TIMEOUT)")
 	refresh := fs.String("directory-refresh", envOr(getenv, "SCWM_DIRECTORY_REFRESH", "5s"), "how often API clients and networks are reloaded (env SCWM_DIRECTORY_REFRESH)")
 	shutdown := fs.String("shutdown-timeout", envOr(getenv, "SCWM_SHUTDOWN_TIMEOUT", "30s"), "how long SIGTERM waits for in-flight requests (env SCWM_SHUTDOWN_TIMEOUT)")
+	idemTTL := fs.String("idempotency-ttl", envOr(getenv, "SCWM_IDEMPOTENCY_TTL", "24h"), "how long idempotency keys are remembered (env SCWM_IDEMPOTENCY_TTL)")
+	rate := fs.String("rate-limit", envOr(getenv, "SCWM_RATE_LIMIT", "500"), "requests per second per API key; 0 disables (env SCWM_RATE_LIMIT)")
+	burst := fs.String("rate-burst", envOr(getenv, "SCWM_RATE_BURST", "1000"), "burst of requests per API key above the rate (env SCWM_RATE_BURST)")
+	authFailures := fs.String("auth-failure-limit", envOr(getenv, "SCWM_AUTH_FAILURE_LIMIT", "20"), "failed authentications per client address per window before it must wait; 0 disables (env SCWM_AUTH_FAILURE_LIMIT)")
+	authWindow := fs.String("auth-failure-window", envOr(getenv, "SCWM_AUTH_FAILURE_WINDOW", "1m"), "the window of --auth-failure-limit (env SCWM_AUTH_FAILURE_WINDOW)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -84,6 +94,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 		{"request-timeout", *requestTimeout, &c.requestTimeout},
 		{"directory-refresh", *refresh, &c.directoryRefresh},
 		{"shutdown-timeout", *shutdown, &c.shutdownTimeout},
+		{"idempotency-ttl", *idemTTL, &c.idempotencyTTL},
+		{"auth-failure-window", *authWindow, &c.authWindow},
 	}
 	for _, d := range durations {
 		v, err := time.ParseDuration(d.raw)
@@ -91,6 +103,21 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 			problems = append(problems, fmt.Sprintf("--%s %q must be a positive duration such as 5s", d.name, d.raw))
 		}
 		*d.dst = v
+	}
+	if v, err := strconv.ParseFloat(*rate, 64); err != nil || v < 0 {
+		problems = append(problems, fmt.Sprintf("--rate-limit %q must be a number of requests per second, 0 to disable", *rate))
+	} else {
+		c.rateLimit = v
+	}
+	if v, err := strconv.Atoi(*burst); err != nil || v < 1 {
+		problems = append(problems, fmt.Sprintf("--rate-burst %q must be a whole number, at least 1", *burst))
+	} else {
+		c.rateBurst = v
+	}
+	if v, err := strconv.Atoi(*authFailures); err != nil || v < 0 {
+		problems = append(problems, fmt.Sprintf("--auth-failure-limit %q must be a whole number, 0 to disable", *authFailures))
+	} else {
+		c.authFailureLimit = v
 	}
 	switch c.logFormat {
 	case "auto", "console", "json":

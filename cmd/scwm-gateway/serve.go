@@ -47,12 +47,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	gw, err := handlers.New(ctx, handlers.Config{
-		Dataspaces:       cfg.dataspaces,
-		BodyLimit:        cfg.bodyLimit,
-		RequestTimeout:   cfg.requestTimeout,
-		DirectoryRefresh: cfg.directoryRefresh,
-		Version:          version(),
-		Logger:           log,
+		Dataspaces:        cfg.dataspaces,
+		BodyLimit:         cfg.bodyLimit,
+		RequestTimeout:    cfg.requestTimeout,
+		DirectoryRefresh:  cfg.directoryRefresh,
+		Version:           version(),
+		Logger:            log,
+		IdempotencyTTL:    cfg.idempotencyTTL,
+		RateLimit:         cfg.rateLimit,
+		RateBurst:         cfg.rateBurst,
+		AuthFailureLimit:  cfg.authFailureLimit,
+		AuthFailureWindow: cfg.authWindow,
 	}, st)
 	if err != nil {
 		return err

@@ -62,6 +62,9 @@ type Options struct {
 	DataDir string
 	// Logs, when set, receives the gateway's JSON log lines.
 	Logs io.Writer
+	// WrapStore, when set, stands between the gateway and the real store,
+	// for faults the real store cannot be made to show (say so in the test).
+	WrapStore func(handlers.Store) handlers.Store
 }
 
 // Harness is a running gateway.
@@ -96,7 +99,11 @@ func Start(t testing.TB, opts Options) *Harness {
 	if opts.Logs != nil {
 		cfg.Logger = zerolog.New(opts.Logs)
 	}
-	gw, err := handlers.New(ctx, cfg, st)
+	var hs handlers.Store = st
+	if opts.WrapStore != nil {
+		hs = opts.WrapStore(st)
+	}
+	gw, err := handlers.New(ctx, cfg, hs)
 	if err != nil {
 		t.Fatalf("build gateway: %v", err)
 	}

@@ -1,0 +1,210 @@
+package handlers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/store"
+)
+
+// DefaultIdempotencyTTL is how long an idempotency key is remembered.
+const DefaultIdempotencyTTL = 24 * time.Hour
+
+// maxIdempotencyKeyLen bounds the Idempotency-Key header.
+const maxIdempotencyKeyLen = 255
+
+// idempotencyKey reads the request's idempotency key: the Idempotency-Key
+// HTTP header or header.idempotencyKey (both may be sent if they agree).
+func idempotencyKey(r *http.Request, req *envelope.Request) (string, error) {
+	fromHTTP := r.Header.Get("Idempotency-Key")
+	fromEnvelope := req.Header.IdempotencyKey
+	switch {
+	case len(fromHTTP) > maxIdempotencyKeyLen:
+		return "", envelope.Errorf(envelope.KindHeaderValidation, "invalid header: Idempotency-Key: is %d bytes long, at most %d allowed", len(fromHTTP), maxIdempotencyKeyLen)
+	case fromHTTP != "" && fromEnvelope != "" && fromHTTP != fromEnvelope:
+		return "", envelope.Errorf(envelope.KindHeaderValidation, "invalid header: idempotencyKey: differs from the Idempotency-Key HTTP header; send one, or the same in both")
+	case fromHTTP != "":
+		return fromHTTP, nil
+	}
+	return fromEnvelope, nil
+}
+
+// requestHash identifies what a request asks for, so that a key reused for
+// a different request is told apart from a retry: the event, where it acts,
+// and the payload as sent (json.Marshal sorts keys and keeps numbers as
+// written).
+func requestHash(req *envelope.Request) string {
+	payload, _ := json.Marshal(req.Payload)
+	h := sha256.New()
+	for _, part := range []string{req.Header.EventName, req.Header.Dataspace, req.Header.ProcessNetworkID, req.Header.OwnerID} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	h.Write(payload)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// keyClaim is an idempotency key held by the request being handled.
+type keyClaim struct {
+	id    string // the record's _id: company and key
+	plate string // the plate the answer and the effect carry
+}
+
+// recoveredAnswer is the answer rebuilt from the effect of a request that
+// died after its change was written and before its answer was recorded.
+type recoveredAnswer struct {
+	payload  any
+	warnings []string
+}
+
+// idempotencyPoll is how often a retry looks whether the first request with
+// its key has finished.
+const idempotencyPoll = 20 * time.Millisecond
+
+// claimKey makes the request the holder of its idempotency key, or finds
+// the answer to send instead:
+//   - a new key is claimed, under this request's plate;
+//   - a key used for a different request is 422;
+//   - a key whose request was answered gives that answer again (replay);
+//   - a key whose request is still running is waited for;
+//   - a key whose request died (its lease ran out) is taken over: if the
+//     dead request's change is found by its plate, its answer is rebuilt;
+//     otherwise this request runs under the dead one's plate.
+func (g *Gateway) claimKey(ctx context.Context, call *Call, ev *Event, key, hash string) (*keyClaim, *store.IdempotencyRecord, *recoveredAnswer, error) {
+	now := time.Now()
+	rec := &store.IdempotencyRecord{
+		Key:          store.IdempotencyKeyID(call.Caller.CompanyID, key),
+		RequestHash:  hash,
+		LicensePlate: call.LicensePlate,
+		Dataspace:    call.Request.Header.Dataspace,
+		State:        store.IdempotencyPending,
+		LeaseUntil:   now.Add(g.lease()),
+		CreatedAt:    now,
+		ExpiresAt:    now.Add(g.cfg.IdempotencyTTL),
+	}
+	existing, err := g.store.ClaimIdempotencyKey(ctx, rec)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for existing != nil {
+		if existing.RequestHash != hash {
+			return nil, nil, nil, envelope.Errorf(envelope.KindIdempotencyKeyReuse,
+				"Idempotency-Key %q was used for a different request (license plate %s); use a new key for a new request", key, existing.LicensePlate)
+		}
+		if existing.State == store.IdempotencyDone {
+			return nil, existing, nil, nil
+		}
+		if time.Now().After(existing.LeaseUntil) {
+			won, err := g.store.TakeOverIdempotencyKey(ctx, existing, time.Now().Add(g.lease()))
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			if won {
+				claim := &keyClaim{id: existing.Key, plate: existing.LicensePlate}
+				recovered, err := g.rebuildAnswer(ctx, ev, existing)
+				return claim, nil, recovered, err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, nil, &envelope.Error{Kind: envelope.KindServiceUnavailable, RetryAfter: time.Second,
+				Message: "the first request with this Idempotency-Key is still running; retry later"}
+		case <-time.After(idempotencyPoll):
+		}
+		if existing, err = g.store.FindIdempotencyKey(ctx, existing.Key); errors.Is(err, store.ErrNotFound) {
+			return g.claimKey(ctx, call, ev, key, hash) // expired meanwhile
+		} else if err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return &keyClaim{id: rec.Key, plate: rec.LicensePlate}, nil, nil, nil
+}
+
+// lease is how long a claim keeps a key: the request timeout and half of it
+// again plus a second, by when the request that claimed it can no longer be
+// running (its context, and so its store calls, ended at the timeout).
+func (g *Gateway) lease() time.Duration {
+	return g.cfg.RequestTimeout + g.cfg.RequestTimeout/2 + time.Second
+}
+
+// rebuildAnswer looks for the change a dead request made under its plate
+// and rebuilds its answer; nil means it changed nothing and must run again.
+func (g *Gateway) rebuildAnswer(ctx context.Context, ev *Event, rec *store.IdempotencyRecord) (*recoveredAnswer, error) {
+	effect, err := g.store.FindEffect(ctx, rec.Dataspace, rec.LicensePlate)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	payload, warnings := ev.Recover(effect)
+	warnings = append(warnings, "the first request with this Idempotency-Key was interrupted after its change was stored; this answer was rebuilt from that change")
+	return &recoveredAnswer{payload: payload, warnings: warnings}, nil
+}
+
+// finishKey records the answer of the request holding a key. A server-side
+// failure may or may not have had its effect, so instead of recording it
+// the lease is ended: the next retry takes the key over and finds out.
+func (g *Gateway) finishKey(claim *keyClaim, status int, body []byte) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var err error
+	if status >= 500 {
+		err = g.store.ReleaseIdempotencyLease(ctx, claim.id, claim.plate)
+	} else {
+		err = g.store.FinishIdempotencyKey(ctx, claim.id, claim.plate, status, body)
+	}
+	if err != nil {
+		// The answer was sent; a retry will take the key over once the
+		// lease runs out and rebuild the answer from the change.
+		g.log.Warn().Err(err).Str("licensePlate", claim.plate).Msg("could not record the answer of an idempotent request")
+	}
+}
+
+// Answers rebuilt from a request's effect, by kind of event.
+func recoverCreated(e *store.Effect) (any, []string) {
+	return map[string]any{"id": e.Incident.ID}, nil
+}
+
+func recoverChanged(e *store.Effect) (any, []string) {
+	return map[string]any{"id": e.Incident.ID, "dataVersion": e.Activity.DataVersion}, nil
+}
+
+func recoverComment(e *store.Effect) (any, []string) {
+	return commentAnswer(e.Incident.ID, e.Activity.CommentIDs, e.Activity.DataVersion), nil
+}
+
+func recoverFollow(e *store.Effect) (any, []string) {
+	following, _ := e.Activity.Detail["following"].(bool)
+	return map[string]any{"id": e.Incident.ID, "following": following, "dataVersion": e.Activity.DataVersion}, nil
+}
+
+func recoverCredentials(e *store.Effect) (any, []string) {
+	return map[string]any{"apiKey": e.Client.APIKey, "companyId": e.Client.CompanyID, "userId": e.Client.UserID},
+		[]string{"$.apiSecret: the secret is stored only as a hash and cannot be shown again; revoke this key and generate a new one if it was lost"}
+}
+
+// runIdempotencySweeper forgets expired keys every interval; MongoDB's TTL
+// index does the same, the embedded store needs this.
+func (g *Gateway) runIdempotencySweeper(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if n, err := g.store.ExpireIdempotencyKeys(ctx, now); err != nil && ctx.Err() == nil {
+				g.log.Warn().Err(err).Msg("expiring idempotency keys failed")
+			} else if n > 0 {
+				g.log.Debug().Int64("expired", n).Msg("idempotency keys expired")
+			}
+		}
+	}
+}
