@@ -88,8 +88,18 @@ func read(t *testing.T, h *gt.Harness, c gt.Client, pt processType, id string) i
 // state, partner and impact, responses), submit, the partner reads,
 // comments and responds, close, reopen, copy; the history shows every step
 // with its license plate.
+//
+// It runs against the embedded store and against the same store reached
+// through a MongoDB URI, the MONGODB_URI code path.
 func TestWholeLifeOfEveryProcessType(t *testing.T) {
-	h := gt.Start(t, gt.Options{})
+	for _, viaURI := range []bool{false, true} {
+		t.Run(map[bool]string{false: "embedded", true: "uri"}[viaURI], func(t *testing.T) {
+			wholeLife(t, gt.Start(t, gt.Options{ViaURI: viaURI}))
+		})
+	}
+}
+
+func wholeLife(t *testing.T, h *gt.Harness) {
 	for _, pt := range processTypes {
 		t.Run(pt.name, func(t *testing.T) {
 			var plates []string

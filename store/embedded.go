@@ -83,8 +83,9 @@ func (e *embedded) stop() {
 // the same settings as Open uses) as a standalone MongoDB wire protocol
 // server on the TCP address addr, until ctx ends; then it closes the files
 // and returns nil. It logs one record at info level naming the address,
-// URI and directory once it accepts connections; FerretDB's own records
-// below warning level are dropped.
+// URI and directory once it accepts connections; of FerretDB's own records
+// only errors are passed on (at warning level it dumps every error reply it
+// sends, such as a NotImplemented or a missing endSessions command).
 //
 // The server has no authentication: anyone who can reach addr can read and
 // change all data, so addr should be a loopback address.
@@ -92,7 +93,7 @@ func ServeEmbedded(ctx context.Context, dir, addr string, logger *slog.Logger) e
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	ferretLogger := slog.New(minLevel{Handler: logger.Handler(), min: slog.LevelWarn})
+	ferretLogger := slog.New(minLevel{Handler: logger.Handler(), min: slog.LevelError})
 	e, err := startEmbeddedOn(dir, addr, ferretLogger)
 	if err != nil {
 		return err

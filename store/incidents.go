@@ -233,7 +233,7 @@ func (s *Store) ChangeIncident(ctx context.Context, dataspace, id string, ch Cha
 		DataVersion int64 `bson:"dataVersion"`
 	}
 	opts := options.FindOneAndUpdate().SetReturnDocument(options.After)
-	if s.embedded == nil {
+	if !s.ferret {
 		// FerretDB v1.24 answers NotImplemented to a findAndModify
 		// projection; MongoDB then returns only the version.
 		opts.SetProjection(bson.M{"dataVersion": 1})

@@ -29,7 +29,7 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.embedded == nil {
+	if !s.ferret {
 		// Forgetting idempotency keys: MongoDB's TTL monitor deletes a
 		// record once expiresAt has passed. FerretDB v1.24 has no TTL
 		// indexes; there ExpireIdempotencyKeys does it.

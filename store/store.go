@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
@@ -38,6 +39,10 @@ type Store struct {
 	desc     string
 	timeout  time.Duration
 	locks    *docLocks
+	// ferret is true when the server is FerretDB, embedded or reached by
+	// URI: its gaps (no atomic concurrent updates of one document, no
+	// findAndModify projection, no TTL index) are then worked around.
+	ferret bool
 
 	companies   *mongo.Collection
 	networks    *mongo.Collection
@@ -92,7 +97,6 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("connect to %s: %w", s.desc, err)
 	}
 	s.client = client
-	s.locks = newDocLocks(s.embedded != nil)
 	s.db = client.Database(cfg.Database)
 	s.companies = s.db.Collection("companies")
 	s.networks = s.db.Collection("networks")
@@ -105,11 +109,24 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		_ = s.Close(context.Background())
 		return nil, fmt.Errorf("reach %s: %w", s.desc, err)
 	}
+	s.ferret = s.embedded != nil || isFerretDB(ctx, s.db)
+	s.locks = newDocLocks(s.ferret)
 	if err := s.ensureIndexes(ctx); err != nil {
 		_ = s.Close(context.Background())
 		return nil, fmt.Errorf("create indexes in %s: %w", s.desc, err)
 	}
 	return s, nil
+}
+
+// isFerretDB asks the server's buildInfo, which FerretDB marks with a
+// "ferretdbVersion" field.
+func isFerretDB(ctx context.Context, db *mongo.Database) bool {
+	raw, err := db.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Raw()
+	if err != nil {
+		return false
+	}
+	_, err = raw.LookupErr("ferretdbVersion")
+	return err == nil
 }
 
 // Describe names the store for logs: the embedded store's directory or the

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -62,6 +63,10 @@ type Options struct {
 	DataDir string
 	// Logs, when set, receives the gateway's JSON log lines.
 	Logs io.Writer
+	// ViaURI runs the embedded FerretDB as a server of its own on a loopback
+	// port and connects to it through a MongoDB URI, as a deployment with
+	// MONGODB_URI does, instead of starting it inside the store.
+	ViaURI bool
 	// WrapStore, when set, stands between the gateway and the real store,
 	// for faults the real store cannot be made to show (say so in the test).
 	WrapStore func(handlers.Store) handlers.Store
@@ -85,9 +90,13 @@ func Start(t testing.TB, opts Options) *Harness {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	st, err := store.Open(ctx, store.Config{DataDir: dir})
+	cfgStore := store.Config{DataDir: dir}
+	if opts.ViaURI {
+		cfgStore.URI = serveStore(t, dir)
+	}
+	st, err := store.Open(ctx, cfgStore)
 	if err != nil {
-		t.Fatalf("open embedded store: %v", err)
+		t.Fatalf("open store: %v", err)
 	}
 	if err := st.ApplySeed(ctx, DefaultSeed()); err != nil {
 		t.Fatalf("seed: %v", err)
@@ -113,6 +122,35 @@ func Start(t testing.TB, opts Options) *Harness {
 	h := &Harness{URL: srv.URL, Store: st, Gateway: gw, DataDir: dir, server: srv, cancel: cancel}
 	t.Cleanup(h.Stop)
 	return h
+}
+
+// serveStore runs FerretDB on SQLite files in dir as a MongoDB-protocol
+// server until the test ends and returns its URI.
+func serveStore(t testing.TB, dir string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- store.ServeEmbedded(ctx, dir, addr, nil) }()
+	t.Cleanup(func() { cancel(); <-done })
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return "mongodb://" + addr + "/"
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("store server on %s stopped: %v", addr, err)
+		default:
+		}
+	}
+	t.Fatalf("store server on %s did not start", addr)
+	return ""
 }
 
 // Stop shuts the server and the store down; it is safe to call twice.
