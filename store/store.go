@@ -26,6 +26,9 @@ type Config struct {
 	DataDir string
 	// Logger receives the embedded store's own log records; nil discards them.
 	Logger *slog.Logger
+	// built is set while initEmbedded builds a new embedded database.
+	built bool
+
 	// OperationTimeout bounds every store operation, so that an unreachable
 	// store answers with an error instead of a hang. Zero means 5 seconds.
 	OperationTimeout time.Duration
@@ -68,6 +71,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{timeout: cfg.OperationTimeout}
 	uri := cfg.URI
 	if uri == "" {
+		if !cfg.built {
+			if err := initEmbedded(ctx, cfg); err != nil {
+				return nil, err
+			}
+		}
 		e, err := startEmbedded(cfg.DataDir, logger)
 		if err != nil {
 			return nil, err
@@ -111,6 +119,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s.ferret = s.embedded != nil || isFerretDB(ctx, s.db)
 	s.locks = newDocLocks(s.ferret)
+	if err := s.ensureCollections(ctx); err != nil {
+		_ = s.Close(context.Background())
+		return nil, fmt.Errorf("create collections in %s: %w", s.desc, err)
+	}
 	if err := s.ensureIndexes(ctx); err != nil {
 		_ = s.Close(context.Background())
 		return nil, fmt.Errorf("create indexes in %s: %w", s.desc, err)
