@@ -37,13 +37,75 @@ type Request struct {
 	rawHeader map[string]any
 }
 
+// Limits bound the shape of a request body, so that no body within the size
+// limit can make parsing, validation or storage expensive. A field that is
+// zero or negative takes its value from DefaultLimits.
+type Limits struct {
+	// MaxDepth bounds how deeply objects and arrays nest; the envelope
+	// {"header": {...}, "payload": {...}} is 2 deep.
+	MaxDepth int
+	// MaxStringLen bounds the bytes of any one string, object keys included,
+	// counted as sent between the quotes (an escape such as \u00e9 counts
+	// its 6 bytes).
+	MaxStringLen int
+	// MaxArrayLen bounds the elements of any one array.
+	MaxArrayLen int
+	// MaxKeys bounds the members of any one object.
+	MaxKeys int
+	// MaxNumberLen bounds the bytes of any one number literal.
+	MaxNumberLen int
+}
+
+// DefaultLimits are the limits ParseRequest enforces. The published SCWM
+// samples nest 7 deep, and their longest string is 190 bytes, longest array
+// 2 elements, largest object 30 members and longest number 13 digits.
+var DefaultLimits = Limits{
+	MaxDepth:     32,
+	MaxStringLen: 64 << 10,
+	MaxArrayLen:  10000,
+	MaxKeys:      10000,
+	MaxNumberLen: 64,
+}
+
+// withDefaults fills the unset fields of l from DefaultLimits.
+func (l Limits) withDefaults() Limits {
+	fill := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	fill(&l.MaxDepth, DefaultLimits.MaxDepth)
+	fill(&l.MaxStringLen, DefaultLimits.MaxStringLen)
+	fill(&l.MaxArrayLen, DefaultLimits.MaxArrayLen)
+	fill(&l.MaxKeys, DefaultLimits.MaxKeys)
+	fill(&l.MaxNumberLen, DefaultLimits.MaxNumberLen)
+	return l
+}
+
 // ParseRequest checks that body is a single JSON object with an object
-// `header` and an object `payload` and decodes it. Its error, always of kind
-// KindMalformedEnvelope, says what is wrong and, for broken JSON, where (line
-// and column, both counted from 1). Even when it fails it returns what it
-// could read of the header, so that the error envelope can echo the event
-// name and owner.
+// `header` and an object `payload` and decodes it, within DefaultLimits. Its
+// error, always of kind KindMalformedEnvelope, says what is wrong and, for
+// broken JSON, where (line and column, both counted from 1). Even when it
+// fails it returns what it could read of the header, so that the error
+// envelope can echo the event name and owner.
 func ParseRequest(body []byte) (*Request, error) {
+	return ParseRequestLimits(body, DefaultLimits)
+}
+
+// ParseRequestLimits is ParseRequest within the limits l. Before anything is
+// decoded, one scan of the body refuses, as KindMalformedEnvelope with the
+// JSON path where it happens: text that is not UTF-8, nesting deeper than
+// l.MaxDepth, a string, array, object or number over its limit, a key that
+// appears twice in one object, and a number that does not fit a 64-bit
+// float. A body that is not JSON at all is left to the decoder, which says
+// where it broke.
+func ParseRequestLimits(body []byte, l Limits) (*Request, error) {
+	if err := checkUTF8(body); err != nil {
+		return &Request{}, err
+	}
+	if err := checkLimits(body, l.withDefaults()); err != nil {
+		return &Request{}, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var root any

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -336,3 +337,17 @@ func jsonMarshal(v any) []byte {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// A payload with many unknown fields gets a short answer, not thousands of
+// warnings.
+func TestWarningsAreCapped(t *testing.T) {
+	h := gt.Start(t, gt.Options{})
+	payload := map[string]any{"aptBusinessObjectSummary": "x"}
+	for i := 0; i < 150; i++ {
+		payload[fmt.Sprintf("extra%03d", i)] = i
+	}
+	r := h.Send(t, gt.Acme, addIncident, payload).MustOK(t)
+	if n := len(r.Header.Warnings); n != 101 || r.Header.Warnings[100] != "... and 50 more warnings" {
+		t.Fatalf("%d warnings, last %q", n, r.Header.Warnings[n-1])
+	}
+}

@@ -90,15 +90,27 @@ func (p *payloadSchema) check(payload map[string]any) ([]string, *envelope.Error
 		problems = append(problems, describeValidation(err, payload)...)
 	}
 	if len(problems) > 0 {
-		return nil, schemaError(problems)
+		return nil, schemaError(capList(dedupe(problems), "problems"))
 	}
-	return w.warnings, nil
+	return capList(w.warnings, "warnings"), nil
+}
+
+// maxListed bounds the problems and warnings one answer lists, so that a
+// payload with thousands of bad items gets a short answer.
+const maxListed = 100
+
+// capList keeps the first maxListed entries and says how many more there
+// were.
+func capList(list []string, what string) []string {
+	if len(list) <= maxListed {
+		return list
+	}
+	return append(list[:maxListed:maxListed], fmt.Sprintf("... and %d more %s", len(list)-maxListed, what))
 }
 
 // schemaError builds the SchemaValidationException whose errMsg is the JSON
 // object {"validation-failed": [...]}, one entry per problem.
 func schemaError(problems []string) *envelope.Error {
-	problems = dedupe(problems)
 	msg, _ := json.Marshal(map[string][]string{"validation-failed": problems})
 	return &envelope.Error{Kind: envelope.KindSchemaValidation, Message: string(msg)}
 }
@@ -130,6 +142,8 @@ func forbiddenKeys(v any, at string, out []string) []string {
 				out = append(out, p+": field names must not contain '.'")
 			case k == "":
 				out = append(out, p+": field names must not be empty")
+			case strings.ContainsRune(k, 0):
+				out = append(out, p+": field names must not contain NUL (\\u0000)")
 			}
 			out = forbiddenKeys(v[k], p, out)
 		}
@@ -292,9 +306,16 @@ func valueKind(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
+// maxSuggestedLen is the longest unknown name a suggestion is looked for:
+// the edit distance costs time in proportion to the name's length.
+const maxSuggestedLen = 64
+
 // unknownField is the warning for a field no schema names, with the closest
 // known name when one is near.
 func unknownField(at, name string, known map[string]*jsonschema.Schema) string {
+	if len(name) > maxSuggestedLen {
+		return at + ": unknown field"
+	}
 	best, bestDist := "", 1<<30
 	for k := range known {
 		d := editDistance(strings.ToLower(name), strings.ToLower(k))
