@@ -86,8 +86,9 @@ func (s *Store) FindIdempotencyKey(ctx context.Context, key string) (*Idempotenc
 // FinishIdempotencyKey records the answer of the request that holds the
 // key under plate.
 func (s *Store) FinishIdempotencyKey(ctx context.Context, key, plate string, status int, body []byte) error {
-	defer s.locks.lock(s.idempotency.Name(), key)()
-	_, err := s.idempotency.UpdateOne(ctx, bson.M{"_id": key, "licensePlate": plate},
+	_, err := s.updateKeyIf(ctx, key,
+		func(r *IdempotencyRecord) bool { return r.LicensePlate == plate },
+		bson.M{"licensePlate": plate},
 		bson.M{"$set": bson.M{"state": IdempotencyDone, "status": status, "body": body}})
 	return wrap("finish idempotency key", err)
 }
@@ -96,8 +97,9 @@ func (s *Store) FinishIdempotencyKey(ctx context.Context, key, plate string, sta
 // the next retry takes it over instead of waiting (used when the request
 // failed in a way that may or may not have had its effect).
 func (s *Store) ReleaseIdempotencyLease(ctx context.Context, key, plate string) error {
-	defer s.locks.lock(s.idempotency.Name(), key)()
-	_, err := s.idempotency.UpdateOne(ctx, bson.M{"_id": key, "licensePlate": plate, "state": IdempotencyPending},
+	_, err := s.updateKeyIf(ctx, key,
+		func(r *IdempotencyRecord) bool { return r.LicensePlate == plate && r.State == IdempotencyPending },
+		bson.M{"licensePlate": plate, "state": IdempotencyPending},
 		bson.M{"$set": bson.M{"leaseUntil": time.Unix(0, 0)}})
 	return wrap("release idempotency lease", err)
 }
@@ -106,14 +108,42 @@ func (s *Store) ReleaseIdempotencyLease(ctx context.Context, key, plate string) 
 // out, on condition that nobody took it over first. It reports whether this
 // caller now holds the key.
 func (s *Store) TakeOverIdempotencyKey(ctx context.Context, rec *IdempotencyRecord, leaseUntil time.Time) (bool, error) {
-	defer s.locks.lock(s.idempotency.Name(), rec.Key)()
-	res, err := s.idempotency.UpdateOne(ctx,
-		bson.M{"_id": rec.Key, "state": IdempotencyPending, "leaseUntil": rec.LeaseUntil},
+	won, err := s.updateKeyIf(ctx, rec.Key,
+		func(r *IdempotencyRecord) bool {
+			return r.State == IdempotencyPending && r.LeaseUntil.Equal(rec.LeaseUntil)
+		},
+		bson.M{"state": IdempotencyPending, "leaseUntil": rec.LeaseUntil},
 		bson.M{"$set": bson.M{"leaseUntil": leaseUntil}})
-	if err != nil {
-		return false, wrap("take over idempotency key", err)
+	return won, wrap("take over idempotency key", err)
+}
+
+// updateKeyIf applies update to a key's record if it meets a condition,
+// and reports whether it did. MongoDB checks cond in the update's filter.
+// FerretDB scans the whole collection for any filter but {_id}, so there
+// the record is read and checked by ok under the record's lock, and the
+// update names it by _id alone.
+func (s *Store) updateKeyIf(ctx context.Context, key string, ok func(*IdempotencyRecord) bool, cond, update bson.M) (bool, error) {
+	defer s.locks.lock(s.idempotency.Name(), key)()
+	if s.ferret {
+		rec, err := s.FindIdempotencyKey(ctx, key)
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		if err != nil || !ok(rec) {
+			return false, err
+		}
+		_, err = s.idempotency.UpdateOne(ctx, bson.M{"_id": key}, update)
+		return err == nil, err
 	}
-	return res.ModifiedCount == 1, nil
+	filter := bson.M{"_id": key}
+	for k, v := range cond {
+		filter[k] = v
+	}
+	res, err := s.idempotency.UpdateOne(ctx, filter, update)
+	if err != nil {
+		return false, err
+	}
+	return res.MatchedCount == 1, nil
 }
 
 // ExpireIdempotencyKeys forgets keys whose time is up. MongoDB's TTL index

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -76,9 +79,18 @@ type Activity struct {
 var ErrConflict = errors.New("condition not met")
 
 // InsertIncident stores a new incident.
+// Concurrent inserts are committed together (see groupInserter).
 func (s *Store) InsertIncident(ctx context.Context, inc *Incident) error {
-	_, err := s.incidents.InsertOne(ctx, inc)
-	return wrap("insert incident", err)
+	if err := s.incidentInserts.insert(ctx, inc); err != nil {
+		return wrap("insert incident", err)
+	}
+	if s.cache != nil {
+		cached := *inc
+		cached.Comments, cached.Activities = nil, nil
+		cached.Data = storedCopy(inc.Data).(map[string]any)
+		s.cache.added(&cached)
+	}
+	return nil
 }
 
 // What FindIncident loads besides the record.
@@ -90,7 +102,21 @@ const (
 // FindIncident returns the incident with this id in this dataspace, or
 // ErrNotFound. with selects whether comments and activities are loaded too.
 // Whether the caller may see the incident is the caller's decision.
+//
+// Callers must not modify the Data of what it returns: it may be shared with
+// the cache.
 func (s *Store) FindIncident(ctx context.Context, dataspace, id string, with int) (*Incident, error) {
+	var gen uint64
+	if with == 0 {
+		var cached Incident
+		var hit bool
+		if cached, hit, gen = s.cache.get(id); hit {
+			if cached.Dataspace != dataspace {
+				return nil, fmt.Errorf("find incident: %w", ErrNotFound)
+			}
+			return &cached, nil
+		}
+	}
 	projection := bson.M{}
 	if with&WithComments == 0 {
 		projection["comments"] = 0
@@ -103,9 +129,14 @@ func (s *Store) FindIncident(ctx context.Context, dataspace, id string, with int
 		opts.SetProjection(projection)
 	}
 	var inc Incident
-	err := s.incidents.FindOne(ctx, bson.M{"_id": id, "dataspace": dataspace}, opts).Decode(&inc)
+	// By _id alone: FerretDB v1.24 turns only a filter of exactly {_id}
+	// into an indexed lookup and scans the whole collection for any other.
+	err := s.incidents.FindOne(ctx, bson.M{"_id": id}, opts).Decode(&inc)
 	if err != nil {
 		return nil, wrap("find incident", err)
+	}
+	if inc.Dataspace != dataspace {
+		return nil, fmt.Errorf("find incident: %w", ErrNotFound)
 	}
 	inc.Data = plain(inc.Data).(map[string]any)
 	for i := range inc.Comments {
@@ -117,6 +148,9 @@ func (s *Store) FindIncident(ctx context.Context, dataspace, id string, with int
 		if inc.Activities[i].Detail != nil {
 			inc.Activities[i].Detail = plain(inc.Activities[i].Detail).(map[string]any)
 		}
+	}
+	if with == 0 {
+		s.cache.put(&inc, gen)
 	}
 	return &inc, nil
 }
@@ -200,6 +234,8 @@ type Change struct {
 // returns ErrConflict; if it does not exist, ErrNotFound.
 func (s *Store) ChangeIncident(ctx context.Context, dataspace, id string, ch Change) (int64, error) {
 	defer s.locks.lock(s.incidents.Name(), id)()
+	// Whatever happens, a cached copy may be out of date afterwards.
+	defer s.cache.changed(id)
 	filter := bson.M{"_id": id, "dataspace": dataspace}
 	if len(ch.IfStates) > 0 {
 		filter["currentBaseState"] = bson.M{"$in": ch.IfStates}
@@ -229,6 +265,20 @@ func (s *Store) ChangeIncident(ctx context.Context, dataspace, id string, ch Cha
 	if len(ch.Pull) > 0 {
 		update["$pull"] = ch.Pull
 	}
+	if s.ferret {
+		return s.changeUnderLock(ctx, dataspace, id, ch, update)
+	}
+	if ch.IfDataVersion > 0 {
+		// The new version is known: a plain update, no document sent back.
+		res, err := s.incidents.UpdateOne(ctx, filter, update)
+		if err != nil {
+			return 0, wrap("change incident", err)
+		}
+		if res.MatchedCount == 0 {
+			return 0, s.whyNoMatch(ctx, dataspace, id)
+		}
+		return ch.IfDataVersion + 1, nil
+	}
 	var after struct {
 		DataVersion int64 `bson:"dataVersion"`
 	}
@@ -240,10 +290,7 @@ func (s *Store) ChangeIncident(ctx context.Context, dataspace, id string, ch Cha
 	}
 	err := s.incidents.FindOneAndUpdate(ctx, filter, update, opts).Decode(&after)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		if _, ferr := s.FindIncident(ctx, dataspace, id, 0); ferr != nil {
-			return 0, ferr
-		}
-		return 0, fmt.Errorf("change incident %s: %w", id, ErrConflict)
+		return 0, s.whyNoMatch(ctx, dataspace, id)
 	}
 	if err != nil {
 		return 0, wrap("change incident", err)
@@ -251,14 +298,97 @@ func (s *Store) ChangeIncident(ctx context.Context, dataspace, id string, ch Cha
 	return after.DataVersion, nil
 }
 
-// NextSequence atomically increments and returns the named counter of a
-// company in a dataspace, starting at 1. A number handed out is never handed
-// out again, even if the write that wanted it fails afterwards (the sequence
-// may have gaps, never repeats).
+// changeUnderLock is ChangeIncident on FerretDB, with the document's lock
+// held: the conditions are checked on the document as read, and the update
+// names the document by _id alone, the only filter FerretDB v1.24 looks up
+// by index rather than by scanning the collection. The lock makes the read
+// and the write one step (one process owns a FerretDB).
+func (s *Store) changeUnderLock(ctx context.Context, dataspace, id string, ch Change, update bson.M) (int64, error) {
+	cur, err := s.FindIncident(ctx, dataspace, id, 0)
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case len(ch.IfStates) > 0 && !slices.Contains(ch.IfStates, cur.CurrentBaseState),
+		ch.IfDataVersion > 0 && cur.DataVersion != ch.IfDataVersion,
+		ch.IfNotSubmitted && cur.PartnerID != "":
+		return 0, fmt.Errorf("change incident %s: %w", id, ErrConflict)
+	}
+	if _, err := s.incidents.UpdateOne(ctx, bson.M{"_id": id}, update); err != nil {
+		return 0, wrap("change incident", err)
+	}
+	return cur.DataVersion + 1, nil
+}
+
+// whyNoMatch tells a missing incident (ErrNotFound) from one that no longer
+// meets a change's conditions (ErrConflict).
+func (s *Store) whyNoMatch(ctx context.Context, dataspace, id string) error {
+	if _, err := s.FindIncident(ctx, dataspace, id, 0); err != nil {
+		return err
+	}
+	return fmt.Errorf("change incident %s: %w", id, ErrConflict)
+}
+
+// NextSequence returns the next number of the named counter of a company in
+// a dataspace, starting at 1. A number handed out is never handed out again,
+// by this or any other gateway instance; numbers may have gaps.
+//
+// Numbers are reserved in blocks: one atomic $inc reserves a block, and the
+// block's numbers are handed out from memory. The block size adapts to the
+// rate: 1 when numbers are drawn seldom (so a restart loses none), doubling
+// up to maxSequenceBlock while they are drawn faster than a refill every
+// sequenceBurst, so that a burst of adds does not queue on one counter.
+// Numbers of a block not handed out before a restart are skipped.
 func (s *Store) NextSequence(ctx context.Context, dataspace, ownerID, name string) (int64, error) {
 	// The key is a JSON array so that no choice of names can collide.
-	key, _ := json.Marshal([]string{name, dataspace, ownerID})
-	defer s.locks.lock("sequences", string(key))()
+	raw, _ := json.Marshal([]string{name, dataspace, ownerID})
+	key := string(raw)
+	s.seqMu.Lock()
+	b := s.seqBlocks[key]
+	if b == nil {
+		b = &sequenceBlock{}
+		s.seqBlocks[key] = b
+	}
+	s.seqMu.Unlock()
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.next > 0 && b.next <= b.end {
+		n := b.next
+		b.next++
+		return n, nil
+	}
+	size := int64(1)
+	if time.Since(b.refilled) < sequenceBurst {
+		size = min(2*b.size, maxSequenceBlock)
+	}
+	end, err := s.reserveSequence(ctx, key, size)
+	if err != nil {
+		return 0, err
+	}
+	b.size, b.refilled = size, time.Now()
+	b.next, b.end = end-size+2, end
+	return end - size + 1, nil
+}
+
+// Block sizes of NextSequence.
+const (
+	maxSequenceBlock = 256
+	sequenceBurst    = 250 * time.Millisecond
+)
+
+// sequenceBlock is the part of a counter this process has reserved.
+type sequenceBlock struct {
+	mu        sync.Mutex
+	next, end int64 // numbers next..end are reserved and unused
+	size      int64
+	refilled  time.Time
+}
+
+// reserveSequence atomically adds size to the counter and returns its new
+// value: the numbers value-size+1..value are this caller's.
+func (s *Store) reserveSequence(ctx context.Context, key string, size int64) (int64, error) {
+	defer s.locks.lock("sequences", key)()
 	var doc struct {
 		Seq int64 `bson:"seq"`
 	}
@@ -267,8 +397,8 @@ func (s *Store) NextSequence(ctx context.Context, dataspace, ownerID, name strin
 	// race gets a duplicate key error and simply increments the winner's.
 	for attempt := 0; attempt < 3; attempt++ {
 		err = s.sequences.FindOneAndUpdate(ctx,
-			bson.M{"_id": string(key)},
-			bson.M{"$inc": bson.M{"seq": int64(1)}},
+			bson.M{"_id": key},
+			bson.M{"$inc": bson.M{"seq": size}},
 			options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After),
 		).Decode(&doc)
 		if !mongo.IsDuplicateKeyError(err) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -53,6 +54,11 @@ type Store struct {
 	sequences   *mongo.Collection
 	incidents   *mongo.Collection
 	idempotency *mongo.Collection
+
+	incidentInserts *groupInserter
+	cache           *incidentCache // nil on MongoDB
+	seqMu           sync.Mutex
+	seqBlocks       map[string]*sequenceBlock
 }
 
 // Open connects to the configured store, starting the embedded one if no URI
@@ -68,7 +74,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{timeout: cfg.OperationTimeout}
+	s := &Store{timeout: cfg.OperationTimeout, seqBlocks: map[string]*sequenceBlock{}}
 	uri := cfg.URI
 	if uri == "" {
 		if !cfg.built {
@@ -112,6 +118,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s.sequences = s.db.Collection("sequences")
 	s.incidents = s.db.Collection("incidents")
 	s.idempotency = s.db.Collection("idempotency")
+	s.incidentInserts = newGroupInserter(s.incidents)
 
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close(context.Background())
@@ -119,6 +126,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s.ferret = s.embedded != nil || isFerretDB(ctx, s.db)
 	s.locks = newDocLocks(s.ferret)
+	if s.ferret {
+		s.cache = newIncidentCache(incidentCacheSize)
+	}
 	if err := s.ensureCollections(ctx); err != nil {
 		_ = s.Close(context.Background())
 		return nil, fmt.Errorf("create collections in %s: %w", s.desc, err)
@@ -129,6 +139,23 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	return s, nil
 }
+
+// Stats are counters of the store's work since it opened.
+type Stats struct {
+	// InsertBatches writes committed InsertedIncidents new incidents: their
+	// ratio is the mean group-commit size.
+	InsertBatches     int64 `json:"insertBatches"`
+	InsertedIncidents int64 `json:"insertedIncidents"`
+}
+
+// Stats reports the store's counters.
+func (s *Store) Stats() Stats {
+	return Stats{InsertBatches: s.incidentInserts.batches.Load(), InsertedIncidents: s.incidentInserts.docs.Load()}
+}
+
+// incidentCacheSize bounds the incidents kept in memory in front of FerretDB
+// (a few KiB each).
+const incidentCacheSize = 4096
 
 // isFerretDB asks the server's buildInfo, which FerretDB marks with a
 // "ferretdbVersion" field.
