@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"strconv"
+	"sync/atomic"
 	"testing"
 
 	gt "github.com/scwm-gateway/scwm-gateway/internal/gatewaytest"
@@ -84,4 +86,38 @@ func addOneB(b *testing.B, h *gt.Harness) string {
 	var out struct{ ID string }
 	r.Decode(b, &out)
 	return out.ID
+}
+
+// BenchmarkDispatchEdit edits 64 incidents round-robin.
+func BenchmarkDispatchEdit(b *testing.B) {
+	h := gt.Start(b, gt.Options{})
+	ids := make([]string, 64)
+	for i := range ids {
+		ids[i] = addOneB(b, h)
+	}
+	var n atomic.Int64
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	auth := gt.Basic(gt.Acme)
+	b.ReportAllocs()
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			body := gt.Envelope(gt.Acme, "agile-process-teams:edit-incident:v5",
+				map[string]any{"id": ids[i%int64(len(ids))], "incidentCategory": "c" + strconv.FormatInt(i, 10)})
+			req, _ := http.NewRequest(http.MethodPost, h.URL+"/api/events", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", auth)
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Fatalf("status %d", resp.StatusCode)
+			}
+		}
+	})
 }

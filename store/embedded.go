@@ -41,6 +41,9 @@ func startEmbeddedOn(dir, addr string, logger *slog.Logger) (*embedded, error) {
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
+	if err := indexIDLookups(abs); err != nil {
+		return nil, err
+	}
 	// synchronous(full): a commit is on disk before FerretDB acknowledges it,
 	// so an acknowledged event survives a crash of the machine, not only of
 	// the process.

@@ -24,6 +24,8 @@ const maxGroup = 256
 // error, so a 200_OK still means written.
 type groupInserter struct {
 	coll *mongo.Collection
+	// turn waits for the store's write turn (Store.writeTurn).
+	turn func() (done func())
 
 	mu      sync.Mutex
 	pending []*pendingInsert
@@ -38,8 +40,8 @@ type pendingInsert struct {
 	done chan error
 }
 
-func newGroupInserter(coll *mongo.Collection) *groupInserter {
-	return &groupInserter{coll: coll}
+func newGroupInserter(coll *mongo.Collection, turn func() (done func())) *groupInserter {
+	return &groupInserter{coll: coll, turn: turn}
 }
 
 // insert commits doc with whatever else is waiting and returns its own
@@ -93,6 +95,7 @@ const groupTimeout = 30 * time.Second
 func (g *groupInserter) write(batch []*pendingInsert) {
 	g.batches.Add(1)
 	g.docs.Add(int64(len(batch)))
+	defer g.turn()()
 	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
 	if len(batch) == 1 {

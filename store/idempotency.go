@@ -49,7 +49,9 @@ func IdempotencyKeyID(companyID, key string) string {
 // (and claims nothing). An expired record is replaced.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec *IdempotencyRecord) (*IdempotencyRecord, error) {
 	for attempt := 0; attempt < 3; attempt++ {
+		done := s.writeTurn()
 		_, err := s.idempotency.InsertOne(ctx, rec)
+		done()
 		if err == nil {
 			return nil, nil
 		}
@@ -132,7 +134,9 @@ func (s *Store) updateKeyIf(ctx context.Context, key string, ok func(*Idempotenc
 		if err != nil || !ok(rec) {
 			return false, err
 		}
+		done := s.writeTurn()
 		_, err = s.idempotency.UpdateOne(ctx, bson.M{"_id": key}, update)
+		done()
 		return err == nil, err
 	}
 	filter := bson.M{"_id": key}

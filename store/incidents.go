@@ -314,7 +314,10 @@ func (s *Store) changeUnderLock(ctx context.Context, dataspace, id string, ch Ch
 		ch.IfNotSubmitted && cur.PartnerID != "":
 		return 0, fmt.Errorf("change incident %s: %w", id, ErrConflict)
 	}
-	if _, err := s.incidents.UpdateOne(ctx, bson.M{"_id": id}, update); err != nil {
+	done := s.writeTurn()
+	_, err = s.incidents.UpdateOne(ctx, bson.M{"_id": id}, update)
+	done()
+	if err != nil {
 		return 0, wrap("change incident", err)
 	}
 	return cur.DataVersion + 1, nil
@@ -389,6 +392,7 @@ type sequenceBlock struct {
 // value: the numbers value-size+1..value are this caller's.
 func (s *Store) reserveSequence(ctx context.Context, key string, size int64) (int64, error) {
 	defer s.locks.lock("sequences", key)()
+	defer s.writeTurn()()
 	var doc struct {
 		Seq int64 `bson:"seq"`
 	}

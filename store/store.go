@@ -57,8 +57,11 @@ type Store struct {
 
 	incidentInserts *groupInserter
 	cache           *incidentCache // nil on MongoDB
-	seqMu           sync.Mutex
-	seqBlocks       map[string]*sequenceBlock
+	// writeMu makes this process's writes to FerretDB take turns (see
+	// writeTurn).
+	writeMu   sync.Mutex
+	seqMu     sync.Mutex
+	seqBlocks map[string]*sequenceBlock
 }
 
 // Open connects to the configured store, starting the embedded one if no URI
@@ -118,7 +121,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s.sequences = s.db.Collection("sequences")
 	s.incidents = s.db.Collection("incidents")
 	s.idempotency = s.db.Collection("idempotency")
-	s.incidentInserts = newGroupInserter(s.incidents)
+	s.incidentInserts = newGroupInserter(s.incidents, s.writeTurn)
 
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close(context.Background())
@@ -156,6 +159,21 @@ func (s *Store) Stats() Stats {
 // incidentCacheSize bounds the incidents kept in memory in front of FerretDB
 // (a few KiB each).
 const incidentCacheSize = 4096
+
+// writeTurn waits for this process's turn to write and returns the end of
+// it; on MongoDB it returns at once. SQLite takes one writer at a time, and
+// a writer that finds the database busy sleeps in growing steps (1, 2, 5,
+// 10 ... 100 ms) before it tries again: measured with 64 concurrent
+// clients, updates then ran at 67 per second with a 5 s p99. Writers that
+// queue here instead never meet a busy database, and the group commit of
+// inserts gets its turn too.
+func (s *Store) writeTurn() (done func()) {
+	if !s.ferret {
+		return func() {}
+	}
+	s.writeMu.Lock()
+	return s.writeMu.Unlock
+}
 
 // isFerretDB asks the server's buildInfo, which FerretDB marks with a
 // "ferretdbVersion" field.
