@@ -3,6 +3,7 @@
 //	scwm-gateway serve [flags]            run the gateway
 //	scwm-gateway clients create --company ID [--network ID] [--user ID]
 //	scwm-gateway clients revoke --api-key KEY
+//	scwm-gateway bench [flags]
 //	scwm-gateway version
 //
 // main only wires the process to run, so that tests start the real gateway
@@ -42,6 +43,9 @@ Usage:
   scwm-gateway embedded-store [--addr 127.0.0.1:27017] [--data-dir ./data]
                                     serve the embedded store's files over the MongoDB
                                     wire protocol (for mongosh), without authentication
+  scwm-gateway bench [--clients 64] [--duration 20s] [--json] [--url URL ...]
+                                    measure throughput and latency against a baseline
+                                    of one InsertOne per request (docs/performance.md)
   scwm-gateway version              print the version
 
 Run 'scwm-gateway serve -h' for the flags and their environment variables.
@@ -62,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return clients(ctx, rest, getenv, stdout, stderr)
 	case "embedded-store":
 		return embeddedStore(ctx, rest, getenv, stderr)
+	case "bench":
+		return bench(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "scwm-gateway", version())
 		return nil
