@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -234,8 +235,6 @@ type Change struct {
 // returns ErrConflict; if it does not exist, ErrNotFound.
 func (s *Store) ChangeIncident(ctx context.Context, dataspace, id string, ch Change) (int64, error) {
 	defer s.locks.lock(s.incidents.Name(), id)()
-	// Whatever happens, a cached copy may be out of date afterwards.
-	defer s.cache.changed(id)
 	filter := bson.M{"_id": id, "dataspace": dataspace}
 	if len(ch.IfStates) > 0 {
 		filter["currentBaseState"] = bson.M{"$in": ch.IfStates}
@@ -317,10 +316,94 @@ func (s *Store) changeUnderLock(ctx context.Context, dataspace, id string, ch Ch
 	done := s.writeTurn()
 	_, err = s.incidents.UpdateOne(ctx, bson.M{"_id": id}, update)
 	done()
+	// Reads in flight may have fetched the old document: they must not
+	// cache it. The new one is known, so it is cached at once.
+	s.cache.changed(id)
 	if err != nil {
 		return 0, wrap("change incident", err)
 	}
+	if next, ok := applied(cur, ch); ok {
+		s.cache.added(next)
+	}
 	return cur.DataVersion + 1, nil
+}
+
+// applied is the incident as a change leaves it, computed in memory for
+// the cache. It handles what ChangeIncident's callers send: values set at
+// paths, and values added to or pulled from an array; anything else (or a
+// path through a value that is not an object) makes it give up, and the
+// incident is read from the store next time.
+func applied(cur *Incident, ch Change) (*Incident, bool) {
+	next := *cur
+	next.Data = storedCopy(cur.Data).(map[string]any)
+	next.DataVersion++
+	next.LastUpdatedBy, next.LastUpdatedAt = ch.UserID, ch.DateTime
+	for path, v := range ch.Set {
+		switch {
+		case path == "currentBaseState":
+			next.CurrentBaseState, _ = v.(string)
+		case path == "partnerId":
+			next.PartnerID, _ = v.(string)
+		case strings.HasPrefix(path, "data."):
+			if !setPath(next.Data, strings.Split(path[len("data."):], "."), storedCopy(v)) {
+				return nil, false
+			}
+		default:
+			return nil, false
+		}
+	}
+	for path, v := range ch.AddToSet {
+		list, ok := arrayAt(next.Data, path)
+		if !ok {
+			return nil, false
+		}
+		if !slices.Contains(list, v) {
+			list = append(list, v)
+		}
+		next.Data[path[len("data."):]] = list
+	}
+	for path, v := range ch.Pull {
+		list, ok := arrayAt(next.Data, path)
+		if !ok {
+			return nil, false
+		}
+		next.Data[path[len("data."):]] = slices.DeleteFunc(list, func(e any) bool { return e == v })
+	}
+	return &next, true
+}
+
+// setPath sets v at keys below m, creating objects on the way; false if a
+// value on the way is not an object.
+func setPath(m map[string]any, keys []string, v any) bool {
+	for _, k := range keys[:len(keys)-1] {
+		child, ok := m[k]
+		if !ok || child == nil {
+			nm := map[string]any{}
+			m[k] = nm
+			m = nm
+			continue
+		}
+		if m, ok = child.(map[string]any); !ok {
+			return false
+		}
+	}
+	m[keys[len(keys)-1]] = v
+	return true
+}
+
+// arrayAt reads the array at a top-level "data.<field>" path.
+func arrayAt(data map[string]any, path string) ([]any, bool) {
+	field, ok := strings.CutPrefix(path, "data.")
+	if !ok || strings.Contains(field, ".") {
+		return nil, false
+	}
+	switch v := data[field].(type) {
+	case nil:
+		return []any{}, true
+	case []any:
+		return v, true
+	}
+	return nil, false
 }
 
 // whyNoMatch tells a missing incident (ErrNotFound) from one that no longer

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sort"
 	"sync"
@@ -121,5 +122,45 @@ func TestConcurrentChangesOfOneIncidentAllLand(t *testing.T) {
 	}
 	if got.DataVersion != 1+n || len(got.Data) != n || len(got.Activities) != n {
 		t.Fatalf("after %d concurrent changes: dataVersion %d, %d fields, %d activities", n, got.DataVersion, len(got.Data), len(got.Activities))
+	}
+}
+
+// What the cache holds after changes is what the store holds.
+func TestCacheFollowsChanges(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	inc := &Incident{ID: "c1", Dataspace: "default", OwnerID: "acme", DataVersion: 1, CurrentBaseState: "New",
+		Data: map[string]any{"a": map[string]any{"b": int64(1)}, "followerId": []any{}, "n": nil}}
+	if err := s.InsertIncident(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	changes := []Change{
+		{Set: map[string]any{"data.a.c": "x", "data.new.deep": []any{int64(1), "two"}, "currentBaseState": "UnderInvestigation"}},
+		{AddToSet: map[string]any{"data.followerId": "alice"}},
+		{AddToSet: map[string]any{"data.followerId": "bob"}, Set: map[string]any{"data.n": map[string]any{"k": 2.5}}},
+		{Pull: map[string]any{"data.followerId": "alice"}, Set: map[string]any{"partnerId": "p", "data.a": "flat"}},
+	}
+	for i, ch := range changes {
+		ch.IfDataVersion = int64(i + 1)
+		ch.UserID, ch.DateTime = "u", int64(100+i)
+		if _, err := s.ChangeIncident(ctx, "default", "c1", ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cached, err := s.FindIncident(ctx, "default", "c1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := s.cache
+	s.cache = nil
+	stored, err := s.FindIncident(ctx, "default", "c1", 0)
+	s.cache = cache
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(cached)
+	b, _ := json.Marshal(stored)
+	if string(a) != string(b) {
+		t.Fatalf("cache and store differ:\ncache %s\nstore %s", a, b)
 	}
 }

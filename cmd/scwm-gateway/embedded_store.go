@@ -33,6 +33,7 @@ func embeddedStore(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return fmt.Errorf("--addr %q must be host:port: %v", *addr, err)
 	}
+	tuneGC(getenv)
 	log, err := newLogger(stderr, "auto", "info")
 	if err != nil {
 		return err

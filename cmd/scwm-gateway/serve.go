@@ -22,6 +22,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	tuneGC(getenv)
 	log, err := newLogger(stderr, cfg.logFormat, cfg.logLevel)
 	if err != nil {
 		return err
