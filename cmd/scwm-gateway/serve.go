@@ -23,7 +23,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	tuneGC(getenv)
-	log, err := newLogger(stderr, cfg.logFormat, cfg.logLevel)
+	logOut := stderr
+	if cfg.logFormat == "json" || cfg.logFormat == "auto" && !isTerminal(stderr) {
+		// Machine-read logs are written in batches; see bufferedLog.
+		buffered := newBufferedLog(stderr)
+		defer buffered.Close() // registered first, so it runs last: after "stopped"
+		logOut = buffered
+	}
+	log, err := newLogger(logOut, cfg.logFormat, cfg.logLevel)
 	if err != nil {
 		return err
 	}
