@@ -337,7 +337,7 @@ func (s *limitScanner) path(k int) string {
 		if f.array {
 			p += "[" + strconv.Itoa(f.count-1) + "]"
 		} else {
-			p = pathChild(p, s.keyName(f.key))
+			p = PathChild(p, s.keyName(f.key))
 		}
 	}
 	return p
@@ -346,9 +346,10 @@ func (s *limitScanner) path(k int) string {
 // maxPathKey is how much of a key a path shows; longer keys are cut.
 const maxPathKey = 64
 
-// pathChild appends an object key to a JSON path, quoting keys that are not
-// plain identifiers and cutting long ones.
-func pathChild(at, key string) string {
+// PathChild appends an object key to a JSON path as error messages and
+// warnings spell it: $.a.b, with keys that are not plain identifiers quoted
+// ($["a.b"]) and keys over 64 bytes cut.
+func PathChild(at, key string) string {
 	if len(key) > maxPathKey {
 		cut := maxPathKey
 		for cut > 0 && !utf8.RuneStart(key[cut]) {

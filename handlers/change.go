@@ -67,6 +67,22 @@ func (ch *change) setData(field string, v any) {
 	ch.Activity.Fields = append(ch.Activity.Fields, field)
 }
 
+// addComments adds comments to the change and names them in its history
+// entry.
+func (ch *change) addComments(comments []store.Comment) {
+	ch.AddComments = comments
+	ch.Activity.CommentIDs = commentIDs(comments)
+}
+
+// changedAnswer is the payload of edit, close, reopen and submit: the id
+// and the new dataVersion.
+func changedAnswer(inc *store.Incident, version int64, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"id": inc.ID, "dataVersion": version}, nil
+}
+
 // setState moves the incident to state.
 func (ch *change) setState(state string) {
 	if state == ch.inc.CurrentBaseState {

@@ -34,13 +34,9 @@ func (g *Gateway) closeIncident(pt processType) HandlerFunc {
 			ch.mergeData(data)
 			ch.setData("incidentConclusion", conclusion)
 			ch.setState(stateClosed)
-			ch.AddComments = comments
-			ch.Activity.CommentIDs = commentIDs(comments)
+			ch.addComments(comments)
 			return ch, nil
 		})
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"id": inc.ID, "dataVersion": v}, nil
+		return changedAnswer(inc, v, err)
 	}
 }

@@ -38,8 +38,7 @@ func (g *Gateway) addComment(ctx context.Context, call *Call) (any, error) {
 	}
 	inc, v, err := g.mutateShared(ctx, call, 0, func(inc *store.Incident, _ role) (*change, error) {
 		ch := newChange(call, inc)
-		ch.AddComments = comments
-		ch.Activity.CommentIDs = commentIDs(comments)
+		ch.addComments(comments)
 		return ch, nil
 	})
 	if err != nil {

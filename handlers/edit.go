@@ -42,14 +42,10 @@ func (g *Gateway) editIncident(pt processType) HandlerFunc {
 			if state := stringField(call.Payload, "newBaseState"); state != "" {
 				ch.setState(state)
 			}
-			ch.AddComments = comments
-			ch.Activity.CommentIDs = commentIDs(comments)
+			ch.addComments(comments)
 			return ch, nil
 		})
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"id": inc.ID, "dataVersion": v}, nil
+		return changedAnswer(inc, v, err)
 	}
 }
 

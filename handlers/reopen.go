@@ -32,13 +32,9 @@ func (g *Gateway) reopenIncident(pt processType) HandlerFunc {
 			ch.setData("incidentConclusion", nil)
 			ch.Activity.Detail = map[string]any{"clearedIncidentConclusion": inc.Data["incidentConclusion"]}
 			ch.setState(stateUnderInvestigation)
-			ch.AddComments = comments
-			ch.Activity.CommentIDs = commentIDs(comments)
+			ch.addComments(comments)
 			return ch, nil
 		})
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"id": inc.ID, "dataVersion": v}, nil
+		return changedAnswer(inc, v, err)
 	}
 }

@@ -134,7 +134,7 @@ func forbiddenKeys(v any, at string, out []string) []string {
 	switch v := v.(type) {
 	case map[string]any:
 		for _, k := range sortedKeys(v) {
-			p := childPath(at, k)
+			p := envelope.PathChild(at, k)
 			switch {
 			case strings.HasPrefix(k, "$"):
 				out = append(out, p+": field names must not start with '$'")
@@ -162,21 +162,6 @@ func sortedKeys(m map[string]any) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// childPath appends an object key to a JSON path, quoting keys that are not
-// plain identifiers.
-func childPath(at, key string) string {
-	plain := key != ""
-	for i := 0; i < len(key) && plain; i++ {
-		c := key[i]
-		plain = c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9'
-	}
-	if plain {
-		return at + "." + key
-	}
-	q, _ := json.Marshal(key)
-	return at + "[" + string(q) + "]"
 }
 
 // schemaWalker walks a payload alongside its compiled schema to canonicalize
@@ -221,11 +206,11 @@ func (w *schemaWalker) walk(s *jsonschema.Schema, v any, at string, set func(any
 			ps, ok := known[k]
 			if !ok {
 				if constrained && !open {
-					w.warnings = append(w.warnings, unknownField(childPath(at, k), k, known))
+					w.warnings = append(w.warnings, unknownField(envelope.PathChild(at, k), k, known))
 				}
 				continue
 			}
-			w.walk(ps, v[k], childPath(at, k), func(nv any) { v[k] = nv })
+			w.walk(ps, v[k], envelope.PathChild(at, k), func(nv any) { v[k] = nv })
 		}
 	case []any:
 		var items *jsonschema.Schema
@@ -369,7 +354,7 @@ func collectProblems(ve *jsonschema.ValidationError, payload any, out *[]string)
 	switch k := ve.ErrorKind.(type) {
 	case *kind.Required:
 		for _, m := range k.Missing {
-			*out = append(*out, childPath(at, m)+": is missing but it is required")
+			*out = append(*out, envelope.PathChild(at, m)+": is missing but it is required")
 		}
 		return
 	case *kind.Type:
@@ -459,10 +444,10 @@ func instancePath(payload any, loc []string) string {
 				cur = nil
 			}
 		case map[string]any:
-			at = childPath(at, tok)
+			at = envelope.PathChild(at, tok)
 			cur = c[tok]
 		default:
-			at = childPath(at, tok)
+			at = envelope.PathChild(at, tok)
 			cur = nil
 		}
 	}

@@ -36,9 +36,6 @@ func (g *Gateway) submitIncident(pt processType) HandlerFunc {
 			ch.Activity.Detail = map[string]any{"partnerId": partner}
 			return ch, nil
 		})
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"id": inc.ID, "dataVersion": v}, nil
+		return changedAnswer(inc, v, err)
 	}
 }
