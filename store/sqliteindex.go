@@ -19,8 +19,10 @@ import (
 // only for the identical expression, so every lookup by _id scanned the
 // whole table, parsing every document's JSON (measured: an edit took 6 ms
 // with 64 incidents stored, and grew with the table). The extra index makes
-// those lookups indexed. FerretDB does not know the index; it goes with the
-// table if FerretDB drops it. It runs while FerretDB is not yet started.
+// those lookups indexed, and replaces FerretDB's own _id index. FerretDB
+// does not know the change: its catalogue still lists the _id index, which
+// only listIndexes shows; the new index goes with the table if FerretDB drops
+// it. It runs while FerretDB is not yet started.
 func indexIDLookups(dir string) error {
 	files, err := filepath.Glob(filepath.Join(dir, "*.sqlite"))
 	if err != nil {
@@ -69,6 +71,13 @@ func indexIDLookupsIn(file string) error {
 		q := fmt.Sprintf(`CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s (_ferretdb_sjson->'$._id')`,
 			quoteIdent(t+"_scwm_id_lookup"), quoteIdent(t))
 		if _, err := db.Exec(q); err != nil {
+			return err
+		}
+		// FerretDB's own _id index is then of no use to any lookup, and
+		// every write paid for it: keeping it parsed each written document
+		// once more. The new index is unique too, and FerretDB reports any
+		// unique violation as a duplicate _id, as before.
+		if _, err := db.Exec(fmt.Sprintf(`DROP INDEX IF EXISTS %s`, quoteIdent(t+"__id_"))); err != nil {
 			return err
 		}
 	}
