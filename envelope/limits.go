@@ -306,7 +306,7 @@ func (s *limitScanner) scalar(tok []byte) *Error {
 		return Errorf(KindMalformedEnvelope, "%s: number is %d bytes long, at most %d allowed", s.path(len(s.frames)), len(tok), s.l.MaxNumberLen)
 	}
 	// Without an exponent a number needs over 300 digits to leave the range.
-	if bytes.IndexAny(tok, "eE") < 0 && len(tok) < 300 {
+	if !bytes.ContainsAny(tok, "eE") && len(tok) < 300 {
 		return nil
 	}
 	f, err := strconv.ParseFloat(string(tok), 64)

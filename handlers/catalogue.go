@@ -20,12 +20,11 @@ func (g *Gateway) catalogue() []*Event {
 	var events []*Event
 	add := func(app, action string, version int, help string, h HandlerFunc, rebuild recoverFunc) {
 		events = append(events, &Event{
-			Name:     envelope.EventName{App: app, Action: action, Version: version},
-			Schema:   schemaFile(action, version),
-			Help:     help,
-			Handle:   h,
-			ReadOnly: rebuild == nil,
-			Recover:  rebuild,
+			Name:    envelope.EventName{App: app, Action: action, Version: version},
+			Schema:  schemaFile(action, version),
+			Help:    help,
+			Handle:  h,
+			Recover: rebuild,
 		})
 	}
 	for _, pt := range processTypes {

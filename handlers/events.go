@@ -99,7 +99,7 @@ func (g *Gateway) process(ctx context.Context, c echo.Context, o *outcome) {
 		return
 	}
 	hash := ""
-	if key != "" && !ev.ReadOnly {
+	if key != "" && !ev.ReadOnly() {
 		hash = requestHash(req) // before the schema check puts enums in canonical case
 	}
 	warnings, eerr := ev.schema.check(req.Payload)
@@ -108,7 +108,7 @@ func (g *Gateway) process(ctx context.Context, c echo.Context, o *outcome) {
 		return
 	}
 	call := &Call{Request: req, Payload: req.Payload, Caller: o.caller, LicensePlate: o.plate, Now: time.Now(), Warnings: warnings}
-	if key != "" && !ev.ReadOnly {
+	if key != "" && !ev.ReadOnly() {
 		claim, replay, recovered, err := g.claimKey(ctx, call, ev, key, hash)
 		switch {
 		case err != nil:

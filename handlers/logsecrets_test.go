@@ -96,7 +96,7 @@ func TestLogsNameTheRequestButNoSecret(t *testing.T) {
 		MustFail(t, 401, "AuthenticationException")
 
 	// The line of a request is written after its answer: wait for all.
-	lines := map[string][]map[string]any{}
+	var lines map[string][]map[string]any
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		lines = map[string][]map[string]any{}

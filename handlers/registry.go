@@ -47,8 +47,6 @@ type Event struct {
 	Schema string
 	Help   string
 	Handle HandlerFunc
-	// ReadOnly events change nothing, so idempotency keys do not apply.
-	ReadOnly bool
 	// Recover rebuilds the answer of a request of this event from its
 	// effect, for a retry of a request that died after its change was
 	// stored (see idempotency.go). Nil for read-only events.
@@ -56,6 +54,10 @@ type Event struct {
 
 	schema *payloadSchema
 }
+
+// ReadOnly reports whether the event changes nothing (so idempotency keys
+// do not apply): it has no answer to rebuild.
+func (e *Event) ReadOnly() bool { return e.Recover == nil }
 
 // Registry maps every supported event name to its Event. It is the
 // catalogue: dispatch, the UnsupportedEventException text and the docs all

@@ -116,9 +116,6 @@ func (g *Gateway) Run(ctx context.Context) {
 // Registry is the event catalogue this gateway serves.
 func (g *Gateway) Registry() *Registry { return g.registry }
 
-// Directory is the gateway's view of clients and networks.
-func (g *Gateway) Directory() *Directory { return g.dir }
-
 // routes builds the router: every route of the gateway is here.
 func (g *Gateway) routes() *echo.Echo {
 	e := echo.New()

@@ -473,8 +473,11 @@ type sequenceBlock struct {
 
 // reserveSequence atomically adds size to the counter and returns its new
 // value: the numbers value-size+1..value are this caller's.
+//
+// Callers hold the key's sequenceBlock lock, so within this process only one
+// reservation of a counter runs at a time (which is what the embedded store
+// needs, see docLocks).
 func (s *Store) reserveSequence(ctx context.Context, key string, size int64) (int64, error) {
-	defer s.locks.lock("sequences", key)()
 	defer s.writeTurn()()
 	var doc struct {
 		Seq int64 `bson:"seq"`
