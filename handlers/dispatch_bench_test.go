@@ -47,7 +47,7 @@ func BenchmarkDispatchAdd(b *testing.B) {
 	})
 	benchmarkEvents(b, h, func(int64) []byte { return payload })
 	if st := h.Store.Stats(); st.InsertBatches > 0 {
-		b.ReportMetric(float64(st.InsertedIncidents)/float64(st.InsertBatches), "docs/commit")
+		b.ReportMetric(float64(st.InsertedVersions)/float64(st.InsertBatches), "docs/commit")
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // Idempotency record states.
@@ -170,22 +169,19 @@ type Effect struct {
 }
 
 // FindEffect looks for the change a request made under plate. It returns
-// ErrNotFound if the request changed nothing.
+// ErrNotFound if the request changed nothing. The incident it returns is
+// the version that change wrote.
+//
+// On FerretDB this scans the incident versions (it has no index but _id);
+// it runs only for a retry of a request that died mid-way.
 func (s *Store) FindEffect(ctx context.Context, dataspace, plate string) (*Effect, error) {
-	var inc Incident
-	err := s.incidents.FindOne(ctx, bson.M{"dataspace": dataspace, "activities.licensePlate": plate},
-		options.FindOne().SetProjection(bson.M{"comments": 0})).Decode(&inc)
+	var doc versionDoc
+	err := s.versions.FindOne(ctx, bson.M{"activity.licensePlate": plate, "dataspace": dataspace}).Decode(&doc)
 	if err == nil {
-		for _, a := range inc.Activities {
-			if a.LicensePlate == plate {
-				inc.Activities = nil
-				if a.Detail != nil {
-					a.Detail = plain(a.Detail).(map[string]any)
-				}
-				return &Effect{Incident: &inc, Activity: a}, nil
-			}
-		}
-	} else if !errors.Is(err, mongo.ErrNoDocuments) {
+		decoded(&doc)
+		return &Effect{Incident: &doc.Incident, Activity: doc.Activity}, nil
+	}
+	if !errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, wrap("find effect", err)
 	}
 	var c Client

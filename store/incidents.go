@@ -1,11 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,12 +17,15 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-// Incident is an incident document as stored: its metadata, its data (every
-// accepted payload field with the fields the gateway maintains), and, in the
-// same document so that every change is one atomic write, its comments and
-// its activity history.
+// Incident is one version of an incident: its metadata, its data (every
+// accepted payload field with the fields the gateway maintains) and its
+// comments. Activities is its history, filled only when asked for
+// (WithActivities).
+//
+// Incidents are stored as versions (see versionDoc): a change never updates
+// a stored document, it inserts the next version.
 type Incident struct {
-	ID               string `bson:"_id"`
+	ID               string `bson:"incidentId"`
 	Dataspace        string `bson:"dataspace"`
 	OwnerID          string `bson:"ownerId"`
 	NetworkID        string `bson:"networkId"`
@@ -38,9 +43,34 @@ type Incident struct {
 	// until it is submitted.
 	PartnerID string         `bson:"partnerId"`
 	Data      map[string]any `bson:"data"`
+	Comments  []Comment      `bson:"comments,omitempty"`
 
-	Comments   []Comment  `bson:"comments,omitempty"`
-	Activities []Activity `bson:"activities,omitempty"`
+	Activities []Activity `bson:"-"`
+}
+
+// versionDoc is how an incident is stored: one document per version, in the
+// incident_versions collection, each the whole incident as that version left
+// it together with the history entry of the event that made it. Version 1 is
+// written by the add; every later event inserts version n+1 under the _id
+// "<incident id>/<n+1>".
+//
+// Writing versions rather than updating one document is what lets changes
+// be grouped: FerretDB commits each update in a transaction of its own
+// (about 1 ms of its single writer, with the document decoded and encoded
+// whole), while inserts of any kind share one InsertMany (see
+// groupInserter). It also makes every change a compare-and-set on any store:
+// the _id of version n+1 can be written once, so of two changes of version n
+// one wins and the other sees a duplicate key. The history is the versions'
+// entries, so an incident's document does not grow with its history.
+type versionDoc struct {
+	Key      string `bson:"_id"`
+	Incident `bson:",inline"`
+	Activity Activity `bson:"activity"`
+}
+
+// versionKey is the _id of version v of an incident.
+func versionKey(id string, v int64) string {
+	return id + "/" + strconv.FormatInt(v, 10)
 }
 
 // Comment is a comment on an incident, with its attachments' metadata.
@@ -79,16 +109,22 @@ type Activity struct {
 // longer in the state the condition names.
 var ErrConflict = errors.New("condition not met")
 
-// InsertIncident stores a new incident.
+// InsertIncident stores a new incident as its version inc.DataVersion (1),
+// with its first history entry, inc.Activities[0].
 // Concurrent inserts are committed together (see groupInserter).
 func (s *Store) InsertIncident(ctx context.Context, inc *Incident) error {
-	if err := s.incidentInserts.insert(ctx, inc); err != nil {
+	if len(inc.Activities) != 1 {
+		return fmt.Errorf("insert incident %s: %d history entries, want the one of its creation", inc.ID, len(inc.Activities))
+	}
+	doc := &versionDoc{Key: versionKey(inc.ID, inc.DataVersion), Incident: *inc, Activity: inc.Activities[0]}
+	doc.Activities = nil
+	if err := s.versionInserts.insert(ctx, doc); err != nil {
 		return wrap("insert incident", err)
 	}
 	if s.cache != nil {
-		cached := *inc
-		cached.Comments, cached.Activities = nil, nil
+		cached := doc.Incident
 		cached.Data = storedCopy(inc.Data).(map[string]any)
+		cached.Comments = slices.Clone(inc.Comments)
 		s.cache.added(&cached)
 	}
 	return nil
@@ -100,61 +136,167 @@ const (
 	WithActivities             // the activity history
 )
 
-// FindIncident returns the incident with this id in this dataspace, or
-// ErrNotFound. with selects whether comments and activities are loaded too.
-// Whether the caller may see the incident is the caller's decision.
+// FindIncident returns the latest version of the incident with this id in
+// this dataspace, or ErrNotFound. with selects whether comments and
+// activities are returned too. Whether the caller may see the incident is
+// the caller's decision.
 //
-// Callers must not modify the Data of what it returns: it may be shared with
-// the cache.
+// Callers must not modify the Data or Comments of what it returns: they may
+// be shared with the cache.
 func (s *Store) FindIncident(ctx context.Context, dataspace, id string, with int) (*Incident, error) {
-	var gen uint64
-	if with == 0 {
-		var cached Incident
-		var hit bool
-		if cached, hit, gen = s.cache.get(id); hit {
-			if cached.Dataspace != dataspace {
-				return nil, fmt.Errorf("find incident: %w", ErrNotFound)
-			}
-			return &cached, nil
+	cached, hit, gen := s.cache.get(id)
+	inc := &cached
+	if !hit {
+		doc, err := s.latestVersion(ctx, id)
+		if err != nil {
+			return nil, wrap("find incident", err)
 		}
-	}
-	projection := bson.M{}
-	if with&WithComments == 0 {
-		projection["comments"] = 0
-	}
-	if with&WithActivities == 0 {
-		projection["activities"] = 0
-	}
-	opts := options.FindOne()
-	if len(projection) > 0 {
-		opts.SetProjection(projection)
-	}
-	var inc Incident
-	// By _id alone: FerretDB v1.24 turns only a filter of exactly {_id}
-	// into an indexed lookup and scans the whole collection for any other.
-	err := s.incidents.FindOne(ctx, bson.M{"_id": id}, opts).Decode(&inc)
-	if err != nil {
-		return nil, wrap("find incident", err)
+		inc = &doc.Incident
+		s.cache.put(inc, gen)
 	}
 	if inc.Dataspace != dataspace {
 		return nil, fmt.Errorf("find incident: %w", ErrNotFound)
 	}
-	inc.Data = plain(inc.Data).(map[string]any)
-	for i := range inc.Comments {
-		for j, a := range inc.Comments[i].Attachments {
-			inc.Comments[i].Attachments[j] = plain(a).(map[string]any)
+	if with&WithComments == 0 {
+		inc.Comments = nil
+	}
+	if with&WithActivities != 0 {
+		history, err := s.history(ctx, id, inc.DataVersion)
+		if err != nil {
+			return nil, wrap("find incident history", err)
 		}
+		inc.Activities = history
 	}
-	for i := range inc.Activities {
-		if inc.Activities[i].Detail != nil {
-			inc.Activities[i].Detail = plain(inc.Activities[i].Detail).(map[string]any)
-		}
-	}
-	if with == 0 {
-		s.cache.put(&inc, gen)
-	}
-	return &inc, nil
+	return inc, nil
 }
+
+// latestVersion loads the newest version of an incident, or
+// mongo.ErrNoDocuments.
+//
+// MongoDB finds it by the (incidentId, dataVersion) index. FerretDB v1.24
+// looks documents up by index only for a filter of exactly {_id} and scans
+// the whole collection for any other, so there the versions are probed by
+// _id: versions are numbered 1..n without gaps (each is written as its
+// predecessor's successor), so doubling steps from 1 and then halving
+// between the last version found and the first missing one finds n in
+// about 2*log2(n) lookups. One process owns a FerretDB and changes an
+// incident under its lock, so n does not move while it is probed; the
+// cache spares most lookups anyway.
+func (s *Store) latestVersion(ctx context.Context, id string) (*versionDoc, error) {
+	if !s.ferret {
+		var doc versionDoc
+		err := s.versions.FindOne(ctx, bson.M{"incidentId": id},
+			options.FindOne().SetSort(bson.D{{Key: "dataVersion", Value: -1}})).Decode(&doc)
+		if err != nil {
+			return nil, err
+		}
+		return decoded(&doc), nil
+	}
+	var found *versionDoc
+	probe := func(v int64) (bool, error) {
+		var doc versionDoc
+		err := s.versions.FindOne(ctx, bson.M{"_id": versionKey(id, v)}).Decode(&doc)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		found = &doc
+		return true, nil
+	}
+	ok, err := probe(1)
+	if err != nil || !ok {
+		return nil, cmp.Or(err, mongo.ErrNoDocuments)
+	}
+	// lo exists; hi, once known (> 0), does not.
+	lo, hi, step := int64(1), int64(0), int64(1)
+	for hi == 0 {
+		if ok, err = probe(lo + step); err != nil {
+			return nil, err
+		}
+		if ok {
+			lo, step = lo+step, 2*step
+		} else {
+			hi = lo + step
+		}
+	}
+	last := found // the version lo
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if ok, err = probe(mid); err != nil {
+			return nil, err
+		}
+		if ok {
+			lo, last = mid, found
+		} else {
+			hi = mid
+		}
+	}
+	return decoded(last), nil
+}
+
+// decoded turns a decoded version's JSON-like values into plain Go values.
+func decoded(doc *versionDoc) *versionDoc {
+	doc.Data = plain(doc.Data).(map[string]any)
+	for i := range doc.Comments {
+		for j, a := range doc.Comments[i].Attachments {
+			doc.Comments[i].Attachments[j] = plain(a).(map[string]any)
+		}
+	}
+	if doc.Activity.Detail != nil {
+		doc.Activity.Detail = plain(doc.Activity.Detail).(map[string]any)
+	}
+	return doc
+}
+
+// history returns the history entries of versions 1..n of an incident,
+// oldest first. On FerretDB each version is looked up by _id (see
+// latestVersion), a few at a time.
+func (s *Store) history(ctx context.Context, id string, n int64) ([]Activity, error) {
+	only := options.FindOne().SetProjection(bson.M{"activity": 1})
+	if !s.ferret {
+		cur, err := s.versions.Find(ctx, bson.M{"incidentId": id, "dataVersion": bson.M{"$lte": n}},
+			options.Find().SetProjection(bson.M{"activity": 1}).SetSort(bson.D{{Key: "dataVersion", Value: 1}}))
+		if err != nil {
+			return nil, err
+		}
+		var docs []versionDoc
+		if err := cur.All(ctx, &docs); err != nil {
+			return nil, err
+		}
+		out := make([]Activity, len(docs))
+		for i := range docs {
+			out[i] = decoded(&docs[i]).Activity
+		}
+		return out, nil
+	}
+	out := make([]Activity, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	next := make(chan int64)
+	for range min(n, historyLookups) {
+		wg.Go(func() {
+			for v := range next {
+				var doc versionDoc
+				errs[v-1] = s.versions.FindOne(ctx, bson.M{"_id": versionKey(id, v)}, only).Decode(&doc)
+				out[v-1] = decoded(&doc).Activity
+			}
+		})
+	}
+	for v := int64(1); v <= n; v++ {
+		next <- v
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// historyLookups is how many versions history looks up at once on FerretDB.
+const historyLookups = 4
 
 // plain turns decoded BSON into plain Go JSON values: arrays come out of the
 // driver as bson.A, and callers should not need to know that type.
@@ -183,28 +325,37 @@ func plain(v any) any {
 	return v
 }
 
-// ListIncidents returns the incidents a company owns in a dataspace, without
-// comments and history, oldest first. It serves operators and tests; no
-// event lists incidents.
+// ListIncidents returns the latest versions of the incidents a company owns
+// in a dataspace, without comments and history, ordered by id. It serves
+// operators and tests; no event lists incidents.
 func (s *Store) ListIncidents(ctx context.Context, dataspace, ownerID string) ([]Incident, error) {
-	cur, err := s.incidents.Find(ctx, bson.M{"dataspace": dataspace, "ownerId": ownerID},
-		options.Find().SetProjection(bson.M{"comments": 0, "activities": 0}).SetSort(bson.M{"_id": 1}))
+	cur, err := s.versions.Find(ctx, bson.M{"dataspace": dataspace, "ownerId": ownerID},
+		options.Find().SetProjection(bson.M{"comments": 0, "activity": 0}))
 	if err != nil {
 		return nil, wrap("list incidents", err)
 	}
-	var out []Incident
-	if err := cur.All(ctx, &out); err != nil {
+	var docs []versionDoc
+	if err := cur.All(ctx, &docs); err != nil {
 		return nil, wrap("list incidents", err)
 	}
-	for i := range out {
-		out[i].Data = plain(out[i].Data).(map[string]any)
+	latest := map[string]*Incident{}
+	for i := range docs {
+		inc := &decoded(&docs[i]).Incident
+		if l := latest[inc.ID]; l == nil || l.DataVersion < inc.DataVersion {
+			latest[inc.ID] = inc
+		}
 	}
+	out := make([]Incident, 0, len(latest))
+	for _, inc := range latest {
+		out = append(out, *inc)
+	}
+	slices.SortFunc(out, func(a, b Incident) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
 // Change is one change of an incident: conditions it must meet at the moment
-// of the write, and what it sets. Applied as one atomic single-document
-// update, with dataVersion +1, the last-updated fields and the activity
+// of the write, and what it sets. It is written as the incident's next
+// version, with dataVersion +1, the last-updated fields and the history
 // entry.
 type Change struct {
 	// IfStates, when set, requires currentBaseState to be one of them.
@@ -214,9 +365,11 @@ type Change struct {
 	// IfNotSubmitted requires the incident not to be submitted yet.
 	IfNotSubmitted bool
 
-	// Set maps field paths ("data.x.y", "currentBaseState") to values.
+	// Set maps field paths ("data.x.y", "currentBaseState", "partnerId") to
+	// values.
 	Set map[string]any
-	// AddToSet and Pull add a value to, or remove it from, an array field.
+	// AddToSet and Pull add a value to, or remove it from, an array field
+	// ("data.<field>").
 	AddToSet map[string]any
 	Pull     map[string]any
 	// AddComments are appended to the comments.
@@ -230,146 +383,124 @@ type Change struct {
 	Activity Activity
 }
 
-// ChangeIncident applies ch to the incident as one atomic write and returns
+// ChangeIncident writes ch as the next version of the incident and returns
 // the new dataVersion. If the incident does not meet ch's conditions it
 // returns ErrConflict; if it does not exist, ErrNotFound.
+//
+// The write is one insert, of the _id of the next version: it succeeds once.
+// Within this process changes of one incident take turns (docLocks); when
+// another gateway on the same MongoDB wrote that version first, the insert
+// meets a duplicate key and the change is decided again on the newer
+// version (or is a conflict, if it was pinned to a version).
 func (s *Store) ChangeIncident(ctx context.Context, dataspace, id string, ch Change) (int64, error) {
-	defer s.locks.lock(s.incidents.Name(), id)()
-	filter := bson.M{"_id": id, "dataspace": dataspace}
-	if len(ch.IfStates) > 0 {
-		filter["currentBaseState"] = bson.M{"$in": ch.IfStates}
-	}
-	if ch.IfDataVersion > 0 {
-		filter["dataVersion"] = ch.IfDataVersion
-	}
-	if ch.IfNotSubmitted {
-		filter["partnerId"] = ""
-	}
-	set := bson.M{"lastUpdatedByUserId": ch.UserID, "lastUpdatedDateTime": ch.DateTime}
-	for k, v := range ch.Set {
-		set[k] = v
-	}
-	if ch.ReplaceComments != nil {
-		set["comments"] = ch.ReplaceComments
-	}
-	update := bson.M{"$set": set, "$inc": bson.M{"dataVersion": int64(1)}}
-	push := bson.M{"activities": ch.Activity}
-	if len(ch.AddComments) > 0 {
-		push["comments"] = bson.M{"$each": ch.AddComments}
-	}
-	update["$push"] = push
-	if len(ch.AddToSet) > 0 {
-		update["$addToSet"] = ch.AddToSet
-	}
-	if len(ch.Pull) > 0 {
-		update["$pull"] = ch.Pull
-	}
-	if s.ferret {
-		return s.changeUnderLock(ctx, dataspace, id, ch, update)
-	}
-	if ch.IfDataVersion > 0 {
-		// The new version is known: a plain update, no document sent back.
-		res, err := s.incidents.UpdateOne(ctx, filter, update)
+	defer s.locks.lock(s.versions.Name(), id)()
+	for attempt := 1; ; attempt++ {
+		cur, err := s.FindIncident(ctx, dataspace, id, WithComments)
 		if err != nil {
+			return 0, err
+		}
+		switch {
+		case len(ch.IfStates) > 0 && !slices.Contains(ch.IfStates, cur.CurrentBaseState),
+			ch.IfDataVersion > 0 && cur.DataVersion != ch.IfDataVersion,
+			ch.IfNotSubmitted && cur.PartnerID != "":
+			return 0, fmt.Errorf("change incident %s: %w", id, ErrConflict)
+		}
+		next, err := applied(cur, ch)
+		if err != nil {
+			return 0, fmt.Errorf("change incident %s: %w", id, err)
+		}
+		doc := &versionDoc{Key: versionKey(id, next.DataVersion), Incident: *next, Activity: ch.Activity}
+		doc.Activity.DataVersion = next.DataVersion
+		// Reads in flight may have fetched the old version: they must not
+		// cache it. The new one is known, so it is cached once written.
+		s.cache.changed(id)
+		err = s.versionInserts.insert(ctx, doc)
+		if err == nil {
+			s.cache.added(next)
+			return next.DataVersion, nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
 			return 0, wrap("change incident", err)
 		}
-		if res.MatchedCount == 0 {
-			return 0, s.whyNoMatch(ctx, dataspace, id)
+		if ch.IfDataVersion > 0 || attempt == maxChangeAttempts {
+			return 0, fmt.Errorf("change incident %s: version %d was written meanwhile: %w", id, next.DataVersion, ErrConflict)
 		}
-		return ch.IfDataVersion + 1, nil
 	}
-	var after struct {
-		DataVersion int64 `bson:"dataVersion"`
-	}
-	opts := options.FindOneAndUpdate().SetReturnDocument(options.After)
-	if !s.ferret {
-		// FerretDB v1.24 answers NotImplemented to a findAndModify
-		// projection; MongoDB then returns only the version.
-		opts.SetProjection(bson.M{"dataVersion": 1})
-	}
-	err := s.incidents.FindOneAndUpdate(ctx, filter, update, opts).Decode(&after)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return 0, s.whyNoMatch(ctx, dataspace, id)
-	}
-	if err != nil {
-		return 0, wrap("change incident", err)
-	}
-	return after.DataVersion, nil
 }
 
-// changeUnderLock is ChangeIncident on FerretDB, with the document's lock
-// held: the conditions are checked on the document as read, and the update
-// names the document by _id alone, the only filter FerretDB v1.24 looks up
-// by index rather than by scanning the collection. The lock makes the read
-// and the write one step (one process owns a FerretDB).
-func (s *Store) changeUnderLock(ctx context.Context, dataspace, id string, ch Change, update bson.M) (int64, error) {
-	cur, err := s.FindIncident(ctx, dataspace, id, 0)
-	if err != nil {
-		return 0, err
-	}
-	switch {
-	case len(ch.IfStates) > 0 && !slices.Contains(ch.IfStates, cur.CurrentBaseState),
-		ch.IfDataVersion > 0 && cur.DataVersion != ch.IfDataVersion,
-		ch.IfNotSubmitted && cur.PartnerID != "":
-		return 0, fmt.Errorf("change incident %s: %w", id, ErrConflict)
-	}
-	done := s.writeTurn()
-	_, err = s.incidents.UpdateOne(ctx, bson.M{"_id": id}, update)
-	done()
-	// Reads in flight may have fetched the old document: they must not
-	// cache it. The new one is known, so it is cached at once.
-	s.cache.changed(id)
-	if err != nil {
-		return 0, wrap("change incident", err)
-	}
-	if next, ok := applied(cur, ch); ok {
-		s.cache.added(next)
-	}
-	return cur.DataVersion + 1, nil
-}
+// maxChangeAttempts bounds how often an unpinned change is decided again
+// after other writers took the next version.
+const maxChangeAttempts = 5
 
-// applied is the incident as a change leaves it, computed in memory for
-// the cache. It handles what ChangeIncident's callers send: values set at
-// paths, and values added to or pulled from an array; anything else (or a
-// path through a value that is not an object) makes it give up, and the
-// incident is read from the store next time.
-func applied(cur *Incident, ch Change) (*Incident, bool) {
+// applied is the incident as a change leaves it: the next version, computed
+// from the current one. It fails for a change it cannot apply, a path
+// through a value that is not an object, or an array operation on a value
+// that is not an array; the store writes nothing then.
+func applied(cur *Incident, ch Change) (*Incident, error) {
 	next := *cur
 	next.Data = storedCopy(cur.Data).(map[string]any)
 	next.DataVersion++
 	next.LastUpdatedBy, next.LastUpdatedAt = ch.UserID, ch.DateTime
-	for path, v := range ch.Set {
+	for _, path := range sortedPaths(ch.Set) {
+		v := ch.Set[path]
 		switch {
 		case path == "currentBaseState":
-			next.CurrentBaseState, _ = v.(string)
+			state, ok := v.(string)
+			if !ok {
+				return nil, fmt.Errorf("currentBaseState: %T is not a string", v)
+			}
+			next.CurrentBaseState = state
 		case path == "partnerId":
-			next.PartnerID, _ = v.(string)
+			partner, ok := v.(string)
+			if !ok {
+				return nil, fmt.Errorf("partnerId: %T is not a string", v)
+			}
+			next.PartnerID = partner
 		case strings.HasPrefix(path, "data."):
 			if !setPath(next.Data, strings.Split(path[len("data."):], "."), storedCopy(v)) {
-				return nil, false
+				return nil, fmt.Errorf("%s: a value on the path is not an object", path)
 			}
 		default:
-			return nil, false
+			return nil, fmt.Errorf("%s: not a field a change can set", path)
 		}
 	}
-	for path, v := range ch.AddToSet {
+	for _, path := range sortedPaths(ch.AddToSet) {
+		v := ch.AddToSet[path]
 		list, ok := arrayAt(next.Data, path)
 		if !ok {
-			return nil, false
+			return nil, fmt.Errorf("%s: not an array", path)
 		}
 		if !slices.Contains(list, v) {
-			list = append(list, v)
+			list = append(slices.Clip(list), v)
 		}
 		next.Data[path[len("data."):]] = list
 	}
-	for path, v := range ch.Pull {
+	for _, path := range sortedPaths(ch.Pull) {
+		v := ch.Pull[path]
 		list, ok := arrayAt(next.Data, path)
 		if !ok {
-			return nil, false
+			return nil, fmt.Errorf("%s: not an array", path)
 		}
-		next.Data[path[len("data."):]] = slices.DeleteFunc(list, func(e any) bool { return e == v })
+		next.Data[path[len("data."):]] = slices.DeleteFunc(slices.Clone(list), func(e any) bool { return e == v })
 	}
-	return &next, true
+	switch {
+	case ch.ReplaceComments != nil:
+		next.Comments = slices.Clone(ch.ReplaceComments)
+	case len(ch.AddComments) > 0:
+		next.Comments = append(slices.Clip(cur.Comments), ch.AddComments...)
+	}
+	return &next, nil
+}
+
+// sortedPaths returns a change's paths in order, so that a change applies
+// the same way every time.
+func sortedPaths(m map[string]any) []string {
+	paths := make([]string, 0, len(m))
+	for p := range m {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	return paths
 }
 
 // setPath sets v at keys below m, creating objects on the way; false if a
@@ -404,15 +535,6 @@ func arrayAt(data map[string]any, path string) ([]any, bool) {
 		return v, true
 	}
 	return nil, false
-}
-
-// whyNoMatch tells a missing incident (ErrNotFound) from one that no longer
-// meets a change's conditions (ErrConflict).
-func (s *Store) whyNoMatch(ctx context.Context, dataspace, id string) error {
-	if _, err := s.FindIncident(ctx, dataspace, id, 0); err != nil {
-		return err
-	}
-	return fmt.Errorf("change incident %s: %w", id, ErrConflict)
 }
 
 // NextSequence returns the next number of the named counter of a company in

@@ -12,14 +12,28 @@ import (
 // that exists is a no-op, so this runs at every start.
 func (s *Store) ensureIndexes(ctx context.Context) error {
 	if !s.ferret {
-		// INC-<n> numbers are unique per company and dataspace even if a
-		// sequence were ever reset by hand. Not on FerretDB: there each
-		// index is a SQLite expression index that parses the document's
-		// JSON on every write, and this one made adds 18% slower; the
-		// atomic sequence alone keeps the numbers unique.
-		_, err := s.incidents.Indexes().CreateMany(ctx, []mongo.IndexModel{{
-			Keys:    bson.D{{Key: "dataspace", Value: 1}, {Key: "ownerId", Value: 1}, {Key: "number", Value: 1}},
-			Options: options.Index().SetName("owner_number").SetUnique(true),
+		// Not on FerretDB: there each index is a SQLite expression index
+		// that parses the document's JSON on every write (the INC-number
+		// index alone made adds 18% slower), and only {_id} lookups use an
+		// index at all; the versions are found by _id there (see
+		// latestVersion), the atomic sequence alone keeps INC numbers
+		// unique, and FindEffect scans.
+		_, err := s.versions.Indexes().CreateMany(ctx, []mongo.IndexModel{{
+			// The latest version and the history of an incident; unique,
+			// so that a version is written once even with another _id.
+			Keys:    bson.D{{Key: "incidentId", Value: 1}, {Key: "dataVersion", Value: -1}},
+			Options: options.Index().SetName("incident_version").SetUnique(true),
+		}, {
+			// INC-<n> numbers are unique per company and dataspace even if
+			// a sequence were ever reset by hand; every version repeats the
+			// number, so only the first counts.
+			Keys: bson.D{{Key: "dataspace", Value: 1}, {Key: "ownerId", Value: 1}, {Key: "number", Value: 1}},
+			Options: options.Index().SetName("owner_number").SetUnique(true).
+				SetPartialFilterExpression(bson.M{"dataVersion": 1}),
+		}, {
+			// FindEffect: the version a request's license plate wrote.
+			Keys:    bson.D{{Key: "activity.licensePlate", Value: 1}},
+			Options: options.Index().SetName("license_plate"),
 		}})
 		if err != nil {
 			return err

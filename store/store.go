@@ -52,11 +52,11 @@ type Store struct {
 	networks    *mongo.Collection
 	clients     *mongo.Collection
 	sequences   *mongo.Collection
-	incidents   *mongo.Collection
+	versions    *mongo.Collection // incident versions, see versionDoc
 	idempotency *mongo.Collection
 
-	incidentInserts *groupInserter
-	cache           *incidentCache // nil on MongoDB
+	versionInserts *groupInserter
+	cache          *incidentCache // nil on MongoDB
 	// writeMu makes this process's writes to FerretDB take turns (see
 	// writeTurn).
 	writeMu   sync.Mutex
@@ -119,9 +119,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s.networks = s.db.Collection("networks")
 	s.clients = s.db.Collection("clients")
 	s.sequences = s.db.Collection("sequences")
-	s.incidents = s.db.Collection("incidents")
+	s.versions = s.db.Collection("incident_versions")
 	s.idempotency = s.db.Collection("idempotency")
-	s.incidentInserts = newGroupInserter(s.incidents, s.writeTurn)
+	s.versionInserts = newGroupInserter(s.versions, s.writeTurn)
 
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close(context.Background())
@@ -145,15 +145,16 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 
 // Stats are counters of the store's work since it opened.
 type Stats struct {
-	// InsertBatches writes committed InsertedIncidents new incidents: their
-	// ratio is the mean group-commit size.
-	InsertBatches     int64 `json:"insertBatches"`
-	InsertedIncidents int64 `json:"insertedIncidents"`
+	// InsertBatches writes committed InsertedVersions incident versions
+	// (new incidents and changes): their ratio is the mean group-commit
+	// size.
+	InsertBatches    int64 `json:"insertBatches"`
+	InsertedVersions int64 `json:"insertedVersions"`
 }
 
 // Stats reports the store's counters.
 func (s *Store) Stats() Stats {
-	return Stats{InsertBatches: s.incidentInserts.batches.Load(), InsertedIncidents: s.incidentInserts.docs.Load()}
+	return Stats{InsertBatches: s.versionInserts.batches.Load(), InsertedVersions: s.versionInserts.docs.Load()}
 }
 
 // incidentCacheSize bounds the incidents kept in memory in front of FerretDB

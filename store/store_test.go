@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sort"
 	"sync"
 	"testing"
@@ -96,7 +97,7 @@ func TestClientsAndSeed(t *testing.T) {
 func TestConcurrentChangesOfOneIncidentAllLand(t *testing.T) {
 	s := openTest(t)
 	ctx := context.Background()
-	inc := &Incident{ID: "i1", Dataspace: "default", OwnerID: "acme", DataVersion: 1, Data: map[string]any{}}
+	inc := &Incident{ID: "i1", Dataspace: "default", OwnerID: "acme", DataVersion: 1, Data: map[string]any{}, Activities: []Activity{{LicensePlate: "add"}}}
 	if err := s.InsertIncident(ctx, inc); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +121,7 @@ func TestConcurrentChangesOfOneIncidentAllLand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.DataVersion != 1+n || len(got.Data) != n || len(got.Activities) != n {
+	if got.DataVersion != 1+n || len(got.Data) != n || len(got.Activities) != 1+n {
 		t.Fatalf("after %d concurrent changes: dataVersion %d, %d fields, %d activities", n, got.DataVersion, len(got.Data), len(got.Activities))
 	}
 }
@@ -130,7 +131,8 @@ func TestCacheFollowsChanges(t *testing.T) {
 	s := openTest(t)
 	ctx := context.Background()
 	inc := &Incident{ID: "c1", Dataspace: "default", OwnerID: "acme", DataVersion: 1, CurrentBaseState: "New",
-		Data: map[string]any{"a": map[string]any{"b": int64(1)}, "followerId": []any{}, "n": nil}}
+		Data:       map[string]any{"a": map[string]any{"b": int64(1)}, "followerId": []any{}, "n": nil},
+		Activities: []Activity{{LicensePlate: "add"}}}
 	if err := s.InsertIncident(ctx, inc); err != nil {
 		t.Fatal(err)
 	}
@@ -162,5 +164,90 @@ func TestCacheFollowsChanges(t *testing.T) {
 	b, _ := json.Marshal(stored)
 	if string(a) != string(b) {
 		t.Fatalf("cache and store differ:\ncache %s\nstore %s", a, b)
+	}
+}
+
+// Every change is a version of its own: after n changes the latest version
+// is n+1 however many versions the lookup has to probe (the cache dropped,
+// as after a restart), and the history holds one entry per version, in
+// order.
+func TestVersionsAndHistory(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	for _, n := range []int{0, 1, 2, 3, 6, 7, 8, 16, 33} {
+		id := fmt.Sprintf("v%d", n)
+		inc := &Incident{ID: id, Dataspace: "default", OwnerID: "acme", DataVersion: 1, Data: map[string]any{},
+			Activities: []Activity{{LicensePlate: id + "-add", DataVersion: 1}}}
+		if err := s.InsertIncident(ctx, inc); err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i <= n; i++ {
+			v, err := s.ChangeIncident(ctx, "default", id, Change{IfDataVersion: int64(i),
+				Set: map[string]any{"data.step": int64(i)}, Activity: Activity{LicensePlate: fmt.Sprintf("%s-%d", id, i)}})
+			if err != nil || v != int64(i+1) {
+				t.Fatalf("%s change %d: version %d, %v", id, i, v, err)
+			}
+		}
+		s.cache = newIncidentCache(incidentCacheSize)
+		got, err := s.FindIncident(ctx, "default", id, WithActivities)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.DataVersion != int64(n+1) || (n > 0 && got.Data["step"] != int64(n)) {
+			t.Fatalf("%s: latest is version %d with step %v, want %d and %d", id, got.DataVersion, got.Data["step"], n+1, n)
+		}
+		if len(got.Activities) != n+1 {
+			t.Fatalf("%s: %d history entries, want %d", id, len(got.Activities), n+1)
+		}
+		for i, a := range got.Activities {
+			want := fmt.Sprintf("%s-%d", id, i)
+			if i == 0 {
+				want = id + "-add"
+			}
+			if a.DataVersion != int64(i+1) || a.LicensePlate != want {
+				t.Fatalf("%s: history entry %d is version %d plate %s, want %d %s", id, i, a.DataVersion, a.LicensePlate, i+1, want)
+			}
+		}
+	}
+	if _, err := s.FindIncident(ctx, "default", "missing", 0); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing incident: %v, want ErrNotFound", err)
+	}
+	if _, err := s.FindIncident(ctx, "other", "v3", 0); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("incident of another dataspace: %v, want ErrNotFound", err)
+	}
+}
+
+// A version written by someone else (another gateway on the same MongoDB;
+// here inserted behind the store's back) makes a change pinned to the old
+// version a conflict, and an unpinned change is decided again on the newer
+// version: no version is ever written twice.
+func TestVersionWrittenMeanwhile(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	inc := &Incident{ID: "w1", Dataspace: "default", OwnerID: "acme", DataVersion: 1, Data: map[string]any{"x": "one"},
+		Activities: []Activity{{LicensePlate: "add", DataVersion: 1}}}
+	if err := s.InsertIncident(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	other := versionDoc{Key: versionKey("w1", 2), Incident: *inc, Activity: Activity{LicensePlate: "elsewhere", DataVersion: 2}}
+	other.DataVersion, other.Data = 2, map[string]any{"x": "two"}
+	other.Activities = nil
+	if _, err := s.versions.InsertOne(ctx, &other); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.ChangeIncident(ctx, "default", "w1", Change{IfDataVersion: 1, Set: map[string]any{"data.y": "pinned"}, Activity: Activity{LicensePlate: "pinned"}})
+	if !errors.Is(err, ErrConflict) {
+		t.Fatalf("change pinned to version 1: %v, want ErrConflict", err)
+	}
+	v, err := s.ChangeIncident(ctx, "default", "w1", Change{Set: map[string]any{"data.y": "free"}, Activity: Activity{LicensePlate: "free"}})
+	if err != nil || v != 3 {
+		t.Fatalf("unpinned change: version %d, %v; want 3", v, err)
+	}
+	got, err := s.FindIncident(ctx, "default", "w1", WithActivities)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Data["x"] != "two" || got.Data["y"] != "free" || len(got.Activities) != 3 || got.Activities[1].LicensePlate != "elsewhere" {
+		t.Fatalf("after the retried change: data %v, history %+v", got.Data, got.Activities)
 	}
 }
