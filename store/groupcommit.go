@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
@@ -36,7 +37,7 @@ type groupInserter struct {
 }
 
 type pendingInsert struct {
-	doc  any
+	doc  bson.Raw
 	done chan error
 }
 
@@ -47,8 +48,16 @@ func newGroupInserter(coll *mongo.Collection, turn func() (done func())) *groupI
 // insert commits doc with whatever else is waiting and returns its own
 // outcome. If ctx ends first, the caller stops waiting, but the document may
 // still be written: callers treat that as "unknown", as for any timeout.
+//
+// The document is encoded here, by its caller, so that encoding runs in
+// parallel and the group write, which holds the store's write turn, only
+// sends bytes.
 func (g *groupInserter) insert(ctx context.Context, doc any) error {
-	p := &pendingInsert{doc: doc, done: make(chan error, 1)}
+	raw, err := bson.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	p := &pendingInsert{doc: bson.Raw(raw), done: make(chan error, 1)}
 	g.mu.Lock()
 	g.pending = append(g.pending, p)
 	lead := !g.writing

@@ -178,7 +178,9 @@ func (s *Store) FindEffect(ctx context.Context, dataspace, plate string) (*Effec
 	var doc versionDoc
 	err := s.versions.FindOne(ctx, bson.M{"activity.licensePlate": plate, "dataspace": dataspace}).Decode(&doc)
 	if err == nil {
-		decoded(&doc)
+		if _, err := decoded(&doc); err != nil {
+			return nil, wrap("find effect", err)
+		}
 		return &Effect{Incident: &doc.Incident, Activity: doc.Activity}, nil
 	}
 	if !errors.Is(err, mongo.ErrNoDocuments) {

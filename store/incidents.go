@@ -42,7 +42,7 @@ type Incident struct {
 	// PartnerID is the partner company the incident was submitted to; empty
 	// until it is submitted.
 	PartnerID string         `bson:"partnerId"`
-	Data      map[string]any `bson:"data"`
+	Data      map[string]any `bson:"data,omitempty"`
 	Comments  []Comment      `bson:"comments,omitempty"`
 
 	Activities []Activity `bson:"-"`
@@ -62,10 +62,53 @@ type Incident struct {
 // the _id of version n+1 can be written once, so of two changes of version n
 // one wins and the other sees a duplicate key. The history is the versions'
 // entries, so an incident's document does not grow with its history.
+//
+// On FerretDB, data and comments are stored as JSON text, in dataJson and
+// commentsJson (see textual).
 type versionDoc struct {
 	Key      string `bson:"_id"`
 	Incident `bson:",inline"`
 	Activity Activity `bson:"activity"`
+
+	DataJSON     string `bson:"dataJson,omitempty"`
+	CommentsJSON string `bson:"commentsJson,omitempty"`
+}
+
+// textual is doc as written to FerretDB: its data and comments as JSON
+// text. FerretDB v1.24 turns every stored document into JSON with a schema
+// of every nested value's type, inside its one writer's transaction, and
+// decodes it the same way; the payload's nesting made that the largest
+// part of a write. A string is one value: an add's share of the writer
+// halves. Nothing the gateway asks FerretDB looks inside data or comments
+// (it finds incidents by _id alone), so nothing is lost to its queries;
+// on MongoDB both stay documents, for whoever queries them there. decoded
+// reads either form, so data moved between the two stores stays readable.
+func textual(doc *versionDoc) (*versionDoc, error) {
+	out := *doc
+	data, err := json.Marshal(doc.Data)
+	if err != nil {
+		return nil, fmt.Errorf("encode data: %w", err)
+	}
+	out.Data, out.DataJSON = nil, string(data)
+	if len(doc.Comments) > 0 {
+		comments, err := json.Marshal(doc.Comments)
+		if err != nil {
+			return nil, fmt.Errorf("encode comments: %w", err)
+		}
+		out.Comments, out.CommentsJSON = nil, string(comments)
+	}
+	return &out, nil
+}
+
+// insertVersion writes one version, in the form its store keeps.
+func (s *Store) insertVersion(ctx context.Context, doc *versionDoc) error {
+	if s.ferret {
+		var err error
+		if doc, err = textual(doc); err != nil {
+			return err
+		}
+	}
+	return s.versionInserts.insert(ctx, doc)
 }
 
 // versionKey is the _id of version v of an incident.
@@ -118,7 +161,7 @@ func (s *Store) InsertIncident(ctx context.Context, inc *Incident) error {
 	}
 	doc := &versionDoc{Key: versionKey(inc.ID, inc.DataVersion), Incident: *inc, Activity: inc.Activities[0]}
 	doc.Activities = nil
-	if err := s.versionInserts.insert(ctx, doc); err != nil {
+	if err := s.insertVersion(ctx, doc); err != nil {
 		return wrap("insert incident", err)
 	}
 	if s.cache != nil {
@@ -190,7 +233,7 @@ func (s *Store) latestVersion(ctx context.Context, id string) (*versionDoc, erro
 		if err != nil {
 			return nil, err
 		}
-		return decoded(&doc), nil
+		return decoded(&doc)
 	}
 	var found *versionDoc
 	probe := func(v int64) (bool, error) {
@@ -233,11 +276,25 @@ func (s *Store) latestVersion(ctx context.Context, id string) (*versionDoc, erro
 			hi = mid
 		}
 	}
-	return decoded(last), nil
+	return decoded(last)
 }
 
-// decoded turns a decoded version's JSON-like values into plain Go values.
-func decoded(doc *versionDoc) *versionDoc {
+// decoded turns a version as read into plain Go values: JSON text (see
+// textual) decoded, and BSON arrays made slices. Numbers come out as BSON
+// gives them either way: int64 when whole, float64 otherwise.
+func decoded(doc *versionDoc) (*versionDoc, error) {
+	if doc.DataJSON != "" {
+		if err := unmarshalText(doc.DataJSON, &doc.Data); err != nil {
+			return nil, fmt.Errorf("decode data of %s: %w", doc.Key, err)
+		}
+		doc.DataJSON = ""
+	}
+	if doc.CommentsJSON != "" {
+		if err := unmarshalText(doc.CommentsJSON, &doc.Comments); err != nil {
+			return nil, fmt.Errorf("decode comments of %s: %w", doc.Key, err)
+		}
+		doc.CommentsJSON = ""
+	}
 	doc.Data = plain(doc.Data).(map[string]any)
 	for i := range doc.Comments {
 		for j, a := range doc.Comments[i].Attachments {
@@ -247,7 +304,15 @@ func decoded(doc *versionDoc) *versionDoc {
 	if doc.Activity.Detail != nil {
 		doc.Activity.Detail = plain(doc.Activity.Detail).(map[string]any)
 	}
-	return doc
+	return doc, nil
+}
+
+// unmarshalText decodes JSON text into v, numbers kept as json.Number for
+// plain to convert.
+func unmarshalText(text string, v any) error {
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	return dec.Decode(v)
 }
 
 // history returns the history entries of versions 1..n of an incident,
@@ -267,7 +332,11 @@ func (s *Store) history(ctx context.Context, id string, n int64) ([]Activity, er
 		}
 		out := make([]Activity, len(docs))
 		for i := range docs {
-			out[i] = decoded(&docs[i]).Activity
+			doc, err := decoded(&docs[i])
+			if err != nil {
+				return nil, err
+			}
+			out[i] = doc.Activity
 		}
 		return out, nil
 	}
@@ -279,8 +348,11 @@ func (s *Store) history(ctx context.Context, id string, n int64) ([]Activity, er
 		wg.Go(func() {
 			for v := range next {
 				var doc versionDoc
-				errs[v-1] = s.versions.FindOne(ctx, bson.M{"_id": versionKey(id, v)}, only).Decode(&doc)
-				out[v-1] = decoded(&doc).Activity
+				err := s.versions.FindOne(ctx, bson.M{"_id": versionKey(id, v)}, only).Decode(&doc)
+				if err == nil {
+					_, err = decoded(&doc)
+				}
+				out[v-1], errs[v-1] = doc.Activity, err
 			}
 		})
 	}
@@ -298,8 +370,9 @@ func (s *Store) history(ctx context.Context, id string, n int64) ([]Activity, er
 // historyLookups is how many versions history looks up at once on FerretDB.
 const historyLookups = 4
 
-// plain turns decoded BSON into plain Go JSON values: arrays come out of the
-// driver as bson.A, and callers should not need to know that type.
+// plain turns decoded BSON or JSON into plain Go JSON values: arrays come
+// out of the driver as bson.A, numbers of JSON text as json.Number, and
+// callers should not need to know those types.
 func plain(v any) any {
 	switch v := v.(type) {
 	case map[string]any:
@@ -321,6 +394,12 @@ func plain(v any) any {
 			v[i] = plain(e)
 		}
 		return v
+	case json.Number:
+		if i, err := v.Int64(); err == nil {
+			return i
+		}
+		f, _ := v.Float64()
+		return f
 	}
 	return v
 }
@@ -330,7 +409,7 @@ func plain(v any) any {
 // operators and tests; no event lists incidents.
 func (s *Store) ListIncidents(ctx context.Context, dataspace, ownerID string) ([]Incident, error) {
 	cur, err := s.versions.Find(ctx, bson.M{"dataspace": dataspace, "ownerId": ownerID},
-		options.Find().SetProjection(bson.M{"comments": 0, "activity": 0}))
+		options.Find().SetProjection(bson.M{"comments": 0, "commentsJson": 0, "activity": 0}))
 	if err != nil {
 		return nil, wrap("list incidents", err)
 	}
@@ -340,7 +419,11 @@ func (s *Store) ListIncidents(ctx context.Context, dataspace, ownerID string) ([
 	}
 	latest := map[string]*Incident{}
 	for i := range docs {
-		inc := &decoded(&docs[i]).Incident
+		doc, err := decoded(&docs[i])
+		if err != nil {
+			return nil, wrap("list incidents", err)
+		}
+		inc := &doc.Incident
 		if l := latest[inc.ID]; l == nil || l.DataVersion < inc.DataVersion {
 			latest[inc.ID] = inc
 		}
@@ -414,7 +497,7 @@ func (s *Store) ChangeIncident(ctx context.Context, dataspace, id string, ch Cha
 		// Reads in flight may have fetched the old version: they must not
 		// cache it. The new one is known, so it is cached once written.
 		s.cache.changed(id)
-		err = s.versionInserts.insert(ctx, doc)
+		err = s.insertVersion(ctx, doc)
 		if err == nil {
 			s.cache.added(next)
 			return next.DataVersion, nil
