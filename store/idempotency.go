@@ -176,7 +176,7 @@ type Effect struct {
 // it runs only for a retry of a request that died mid-way.
 func (s *Store) FindEffect(ctx context.Context, dataspace, plate string) (*Effect, error) {
 	var doc versionDoc
-	err := s.versions.FindOne(ctx, bson.M{"activity.licensePlate": plate, "dataspace": dataspace}).Decode(&doc)
+	err := s.versions.FindOne(ctx, bson.M{"licensePlate": plate, "dataspace": dataspace}).Decode(&doc)
 	if err == nil {
 		if _, err := decoded(&doc); err != nil {
 			return nil, wrap("find effect", err)

@@ -69,20 +69,33 @@ type versionDoc struct {
 	Key      string `bson:"_id"`
 	Incident `bson:",inline"`
 	Activity Activity `bson:"activity"`
+	// LicensePlate is the activity's, where FindEffect looks for it.
+	LicensePlate string `bson:"licensePlate"`
 
 	DataJSON     string `bson:"dataJson,omitempty"`
 	CommentsJSON string `bson:"commentsJson,omitempty"`
+	ActivityJSON string `bson:"activityJson,omitempty"`
 }
 
-// textual is doc as written to FerretDB: its data and comments as JSON
-// text. FerretDB v1.24 turns every stored document into JSON with a schema
+// newVersionDoc is version inc.DataVersion of an incident, made by the
+// event of activity.
+func newVersionDoc(inc *Incident, activity Activity) *versionDoc {
+	doc := &versionDoc{Key: versionKey(inc.ID, inc.DataVersion), Incident: *inc, Activity: activity, LicensePlate: activity.LicensePlate}
+	doc.Activities = nil
+	doc.Activity.DataVersion = inc.DataVersion
+	return doc
+}
+
+// textual is doc as written to FerretDB: its data, comments and history
+// entry as JSON text. FerretDB v1.24 turns every stored document into JSON with a schema
 // of every nested value's type, inside its one writer's transaction, and
 // decodes it the same way; the payload's nesting made that the largest
 // part of a write. A string is one value: an add's share of the writer
-// halves. Nothing the gateway asks FerretDB looks inside data or comments
-// (it finds incidents by _id alone), so nothing is lost to its queries;
-// on MongoDB both stay documents, for whoever queries them there. decoded
-// reads either form, so data moved between the two stores stays readable.
+// halves. Nothing the gateway asks FerretDB looks inside them (it finds
+// versions by _id, and FindEffect by the top-level licensePlate), so nothing
+// is lost to its queries; on MongoDB they stay documents, for whoever
+// queries them there. decoded reads either form, so data moved between the
+// two stores stays readable.
 func textual(doc *versionDoc) (*versionDoc, error) {
 	out := *doc
 	data, err := json.Marshal(doc.Data)
@@ -97,6 +110,11 @@ func textual(doc *versionDoc) (*versionDoc, error) {
 		}
 		out.Comments, out.CommentsJSON = nil, string(comments)
 	}
+	activity, err := json.Marshal(doc.Activity)
+	if err != nil {
+		return nil, fmt.Errorf("encode history entry: %w", err)
+	}
+	out.Activity, out.ActivityJSON = Activity{}, string(activity)
 	return &out, nil
 }
 
@@ -159,8 +177,7 @@ func (s *Store) InsertIncident(ctx context.Context, inc *Incident) error {
 	if len(inc.Activities) != 1 {
 		return fmt.Errorf("insert incident %s: %d history entries, want the one of its creation", inc.ID, len(inc.Activities))
 	}
-	doc := &versionDoc{Key: versionKey(inc.ID, inc.DataVersion), Incident: *inc, Activity: inc.Activities[0]}
-	doc.Activities = nil
+	doc := newVersionDoc(inc, inc.Activities[0])
 	if err := s.insertVersion(ctx, doc); err != nil {
 		return wrap("insert incident", err)
 	}
@@ -295,6 +312,12 @@ func decoded(doc *versionDoc) (*versionDoc, error) {
 		}
 		doc.CommentsJSON = ""
 	}
+	if doc.ActivityJSON != "" {
+		if err := unmarshalText(doc.ActivityJSON, &doc.Activity); err != nil {
+			return nil, fmt.Errorf("decode history entry of %s: %w", doc.Key, err)
+		}
+		doc.ActivityJSON = ""
+	}
 	doc.Data = plain(doc.Data).(map[string]any)
 	for i := range doc.Comments {
 		for j, a := range doc.Comments[i].Attachments {
@@ -319,10 +342,10 @@ func unmarshalText(text string, v any) error {
 // oldest first. On FerretDB each version is looked up by _id (see
 // latestVersion), a few at a time.
 func (s *Store) history(ctx context.Context, id string, n int64) ([]Activity, error) {
-	only := options.FindOne().SetProjection(bson.M{"activity": 1})
+	only := options.FindOne().SetProjection(bson.M{"activity": 1, "activityJson": 1})
 	if !s.ferret {
 		cur, err := s.versions.Find(ctx, bson.M{"incidentId": id, "dataVersion": bson.M{"$lte": n}},
-			options.Find().SetProjection(bson.M{"activity": 1}).SetSort(bson.D{{Key: "dataVersion", Value: 1}}))
+			options.Find().SetProjection(bson.M{"activity": 1, "activityJson": 1}).SetSort(bson.D{{Key: "dataVersion", Value: 1}}))
 		if err != nil {
 			return nil, err
 		}
@@ -409,7 +432,7 @@ func plain(v any) any {
 // operators and tests; no event lists incidents.
 func (s *Store) ListIncidents(ctx context.Context, dataspace, ownerID string) ([]Incident, error) {
 	cur, err := s.versions.Find(ctx, bson.M{"dataspace": dataspace, "ownerId": ownerID},
-		options.Find().SetProjection(bson.M{"comments": 0, "commentsJson": 0, "activity": 0}))
+		options.Find().SetProjection(bson.M{"comments": 0, "commentsJson": 0, "activity": 0, "activityJson": 0}))
 	if err != nil {
 		return nil, wrap("list incidents", err)
 	}
@@ -492,8 +515,7 @@ func (s *Store) ChangeIncident(ctx context.Context, dataspace, id string, ch Cha
 		if err != nil {
 			return 0, fmt.Errorf("change incident %s: %w", id, err)
 		}
-		doc := &versionDoc{Key: versionKey(id, next.DataVersion), Incident: *next, Activity: ch.Activity}
-		doc.Activity.DataVersion = next.DataVersion
+		doc := newVersionDoc(next, ch.Activity)
 		// Reads in flight may have fetched the old version: they must not
 		// cache it. The new one is known, so it is cached once written.
 		s.cache.changed(id)

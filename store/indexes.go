@@ -32,7 +32,7 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 				SetPartialFilterExpression(bson.M{"dataVersion": 1}),
 		}, {
 			// FindEffect: the version a request's license plate wrote.
-			Keys:    bson.D{{Key: "activity.licensePlate", Value: 1}},
+			Keys:    bson.D{{Key: "licensePlate", Value: 1}},
 			Options: options.Index().SetName("license_plate"),
 		}})
 		if err != nil {
