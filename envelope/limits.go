@@ -438,3 +438,13 @@ func isJSONNumber(tok []byte) bool {
 	}
 	return i == len(tok)
 }
+
+// CheckJSONLimits checks any JSON body against DefaultLimits, for the routes
+// that take JSON other than an envelope. The error names the JSON path of
+// the first violation; broken JSON is left to the decoder.
+func CheckJSONLimits(body []byte) error {
+	if e := checkLimits(body, DefaultLimits); e != nil {
+		return errors.New(e.Message)
+	}
+	return nil
+}

@@ -205,6 +205,11 @@ func (g *Gateway) runIdempotencySweeper(ctx context.Context, every time.Duration
 			} else if n > 0 {
 				g.log.Debug().Int64("expired", n).Msg("idempotency keys expired")
 			}
+			if n, err := g.store.ExpireTokens(ctx, now); err != nil && ctx.Err() == nil {
+				g.log.Warn().Err(err).Msg("expiring OAuth tokens failed")
+			} else if n > 0 {
+				g.log.Debug().Int64("expired", n).Msg("OAuth tokens expired")
+			}
 		}
 	}
 }

@@ -39,6 +39,11 @@ type Config struct {
 	// AuthFailureWindow make it wait for the window's end; 0 disables.
 	AuthFailureLimit  int
 	AuthFailureWindow time.Duration
+	// AccessTokenTTL and RefreshTokenTTL are the lifetimes of the OAuth
+	// tokens of the REST surface (DefaultAccessTokenTTL,
+	// DefaultRefreshTokenTTL when zero).
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration
 }
 
 // Defaults of Config's zero fields.
@@ -76,6 +81,12 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 	}
 	if cfg.IdempotencyTTL <= 0 {
 		cfg.IdempotencyTTL = DefaultIdempotencyTTL
+	}
+	if cfg.AccessTokenTTL <= 0 {
+		cfg.AccessTokenTTL = DefaultAccessTokenTTL
+	}
+	if cfg.RefreshTokenTTL <= 0 {
+		cfg.RefreshTokenTTL = DefaultRefreshTokenTTL
 	}
 	if cfg.AuthFailureWindow <= 0 {
 		cfg.AuthFailureWindow = time.Minute
@@ -124,6 +135,13 @@ func (g *Gateway) routes() *echo.Echo {
 	e.HTTPErrorHandler = g.handleRouteError
 
 	e.Any("/api/events", g.handleEvent)
+	// The REST compatibility surface, SPEC §10 (oauth.go, rest.go).
+	e.POST("/api/oauth/token", g.handleToken)
+	e.POST("/api/oauth/revoke", g.handleRevoke)
+	e.POST("/api/incident", g.handleRestCreate)
+	e.POST("/api/v1/incident", g.handleRestCreate)
+	e.GET("/api/v1/incident/:id", g.handleRestGet)
+	e.PATCH("/api/v1/incident/:id", g.handleRestPatch)
 	e.GET("/healthz", g.handleHealth)
 	e.GET("/readyz", g.handleReady)
 	return e

@@ -37,4 +37,12 @@ type Store interface {
 	TakeOverIdempotencyKey(ctx context.Context, rec *store.IdempotencyRecord, leaseUntil time.Time) (bool, error)
 	ExpireIdempotencyKeys(ctx context.Context, now time.Time) (int64, error)
 	FindEffect(ctx context.Context, dataspace, plate string) (*store.Effect, error)
+
+	// The REST compatibility surface, see oauth.go.
+	FindUser(ctx context.Context, username string) (*store.User, error)
+	FindOAuthClient(ctx context.Context, clientID string) (*store.OAuthClient, error)
+	InsertToken(ctx context.Context, t store.Token) error
+	FindToken(ctx context.Context, hash string) (*store.Token, error)
+	RevokeToken(ctx context.Context, hash string) (bool, error)
+	ExpireTokens(ctx context.Context, now time.Time) (int64, error)
 }

@@ -98,7 +98,7 @@ func syncDir(dir string) {
 
 // collectionNames are every collection the gateway uses.
 func (s *Store) collections() []*mongo.Collection {
-	return []*mongo.Collection{s.companies, s.networks, s.clients, s.sequences, s.versions, s.idempotency}
+	return []*mongo.Collection{s.companies, s.networks, s.clients, s.sequences, s.versions, s.idempotency, s.users, s.oauthClients, s.tokens}
 }
 
 // ensureCollections creates every collection that does not exist yet, so

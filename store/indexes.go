@@ -54,6 +54,14 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			Keys:    bson.D{{Key: "expiresAt", Value: 1}},
 			Options: options.Index().SetName("expire").SetExpireAfterSeconds(0),
 		})
+		if err != nil {
+			return err
+		}
+		// Expired OAuth tokens, the same way; ExpireTokens on FerretDB.
+		_, err = s.tokens.Indexes().CreateOne(ctx, mongo.IndexModel{
+			Keys:    bson.D{{Key: "expiresAt", Value: 1}},
+			Options: options.Index().SetName("expire").SetExpireAfterSeconds(0),
+		})
 	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -20,8 +21,8 @@ type Seed struct {
 	Companies []Company    `json:"companies"`
 	Networks  []Network    `json:"networks"`
 	Clients   []SeedClient `json:"clients"`
-	// Users and OAuthClients serve the REST compatibility surface; they are
-	// parsed and checked here and not yet stored.
+	// Users and OAuthClients serve the REST compatibility surface
+	// (passwords stored as bcrypt hashes, client secrets as SHA-256).
 	Users        []SeedUser        `json:"users"`
 	OAuthClients []SeedOAuthClient `json:"oauthClients"`
 }
@@ -102,15 +103,21 @@ func (s *Seed) check() error {
 	}
 	for i, u := range s.Users {
 		where := fmt.Sprintf("users[%d]", i)
-		if u.Username == "" || u.Password == "" {
-			problems = append(problems, where+" needs a username and a password")
+		if strings.TrimSpace(u.Username) == "" {
+			problems = append(problems, where+".username is empty")
+		}
+		if len(u.Password) < credentials.MinPasswordLen || len(u.Password) > 72 {
+			problems = append(problems, fmt.Sprintf("%s.password must be %d to 72 bytes", where, credentials.MinPasswordLen))
 		}
 		known(where+".companyId", u.CompanyID)
 	}
 	for i, o := range s.OAuthClients {
 		where := fmt.Sprintf("oauthClients[%d]", i)
-		if o.ClientID == "" || o.ClientSecret == "" {
-			problems = append(problems, where+" needs a clientId and a clientSecret")
+		if o.ClientID == "" {
+			problems = append(problems, where+".clientId is empty")
+		}
+		if len(o.ClientSecret) < credentials.MinSecretLen {
+			problems = append(problems, fmt.Sprintf("%s.clientSecret must be at least %d characters", where, credentials.MinSecretLen))
 		}
 		known(where+".companyId", o.CompanyID)
 	}
@@ -122,7 +129,10 @@ func (s *Seed) check() error {
 
 // ApplySeed makes the store hold everything the seed lists: companies and
 // networks are created or updated, clients created or updated (a revoked
-// client stays revoked). Nothing the seed does not list is touched.
+// client stays revoked), users and OAuth clients created or updated (a
+// user's password hash is kept while the password still matches, so that a
+// restart does not rehash every password; a disabled user or revoked OAuth
+// client stays so). Nothing the seed does not list is touched.
 func (s *Store) ApplySeed(ctx context.Context, seed *Seed) error {
 	for _, c := range seed.Companies {
 		if err := s.PutCompany(ctx, c); err != nil {
@@ -143,6 +153,40 @@ func (s *Store) ApplySeed(ctx context.Context, seed *Seed) error {
 			UserID:     c.UserID,
 		})
 		if err != nil {
+			return err
+		}
+	}
+	for _, u := range seed.Users {
+		user := User{Username: u.Username, CompanyID: u.CompanyID, Name: u.Name}
+		old, err := s.FindUser(ctx, u.Username)
+		switch {
+		case err == nil:
+			user.Disabled = old.Disabled
+			if credentials.VerifyPassword(old.PasswordHash, u.Password) {
+				user.PasswordHash = old.PasswordHash
+			}
+		case !errors.Is(err, ErrNotFound):
+			return err
+		}
+		if user.PasswordHash == "" {
+			if user.PasswordHash, err = credentials.HashPassword(u.Password); err != nil {
+				return fmt.Errorf("seed user %s: %w", u.Username, err)
+			}
+		}
+		if err := s.PutUser(ctx, user); err != nil {
+			return err
+		}
+	}
+	for _, o := range seed.OAuthClients {
+		client := OAuthClient{ClientID: o.ClientID, SecretHash: credentials.HashSecret(o.ClientSecret), CompanyID: o.CompanyID}
+		old, err := s.FindOAuthClient(ctx, o.ClientID)
+		switch {
+		case err == nil:
+			client.Revoked = old.Revoked
+		case !errors.Is(err, ErrNotFound):
+			return err
+		}
+		if err := s.PutOAuthClient(ctx, client); err != nil {
 			return err
 		}
 	}

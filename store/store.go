@@ -54,6 +54,10 @@ type Store struct {
 	sequences   *mongo.Collection
 	versions    *mongo.Collection // incident versions, see versionDoc
 	idempotency *mongo.Collection
+	// The REST compatibility surface: see oauth.go.
+	users        *mongo.Collection
+	oauthClients *mongo.Collection
+	tokens       *mongo.Collection
 
 	versionInserts *groupInserter
 	cache          *incidentCache // nil on MongoDB
@@ -121,6 +125,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s.sequences = s.db.Collection("sequences")
 	s.versions = s.db.Collection("incident_versions")
 	s.idempotency = s.db.Collection("idempotency")
+	s.users = s.db.Collection("users")
+	s.oauthClients = s.db.Collection("oauth_clients")
+	s.tokens = s.db.Collection("oauth_tokens")
 	s.versionInserts = newGroupInserter(s.versions, s.writeTurn)
 
 	if err := s.Ping(ctx); err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -63,9 +62,7 @@ func clients(ctx context.Context, args []string, getenv func(string) string, std
 		if *network != "" {
 			out["processNetworkId"] = *network
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return printJSON(stdout, out)
 	case "revoke":
 		apiKey := fs.String("api-key", "", "the apiKey to revoke")
 		if err := fs.Parse(args[1:]); err != nil {

@@ -37,6 +37,8 @@ type serveConfig struct {
 	directoryRefresh time.Duration
 	shutdownTimeout  time.Duration
 	idempotencyTTL   time.Duration
+	accessTokenTTL   time.Duration
+	refreshTokenTTL  time.Duration
 	rateLimit        float64
 	rateBurst        int
 	authFailureLimit int
@@ -61,6 +63,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	refresh := fs.String("directory-refresh", envOr(getenv, "SCWM_DIRECTORY_REFRESH", "5s"), "how often API clients and networks are reloaded (env SCWM_DIRECTORY_REFRESH)")
 	shutdown := fs.String("shutdown-timeout", envOr(getenv, "SCWM_SHUTDOWN_TIMEOUT", "30s"), "how long SIGTERM waits for in-flight requests (env SCWM_SHUTDOWN_TIMEOUT)")
 	idemTTL := fs.String("idempotency-ttl", envOr(getenv, "SCWM_IDEMPOTENCY_TTL", "24h"), "how long idempotency keys are remembered (env SCWM_IDEMPOTENCY_TTL)")
+	accessTTL := fs.String("access-token-ttl", envOr(getenv, "SCWM_ACCESS_TOKEN_TTL", "1h"), "lifetime of the REST API's OAuth access tokens (env SCWM_ACCESS_TOKEN_TTL)")
+	refreshTTL := fs.String("refresh-token-ttl", envOr(getenv, "SCWM_REFRESH_TOKEN_TTL", "720h"), "lifetime of the REST API's OAuth refresh tokens (env SCWM_REFRESH_TOKEN_TTL)")
 	rate := fs.String("rate-limit", envOr(getenv, "SCWM_RATE_LIMIT", "500"), "requests per second per API key; 0 disables (env SCWM_RATE_LIMIT)")
 	burst := fs.String("rate-burst", envOr(getenv, "SCWM_RATE_BURST", "1000"), "burst of requests per API key above the rate (env SCWM_RATE_BURST)")
 	authFailures := fs.String("auth-failure-limit", envOr(getenv, "SCWM_AUTH_FAILURE_LIMIT", "20"), "failed authentications per client address per window before it must wait; 0 disables (env SCWM_AUTH_FAILURE_LIMIT)")
@@ -95,6 +99,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 		{"directory-refresh", *refresh, &c.directoryRefresh},
 		{"shutdown-timeout", *shutdown, &c.shutdownTimeout},
 		{"idempotency-ttl", *idemTTL, &c.idempotencyTTL},
+		{"access-token-ttl", *accessTTL, &c.accessTokenTTL},
+		{"refresh-token-ttl", *refreshTTL, &c.refreshTokenTTL},
 		{"auth-failure-window", *authWindow, &c.authWindow},
 	}
 	for _, d := range durations {

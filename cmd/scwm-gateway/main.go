@@ -40,6 +40,12 @@ Usage:
                                     mint an API key and secret, printed as JSON
   scwm-gateway clients revoke --api-key KEY
                                     revoke an API key
+  scwm-gateway users create --username NAME --company ID [--name N] [--password-file F]
+                                    create a user of the REST API (password from the file
+                                    or stdin); users disable|enable --username NAME
+  scwm-gateway oauth-clients create --company ID [--client-id ID]
+                                    mint an OAuth client id and secret, printed as JSON;
+                                    oauth-clients revoke --client-id ID
   scwm-gateway embedded-store [--addr 127.0.0.1:27017] [--data-dir ./data]
                                     serve the embedded store's files over the MongoDB
                                     wire protocol (for mongosh), without authentication
@@ -64,6 +70,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, rest, getenv, stdout, stderr)
 	case "clients":
 		return clients(ctx, rest, getenv, stdout, stderr)
+	case "users":
+		return users(ctx, rest, getenv, os.Stdin, stdout, stderr)
+	case "oauth-clients":
+		return oauthClients(ctx, rest, getenv, stdout, stderr)
 	case "embedded-store":
 		return embeddedStore(ctx, rest, getenv, stderr)
 	case "bench":

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -183,7 +184,7 @@ func TestSeedFileAndClientsCommands(t *testing.T) {
 	  "networks":  [{"id": "net-1", "members": ["acme", "supplier-1"]}],
 	  "clients":   [{"apiKey": "acme-key", "apiSecret": "acme-secret-0123456789", "companyId": "acme", "userId": "alice"}],
 	  "users":        [{"username": "tim@acme.com", "password": "pw-0123456789", "companyId": "acme", "name": "Tim"}],
-	  "oauthClients": [{"clientId": "cid", "clientSecret": "csecret", "companyId": "acme"}]
+	  "oauthClients": [{"clientId": "cid", "clientSecret": "csecret-0123456789", "companyId": "acme"}]
 	}`)
 	env := map[string]string{"SCWM_DATA_DIR": dir + "/data", "SCWM_ADDR": "127.0.0.1:0", "SCWM_DIRECTORY_REFRESH": "100ms"}
 	gw := startServe(t, env, "--seed", seed)
@@ -236,6 +237,78 @@ func TestSeedFileAndClientsCommands(t *testing.T) {
 	if err := run(context.Background(), []string{"scwm-gateway", "clients", "revoke", "--api-key", "no-such-key"}, getenv, &stdout, &stderr); err == nil {
 		t.Fatal("revoking an unknown key succeeded")
 	}
+
+	// The REST surface: the seeded user and OAuth client get a token and
+	// create an incident, as a client written from the seed document does.
+	base := "http://" + gw.addr
+	token := restToken(t, base, "cid", "csecret-0123456789", "tim@acme.com", "pw-0123456789")
+	if status, resp := postBearer(t, base+"/api/incident", token, `{"subject":"over REST","requesterEmail":"tim@acme.com"}`); status != 200 || resp["name"] == nil {
+		t.Fatalf("REST create by the seeded user: %d %v", status, resp)
+	}
+
+	// users create and oauth-clients create, then the same with them;
+	// oauth-clients revoke stops the client's tokens.
+	pwFile := dir + "/pw"
+	writeFile(t, pwFile, "sara-password-1\n")
+	stdout.Reset()
+	if err := run(context.Background(), []string{"scwm-gateway", "users", "create", "--username", "Sara@Acme.com", "--company", "acme", "--password-file", pwFile}, getenv, &stdout, &stderr); err != nil {
+		t.Fatalf("users create: %v\n%s", err, stderr.String())
+	}
+	stdout.Reset()
+	if err := run(context.Background(), []string{"scwm-gateway", "oauth-clients", "create", "--company", "acme"}, getenv, &stdout, &stderr); err != nil {
+		t.Fatalf("oauth-clients create: %v\n%s", err, stderr.String())
+	}
+	var oc struct{ ClientID, ClientSecret string }
+	if err := json.Unmarshal(stdout.Bytes(), &oc); err != nil || oc.ClientID == "" || len(oc.ClientSecret) < 32 {
+		t.Fatalf("oauth-clients create printed %q (%v)", stdout.String(), err)
+	}
+	token = restToken(t, base, oc.ClientID, oc.ClientSecret, "sara@acme.com", "sara-password-1")
+	if status, resp := postBearer(t, base+"/api/v1/incident", token, `{"subject":"by a CLI user","requesterEmail":"sara@acme.com"}`); status != 200 {
+		t.Fatalf("REST create by the CLI-made user: %d %v", status, resp)
+	}
+	if err := run(context.Background(), []string{"scwm-gateway", "oauth-clients", "revoke", "--client-id", oc.ClientID}, getenv, &stdout, &stderr); err != nil {
+		t.Fatalf("oauth-clients revoke: %v", err)
+	}
+	if status, resp := postBearer(t, base+"/api/v1/incident", token, `{"subject":"after revoke","requesterEmail":"sara@acme.com"}`); status != 401 {
+		t.Fatalf("REST create with a revoked client's token: %d %v", status, resp)
+	}
+}
+
+// restToken gets an access token with the password grant.
+func restToken(t *testing.T, base, clientID, secret, username, password string) string {
+	t.Helper()
+	form := url.Values{"grant_type": {"password"}, "username": {username}, "password": {password}}
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(clientID, secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	token, _ := out["access_token"].(string)
+	if resp.StatusCode != 200 || token == "" {
+		t.Fatalf("token for %s: %d %v", username, resp.StatusCode, out)
+	}
+	return token
+}
+
+// postBearer posts JSON with a bearer token.
+func postBearer(t *testing.T, url, token, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
 }
 
 func TestBadConfigurationIsRefused(t *testing.T) {
@@ -247,6 +320,9 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 		{"serve", "extra"},
 		{"launch"},
 		{"clients", "create"},
+		{"users", "create", "--company", "acme"},
+		{"oauth-clients", "create"},
+		{"serve", "--access-token-ttl", "0s"},
 	} {
 		var stdout, stderr bytes.Buffer
 		env := map[string]string{"SCWM_DATA_DIR": t.TempDir(), "SCWM_ADDR": "127.0.0.1:0"}

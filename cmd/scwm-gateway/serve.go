@@ -66,6 +66,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		RateBurst:         cfg.rateBurst,
 		AuthFailureLimit:  cfg.authFailureLimit,
 		AuthFailureWindow: cfg.authWindow,
+		AccessTokenTTL:    cfg.accessTokenTTL,
+		RefreshTokenTTL:   cfg.refreshTokenTTL,
 	}, st)
 	if err != nil {
 		return err

@@ -54,6 +54,32 @@ func DefaultSeed() *store.Seed {
 	return seed
 }
 
+// RESTUser is a seeded user of the REST surface and the OAuth client of its
+// company.
+type RESTUser struct {
+	Username, Password     string
+	ClientID, ClientSecret string
+	CompanyID              string
+}
+
+// The seeded REST users (RESTSeed): one per company.
+var (
+	Tim  = RESTUser{Username: "tim@acme.example", Password: "tim-password-1", ClientID: "acme-app", ClientSecret: "acme-app-secret-0123", CompanyID: "acme"}
+	Sara = RESTUser{Username: "sara@supplier.example", Password: "sara-password-1", ClientID: "supplier-app", ClientSecret: "supplier-app-secret-0123", CompanyID: "supplier-1"}
+	Oleg = RESTUser{Username: "oleg@other.example", Password: "oleg-password-1", ClientID: "other-app", ClientSecret: "other-app-secret-0123", CompanyID: "other-co"}
+)
+
+// RESTSeed is DefaultSeed with the REST users and OAuth clients. It is not
+// the default because hashing passwords (bcrypt) costs every start.
+func RESTSeed() *store.Seed {
+	seed := DefaultSeed()
+	for _, u := range []RESTUser{Tim, Sara, Oleg} {
+		seed.Users = append(seed.Users, store.SeedUser{Username: u.Username, Password: u.Password, CompanyID: u.CompanyID, Name: u.Username})
+		seed.OAuthClients = append(seed.OAuthClients, store.SeedOAuthClient{ClientID: u.ClientID, ClientSecret: u.ClientSecret, CompanyID: u.CompanyID})
+	}
+	return seed
+}
+
 // Options change how a harness starts.
 type Options struct {
 	// Config overrides the gateway configuration; Logger defaults to a
@@ -67,6 +93,8 @@ type Options struct {
 	// port and connects to it through a MongoDB URI, as a deployment with
 	// MONGODB_URI does, instead of starting it inside the store.
 	ViaURI bool
+	// Seed replaces DefaultSeed.
+	Seed *store.Seed
 	// WrapStore, when set, stands between the gateway and the real store,
 	// for faults the real store cannot be made to show (say so in the test).
 	WrapStore func(handlers.Store) handlers.Store
@@ -98,7 +126,11 @@ func Start(t testing.TB, opts Options) *Harness {
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	if err := st.ApplySeed(ctx, DefaultSeed()); err != nil {
+	seed := opts.Seed
+	if seed == nil {
+		seed = DefaultSeed()
+	}
+	if err := st.ApplySeed(ctx, seed); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
 	cfg := opts.Config

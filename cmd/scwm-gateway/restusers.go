@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/scwm-gateway/scwm-gateway/credentials"
+	"github.com/scwm-gateway/scwm-gateway/store"
+)
+
+// users manages the users of the REST compatibility surface straight in the
+// store: create (or reset the password of) a user, disable or enable one.
+// Passwords are read from --password-file or stdin, never from a flag, so
+// they stay out of shell history and process listings.
+func users(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("users needs a subcommand: create, disable or enable")
+	}
+	fs := flag.NewFlagSet("users "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storeFlags
+	sf.register(fs, getenv)
+	username := fs.String("username", "", "the user's username, usually an e-mail address")
+	log := zerolog.New(stderr).Level(zerolog.WarnLevel)
+
+	switch args[0] {
+	case "create":
+		company := fs.String("company", "", "company the user acts for (created if missing)")
+		name := fs.String("name", "", "the user's name")
+		passwordFile := fs.String("password-file", "", "file holding the password; without it the password is read from stdin")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *username == "" || *company == "" {
+			return errors.New("users create needs --username and --company")
+		}
+		password, err := readPassword(*passwordFile, stdin)
+		if err != nil {
+			return err
+		}
+		if len(password) < credentials.MinPasswordLen {
+			return fmt.Errorf("the password must be at least %d characters", credentials.MinPasswordLen)
+		}
+		hash, err := credentials.HashPassword(password)
+		if err != nil {
+			return err
+		}
+		st, err := openStore(ctx, sf, 0, log)
+		if err != nil {
+			return err
+		}
+		defer st.Close(context.Background())
+		if err := st.EnsureCompany(ctx, *company); err != nil {
+			return err
+		}
+		if err := st.PutUser(ctx, store.User{Username: *username, PasswordHash: hash, CompanyID: *company, Name: *name}); err != nil {
+			return err
+		}
+		return printJSON(stdout, map[string]string{"username": store.NormalizeUsername(*username), "companyId": *company, "name": *name})
+	case "disable", "enable":
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *username == "" {
+			return fmt.Errorf("users %s needs --username", args[0])
+		}
+		st, err := openStore(ctx, sf, 0, log)
+		if err != nil {
+			return err
+		}
+		defer st.Close(context.Background())
+		if err := st.SetUserDisabled(ctx, *username, args[0] == "disable"); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("no user %q", *username)
+			}
+			return err
+		}
+		fmt.Fprintf(stdout, "%sd %s\n", args[0], store.NormalizeUsername(*username))
+		return nil
+	default:
+		return fmt.Errorf("unknown users subcommand %q: use create, disable or enable", args[0])
+	}
+}
+
+// readPassword reads a password from a file, or the first line of stdin.
+func readPassword(file string, stdin io.Reader) (string, error) {
+	var raw []byte
+	var err error
+	if file != "" {
+		raw, err = os.ReadFile(file)
+	} else {
+		raw, err = io.ReadAll(io.LimitReader(stdin, 1024))
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the password: %w", err)
+	}
+	line, _, _ := strings.Cut(string(raw), "\n")
+	return strings.TrimRight(line, "\r"), nil
+}
+
+// oauthClients manages the OAuth clients of the REST compatibility surface:
+// create mints a client id and secret and prints them as JSON; revoke stops
+// a client and every token it holds.
+func oauthClients(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("oauth-clients needs a subcommand: create or revoke")
+	}
+	fs := flag.NewFlagSet("oauth-clients "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storeFlags
+	sf.register(fs, getenv)
+	log := zerolog.New(stderr).Level(zerolog.WarnLevel)
+
+	switch args[0] {
+	case "create":
+		company := fs.String("company", "", "company whose users the client signs in (created if missing)")
+		clientID := fs.String("client-id", "", "the client id; minted when empty")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *company == "" {
+			return errors.New("oauth-clients create needs --company")
+		}
+		if *clientID == "" {
+			*clientID = credentials.NewOAuthClientID()
+		}
+		st, err := openStore(ctx, sf, 0, log)
+		if err != nil {
+			return err
+		}
+		defer st.Close(context.Background())
+		if _, err := st.FindOAuthClient(ctx, *clientID); err == nil {
+			return fmt.Errorf("OAuth client %q exists already", *clientID)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err := st.EnsureCompany(ctx, *company); err != nil {
+			return err
+		}
+		secret := credentials.NewSecret()
+		if err := st.PutOAuthClient(ctx, store.OAuthClient{ClientID: *clientID, SecretHash: credentials.HashSecret(secret), CompanyID: *company}); err != nil {
+			return err
+		}
+		return printJSON(stdout, map[string]string{"clientId": *clientID, "clientSecret": secret, "companyId": *company,
+			"authorization": basicAuthorization(*clientID, secret)})
+	case "revoke":
+		clientID := fs.String("client-id", "", "the client id to revoke")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *clientID == "" {
+			return errors.New("oauth-clients revoke needs --client-id")
+		}
+		st, err := openStore(ctx, sf, 0, log)
+		if err != nil {
+			return err
+		}
+		defer st.Close(context.Background())
+		if err := st.RevokeOAuthClient(ctx, *clientID); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("no OAuth client %q", *clientID)
+			}
+			return err
+		}
+		fmt.Fprintf(stdout, "revoked %s\n", *clientID)
+		return nil
+	default:
+		return fmt.Errorf("unknown oauth-clients subcommand %q: use create or revoke", args[0])
+	}
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

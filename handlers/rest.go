@@ -1,0 +1,531 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/store"
+)
+
+// The incident routes of the REST compatibility surface (SPEC §10), for
+// clients written against the ServiceOps incident API: a bearer token from
+// /api/oauth/token, JSON in and out. They create, read and change the same
+// incidents as the envelope API (process type incident), through the same
+// handlers, history and guarantees.
+
+// restField is one field of the REST incident: how it is checked, and
+// where it lives in the incident's data.
+type restField struct {
+	name string
+	// dataKey is its key in the incident's data.
+	dataKey string
+	// allowed, when set, are its values (compared without regard to case,
+	// stored in this case).
+	allowed []string
+	check   func(v any) (any, error)
+}
+
+var (
+	restImpacts    = []string{"LOW", "ONUSER", "ONDEPARTMENT", "ONBUSINESS"}
+	restPriorities = []string{"LOW", "MEDIUM", "HIGH", "URGENT"}
+)
+
+// restFields are the fields of the seed document, in its order.
+var restFields = []restField{
+	{name: "impact", dataKey: "impact", allowed: restImpacts},
+	{name: "urgency", dataKey: "urgency", allowed: restPriorities},
+	{name: "priority", dataKey: "priority", allowed: restPriorities},
+	{name: "tags", dataKey: "tags", check: checkTags},
+	{name: "subject", dataKey: "aptBusinessObjectSummary", check: checkSubject},
+	{name: "description", dataKey: "aptBusinessObjectDescription", check: checkText},
+	{name: "category", dataKey: "category", check: checkCategory},
+	{name: "fieldValueDetails", dataKey: "fieldValueDetails", check: checkFieldValues},
+	{name: "customFieldValueDetails", dataKey: "fieldValueDetails", check: checkFieldValues},
+	{name: "requesterEmail", dataKey: "requesterEmail", check: checkEmail},
+	{name: "requesterName", dataKey: "requesterName", check: checkText},
+}
+
+// restRequired are the fields a new incident needs.
+var restRequired = []string{"subject", "requesterEmail"}
+
+// restPriorityToBusiness maps the REST priority onto the SCWM
+// businessPriority, whose highest value is HIGH.
+var restPriorityToBusiness = map[string]string{"LOW": "LOW", "MEDIUM": "MEDIUM", "HIGH": "HIGH", "URGENT": "HIGH"}
+
+func restFieldNames() []string {
+	names := make([]string, len(restFields))
+	for i, f := range restFields {
+		names[i] = f.name
+	}
+	return names
+}
+
+func checkSubject(v any) (any, error) {
+	s, ok := v.(string)
+	if !ok {
+		return nil, fmt.Errorf("must be a string")
+	}
+	if strings.TrimSpace(s) == "" {
+		return nil, fmt.Errorf("must not be empty")
+	}
+	return s, nil
+}
+
+func checkText(v any) (any, error) {
+	s, ok := v.(string)
+	if !ok {
+		return nil, fmt.Errorf("must be a string")
+	}
+	return s, nil
+}
+
+func checkEmail(v any) (any, error) {
+	s, ok := v.(string)
+	if !ok {
+		return nil, fmt.Errorf("must be a string")
+	}
+	addr, err := mail.ParseAddress(s)
+	if err != nil || addr.Address != strings.TrimSpace(s) {
+		return nil, fmt.Errorf("must be an e-mail address such as tim@example.com; got %q", s)
+	}
+	return addr.Address, nil
+}
+
+func checkTags(v any) (any, error) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("must be an array of strings, such as [\"rest\"]")
+	}
+	for i, e := range list {
+		if _, ok := e.(string); !ok {
+			return nil, fmt.Errorf("[%d] must be a string", i)
+		}
+	}
+	return list, nil
+}
+
+// checkCategory accepts the category as a name or a number (the seed's
+// example is 5) and keeps it as a string.
+func checkCategory(v any) (any, error) {
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case json.Number:
+		return v.String(), nil
+	}
+	return nil, fmt.Errorf("must be a string or a number")
+}
+
+// checkFieldValues accepts the custom field values: an object of field id
+// to an object such as {"type": 1, "stringValue": "Open"}.
+func checkFieldValues(v any) (any, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("must be an object of field id to value, such as {\"1\": {\"type\": 1, \"stringValue\": \"Open\"}}")
+	}
+	for k, e := range m {
+		if _, ok := e.(map[string]any); !ok {
+			return nil, fmt.Errorf("[%q] must be an object such as {\"type\": 1, \"stringValue\": \"Open\"}", k)
+		}
+	}
+	return storable(m), nil
+}
+
+// fieldProblem is one rejected field.
+type fieldProblem struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// restError is an error answer of the REST routes.
+type restError struct {
+	status      int
+	code        string
+	description string
+	problems    []fieldProblem
+}
+
+func (e *restError) Error() string { return e.code + ": " + e.description }
+
+func restValidation(problems []fieldProblem) *restError {
+	msgs := make([]string, len(problems))
+	for i, p := range problems {
+		msgs[i] = p.Field + " " + p.Message
+	}
+	return &restError{status: http.StatusBadRequest, code: "validation_failed", description: strings.Join(msgs, "; "), problems: problems}
+}
+
+// restInput checks a REST incident body and returns the incident data it
+// sets, in SCWM names, and the dataVersion it is pinned to (0: none).
+// creating requires the fields of restRequired.
+func restInput(body map[string]any, creating bool) (map[string]any, int64, error) {
+	var problems []fieldProblem
+	data := map[string]any{}
+	var version int64
+	byName := map[string]restField{}
+	for _, f := range restFields {
+		byName[f.name] = f
+	}
+	if _, a := body["fieldValueDetails"]; a {
+		if _, b := body["customFieldValueDetails"]; b {
+			problems = append(problems, fieldProblem{"customFieldValueDetails", "and fieldValueDetails are the same field; send one of them"})
+		}
+	}
+	for _, name := range sortedKeys(body) {
+		v := body[name]
+		if name == "dataVersion" && !creating {
+			n, ok := v.(json.Number)
+			i, err := n.Int64()
+			if !ok || err != nil || i < 1 {
+				problems = append(problems, fieldProblem{name, "must be a positive integer, the version the change is based on"})
+				continue
+			}
+			version = i
+			continue
+		}
+		f, known := byName[name]
+		if !known {
+			problems = append(problems, fieldProblem{name, "is not a field of the incident; the fields are " + strings.Join(restFieldNames(), ", ")})
+			continue
+		}
+		if v == nil {
+			if slices.Contains(restRequired, name) {
+				problems = append(problems, fieldProblem{name, "must not be null"})
+			}
+			continue
+		}
+		if f.allowed != nil {
+			s, _ := v.(string)
+			i := slices.IndexFunc(f.allowed, func(a string) bool { return strings.EqualFold(a, s) })
+			if i < 0 {
+				problems = append(problems, fieldProblem{name, fmt.Sprintf("must be one of %s; got %s", strings.Join(f.allowed, ", "), compactJSON(v))})
+				continue
+			}
+			data[f.dataKey] = f.allowed[i]
+			if name == "priority" {
+				data["businessPriority"] = restPriorityToBusiness[f.allowed[i]]
+			}
+			continue
+		}
+		checked, err := f.check(v)
+		if err != nil {
+			problems = append(problems, fieldProblem{name, err.Error()})
+			continue
+		}
+		data[f.dataKey] = checked
+	}
+	if creating {
+		for _, name := range restRequired {
+			if _, ok := body[name]; !ok {
+				problems = append(problems, fieldProblem{name, "is required"})
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, 0, restValidation(problems)
+	}
+	return data, version, nil
+}
+
+func compactJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// restIncident is an incident as the REST routes answer it.
+type restIncident struct {
+	ID                string         `json:"id"`
+	Name              string         `json:"name"`
+	Subject           string         `json:"subject"`
+	Description       string         `json:"description"`
+	Impact            any            `json:"impact"`
+	Urgency           any            `json:"urgency"`
+	Priority          any            `json:"priority"`
+	Tags              any            `json:"tags"`
+	Category          any            `json:"category"`
+	FieldValueDetails any            `json:"fieldValueDetails"`
+	RequesterEmail    any            `json:"requesterEmail"`
+	RequesterName     any            `json:"requesterName"`
+	StatusName        string         `json:"statusName"`
+	DataVersion       int64          `json:"dataVersion"`
+	OwnerID           string         `json:"ownerId"`
+	ProcessNetworkID  string         `json:"processNetworkId"`
+	CreatedBy         string         `json:"createdBy"`
+	CreatedTime       int64          `json:"createdTime"`
+	UpdatedBy         string         `json:"updatedBy"`
+	UpdatedTime       int64          `json:"updatedTime"`
+	Data              map[string]any `json:"-"`
+}
+
+func newRestIncident(inc *store.Incident) *restIncident {
+	d := inc.Data
+	text := func(k string) string { s, _ := d[k].(string); return s }
+	tags := d["tags"]
+	if tags == nil {
+		tags = []any{}
+	}
+	return &restIncident{
+		ID: inc.ID, Name: incidentName(inc),
+		Subject: text("aptBusinessObjectSummary"), Description: text("aptBusinessObjectDescription"),
+		Impact: d["impact"], Urgency: d["urgency"], Priority: d["priority"], Tags: tags,
+		Category: d["category"], FieldValueDetails: d["fieldValueDetails"],
+		RequesterEmail: d["requesterEmail"], RequesterName: d["requesterName"],
+		StatusName: inc.CurrentBaseState, DataVersion: inc.DataVersion,
+		OwnerID: inc.OwnerID, ProcessNetworkID: inc.NetworkID,
+		CreatedBy: inc.CreatedByUserID, CreatedTime: inc.CreatedAt,
+		UpdatedBy: inc.LastUpdatedBy, UpdatedTime: inc.LastUpdatedAt,
+	}
+}
+
+// The SCWM events a REST route is recorded as in the activity history.
+var (
+	restAddEvent  = envelope.EventName{App: appAPT, Action: "add-incident", Version: 5}
+	restEditEvent = envelope.EventName{App: appAPT, Action: "edit-incident", Version: 5}
+)
+
+// restCall is the Call a REST route runs as: the caller's company in its
+// default network (SPEC §5), or in the incident's network.
+func (g *Gateway) restCall(rc *restCaller, event envelope.EventName, network string, payload map[string]any) *Call {
+	return &Call{
+		Request: &envelope.Request{
+			Header: envelope.RequestHeader{HeaderVersion: 1, EventName: event.String(), OwnerID: rc.CompanyID,
+				ProcessNetworkID: network, AppName: appAPT, Dataspace: restDataspace},
+			Event:   event,
+			Payload: payload,
+		},
+		Payload:      payload,
+		Caller:       rc.Caller,
+		LicensePlate: envelope.NewLicensePlate(),
+		Now:          time.Now(),
+	}
+}
+
+// restDataspace is where the REST routes keep incidents: the seed's API has
+// no dataspace.
+const restDataspace = "default"
+
+// handleRestCreate is POST /api/incident and POST /api/v1/incident.
+func (g *Gateway) handleRestCreate(c echo.Context) error {
+	return g.rest(c, "create", func(ctx context.Context, rc *restCaller) (any, error) {
+		body, err := g.restBody(c)
+		if err != nil {
+			return nil, err
+		}
+		data, _, err := restInput(body, true)
+		if err != nil {
+			return nil, err
+		}
+		network, ok := g.dir.DefaultNetwork(rc.CompanyID)
+		if !ok {
+			return nil, &restError{status: http.StatusConflict, code: "no_network",
+				description: fmt.Sprintf("company %q belongs to no process network to create incidents in", rc.CompanyID)}
+		}
+		pt, _ := lookupProcessType("incident")
+		call := g.restCall(rc, restAddEvent, network, body)
+		inc, err := g.createIncident(ctx, call, pt, data, map[string]any{"api": c.Request().Method + " " + c.Path(), "clientId": rc.ClientID})
+		if err != nil {
+			return nil, err
+		}
+		return newRestIncident(inc), nil
+	})
+}
+
+// handleRestGet is GET /api/v1/incident/{id}.
+func (g *Gateway) handleRestGet(c echo.Context) error {
+	return g.rest(c, "read", func(ctx context.Context, rc *restCaller) (any, error) {
+		inc, _, err := g.restFind(ctx, rc, c.Param("id"))
+		if err != nil {
+			return nil, err
+		}
+		return newRestIncident(inc), nil
+	})
+}
+
+// handleRestPatch is PATCH /api/v1/incident/{id}: it sets the fields sent,
+// as an edit-incident would (owner only, open incidents only), optionally
+// pinned to a dataVersion.
+func (g *Gateway) handleRestPatch(c echo.Context) error {
+	return g.rest(c, "update", func(ctx context.Context, rc *restCaller) (any, error) {
+		body, err := g.restBody(c)
+		if err != nil {
+			return nil, err
+		}
+		data, _, err := restInput(body, false)
+		if err != nil {
+			return nil, err
+		}
+		found, pt, err := g.restFind(ctx, rc, c.Param("id"))
+		if err != nil {
+			return nil, err
+		}
+		call := g.restCall(rc, restEditEvent, found.NetworkID, body)
+		api := c.Request().Method + " " + c.Path()
+		_, _, err = g.mutate(ctx, call, pt, found.ID, 0, func(inc *store.Incident, r role) (*change, error) {
+			if err := ownerOnly(r, "change its fields"); err != nil {
+				return nil, err
+			}
+			if err := mustBeOpen(inc, "change it"); err != nil {
+				return nil, err
+			}
+			ch := newChange(call, inc)
+			for _, k := range sortedKeys(data) {
+				ch.setData(k, data[k])
+			}
+			ch.Activity.Detail = map[string]any{"api": api, "clientId": rc.ClientID}
+			return ch, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		inc, err := g.store.FindIncident(ctx, restDataspace, found.ID, 0)
+		if err != nil {
+			return nil, err
+		}
+		return newRestIncident(inc), nil
+	})
+}
+
+// restFind loads an incident of process type incident that the caller's
+// company owns, or that was submitted to it, in a network it belongs to.
+// Anything else is the same 404.
+func (g *Gateway) restFind(ctx context.Context, rc *restCaller, id string) (*store.Incident, processType, error) {
+	pt, _ := lookupProcessType("incident")
+	notFound := &restError{status: http.StatusNotFound, code: "not_found",
+		description: fmt.Sprintf("no incident with id %q is visible to company %q", id, rc.CompanyID)}
+	inc, err := g.store.FindIncident(ctx, restDataspace, id, 0)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, pt, notFound
+	}
+	if err != nil {
+		return nil, pt, err
+	}
+	company := rc.CompanyID
+	visible := inc.ProcessType == pt.Name && (inc.OwnerID == company || inc.PartnerID == company) &&
+		g.dir.IsMember(inc.NetworkID, company)
+	if !visible {
+		return nil, pt, notFound
+	}
+	return inc, pt, nil
+}
+
+// restBody reads a JSON object body within the gateway's body and shape
+// limits, numbers kept as json.Number.
+func (g *Gateway) restBody(c echo.Context) (map[string]any, error) {
+	r := c.Request()
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/json" {
+		return nil, &restError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
+			description: fmt.Sprintf("Content-Type %q is not supported; send the incident as application/json", r.Header.Get("Content-Type"))}
+	}
+	raw, err := g.readBody(c)
+	if err != nil {
+		var ee *envelope.Error
+		if errors.As(err, &ee) {
+			return nil, &restError{status: ee.Kind.Status(), code: "invalid_request", description: ee.Message}
+		}
+		return nil, err
+	}
+	if err := envelope.CheckJSONLimits(raw); err != nil {
+		return nil, &restError{status: http.StatusBadRequest, code: "invalid_request", description: err.Error()}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var body map[string]any
+	if err := dec.Decode(&body); err != nil || body == nil {
+		return nil, &restError{status: http.StatusBadRequest, code: "invalid_request", description: "the body must be one JSON object"}
+	}
+	if dec.More() {
+		return nil, &restError{status: http.StatusBadRequest, code: "invalid_request", description: "the body must be one JSON object, with nothing after it"}
+	}
+	return body, nil
+}
+
+// rest runs one REST route: bearer authentication, the route's work, the
+// answer (JSON, or an error as JSON) and the log line.
+func (g *Gateway) rest(c echo.Context, route string, run func(ctx context.Context, rc *restCaller) (any, error)) error {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(c.Request().Context(), g.cfg.RequestTimeout)
+	defer cancel()
+	rc, err := g.bearer(ctx, c.Request())
+	if err != nil {
+		return g.restFail(c, start, route, "", "", err)
+	}
+	out, err := run(ctx, rc)
+	if err != nil {
+		return g.restFail(c, start, route, rc.ClientID, rc.UserID, err)
+	}
+	g.restLog(start, c, route, http.StatusOK, rc.ClientID, rc.UserID, nil)
+	return c.JSON(http.StatusOK, out)
+}
+
+// restFail answers err as JSON: OAuth errors as RFC 6749/6750 say, field
+// problems with the fields, SCWM errors with their status and message, and
+// anything else as 500 (or 503 when the store is unavailable).
+func (g *Gateway) restFail(c echo.Context, start time.Time, route, clientID, user string, err error) error {
+	body := map[string]any{}
+	status := http.StatusInternalServerError
+	var oe *oauthError
+	var re *restError
+	var ee *envelope.Error
+	switch {
+	case errors.As(err, &oe):
+		status = oe.status
+		body["error"], body["error_description"] = oe.code, oe.description
+		if oe.challenge != "" {
+			c.Response().Header().Set("WWW-Authenticate", oe.challenge)
+		}
+	case errors.As(err, &re):
+		status = re.status
+		body["error"], body["error_description"] = re.code, re.description
+		if re.problems != nil {
+			body["errors"] = re.problems
+		}
+	case errors.As(err, &ee):
+		status = ee.Kind.Status()
+		body["error"], body["error_description"] = ee.Kind.ExceptionName(), ee.Message
+	case errors.Is(err, store.ErrConflict):
+		status = http.StatusConflict
+		body["error"], body["error_description"] = "conflict", "the incident changed meanwhile; read it again and retry"
+	case store.IsUnavailable(err) || errors.Is(err, context.DeadlineExceeded):
+		status = http.StatusServiceUnavailable
+		c.Response().Header().Set("Retry-After", "1")
+		body["error"], body["error_description"] = "temporarily_unavailable", "the store is not answering; retry shortly"
+	default:
+		body["error"], body["error_description"] = "server_error", "unexpected error"
+	}
+	g.restLog(start, c, route, status, clientID, user, err)
+	return c.JSON(status, body)
+}
+
+// restLog writes the one log line of a REST request; tokens, passwords and
+// secrets never appear in it.
+func (g *Gateway) restLog(start time.Time, c echo.Context, route string, status int, clientID, user string, err error) {
+	ev := g.log.Info()
+	if status >= 500 {
+		ev = g.log.Error()
+	}
+	ev = ev.Str("api", "rest").Str("route", route).Str("method", c.Request().Method).Str("path", c.Path()).
+		Int("status", status).Dur("duration", time.Since(start))
+	if clientID != "" {
+		ev = ev.Str("clientId", clientID)
+	}
+	if user != "" {
+		ev = ev.Str("userId", user)
+	}
+	if err != nil {
+		ev = ev.Str("error", err.Error())
+	}
+	ev.Msg("rest request")
+}

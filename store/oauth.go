@@ -1,0 +1,181 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+)
+
+// User is a person who signs in to the REST compatibility surface with a
+// username and password (the OAuth password grant), acting for a company.
+type User struct {
+	// Username is the _id, kept in lower case: usernames are e-mail
+	// addresses, compared without regard to case.
+	Username     string `bson:"_id"`
+	PasswordHash string `bson:"passwordHash"`
+	CompanyID    string `bson:"companyId"`
+	Name         string `bson:"name"`
+	Disabled     bool   `bson:"disabled"`
+}
+
+// OAuthClient is an application allowed to ask for tokens on behalf of the
+// users of its company (the ServiceOps "API client").
+type OAuthClient struct {
+	ClientID   string `bson:"_id"`
+	SecretHash string `bson:"secretHash"`
+	CompanyID  string `bson:"companyId"`
+	Revoked    bool   `bson:"revoked"`
+}
+
+// Token kinds.
+const (
+	AccessToken  = "access"
+	RefreshToken = "refresh"
+)
+
+// Token is an access or refresh token as stored: under the hash of its
+// value, so that the store never holds a usable token.
+type Token struct {
+	Hash      string    `bson:"_id"`
+	Kind      string    `bson:"kind"`
+	ClientID  string    `bson:"clientId"`
+	Username  string    `bson:"username"`
+	CompanyID string    `bson:"companyId"`
+	Scope     string    `bson:"scope"`
+	IssuedAt  time.Time `bson:"issuedAt"`
+	ExpiresAt time.Time `bson:"expiresAt"`
+	Revoked   bool      `bson:"revoked"`
+}
+
+// NormalizeUsername is the form a username is stored and looked up in.
+func NormalizeUsername(username string) string {
+	return strings.ToLower(strings.TrimSpace(username))
+}
+
+// PutUser creates or replaces a user.
+func (s *Store) PutUser(ctx context.Context, u User) error {
+	u.Username = NormalizeUsername(u.Username)
+	return wrap("put user", s.replaceByID(ctx, s.users, u.Username, u))
+}
+
+// FindUser loads a user by username, or ErrNotFound.
+func (s *Store) FindUser(ctx context.Context, username string) (*User, error) {
+	var u User
+	if err := s.users.FindOne(ctx, bson.M{"_id": NormalizeUsername(username)}).Decode(&u); err != nil {
+		return nil, wrap("find user", err)
+	}
+	return &u, nil
+}
+
+// SetUserDisabled disables or enables a user; ErrNotFound if there is none.
+func (s *Store) SetUserDisabled(ctx context.Context, username string, disabled bool) error {
+	return s.setFlag(ctx, s.users, NormalizeUsername(username), "disabled", disabled, "disable user")
+}
+
+// PutOAuthClient creates or replaces an OAuth client.
+func (s *Store) PutOAuthClient(ctx context.Context, c OAuthClient) error {
+	return wrap("put oauth client", s.replaceByID(ctx, s.oauthClients, c.ClientID, c))
+}
+
+// FindOAuthClient loads an OAuth client by id, or ErrNotFound.
+func (s *Store) FindOAuthClient(ctx context.Context, clientID string) (*OAuthClient, error) {
+	var c OAuthClient
+	if err := s.oauthClients.FindOne(ctx, bson.M{"_id": clientID}).Decode(&c); err != nil {
+		return nil, wrap("find oauth client", err)
+	}
+	return &c, nil
+}
+
+// RevokeOAuthClient revokes an OAuth client: it gets no more tokens, and the
+// tokens it has stop working; ErrNotFound if there is none.
+func (s *Store) RevokeOAuthClient(ctx context.Context, clientID string) error {
+	return s.setFlag(ctx, s.oauthClients, clientID, "revoked", true, "revoke oauth client")
+}
+
+// InsertToken stores a token.
+func (s *Store) InsertToken(ctx context.Context, t Token) error {
+	done := s.writeTurn()
+	_, err := s.tokens.InsertOne(ctx, t)
+	done()
+	return wrap("insert token", err)
+}
+
+// FindToken loads a token by the hash of its value, or ErrNotFound.
+func (s *Store) FindToken(ctx context.Context, hash string) (*Token, error) {
+	var t Token
+	if err := s.tokens.FindOne(ctx, bson.M{"_id": hash}).Decode(&t); err != nil {
+		return nil, wrap("find token", err)
+	}
+	return &t, nil
+}
+
+// RevokeToken marks a token revoked and reports whether this call revoked
+// it: of two concurrent revocations (say, two uses of one refresh token),
+// exactly one gets true. ErrNotFound if there is no such token.
+func (s *Store) RevokeToken(ctx context.Context, hash string) (bool, error) {
+	defer s.locks.lock(s.tokens.Name(), hash)()
+	t, err := s.FindToken(ctx, hash)
+	if err != nil {
+		return false, err
+	}
+	if t.Revoked {
+		return false, nil
+	}
+	done := s.writeTurn()
+	res, err := s.tokens.UpdateOne(ctx, bson.M{"_id": hash, "revoked": false}, bson.M{"$set": bson.M{"revoked": true}})
+	done()
+	if err != nil {
+		return false, wrap("revoke token", err)
+	}
+	return res.ModifiedCount == 1, nil
+}
+
+// ExpireTokens deletes tokens whose time is up. MongoDB's TTL index does the
+// same on its own; the embedded store has no TTL indexes.
+func (s *Store) ExpireTokens(ctx context.Context, now time.Time) (int64, error) {
+	done := s.writeTurn()
+	res, err := s.tokens.DeleteMany(ctx, bson.M{"expiresAt": bson.M{"$lt": now}})
+	done()
+	if err != nil {
+		return 0, wrap("expire tokens", err)
+	}
+	return res.DeletedCount, nil
+}
+
+// replaceByID creates or replaces the document with this _id.
+func (s *Store) replaceByID(ctx context.Context, coll *mongo.Collection, id string, doc any) error {
+	defer s.locks.lock(coll.Name(), id)()
+	done := s.writeTurn()
+	defer done()
+	res, err := coll.ReplaceOne(ctx, bson.M{"_id": id}, doc)
+	if err != nil {
+		return err
+	}
+	if res.MatchedCount == 1 {
+		return nil
+	}
+	_, err = coll.InsertOne(ctx, doc)
+	if mongo.IsDuplicateKeyError(err) {
+		// Created meanwhile by another process: replace what it wrote.
+		_, err = coll.ReplaceOne(ctx, bson.M{"_id": id}, doc)
+	}
+	return err
+}
+
+// setFlag sets one boolean field of the document with this _id.
+func (s *Store) setFlag(ctx context.Context, coll *mongo.Collection, id, field string, v bool, what string) error {
+	defer s.locks.lock(coll.Name(), id)()
+	done := s.writeTurn()
+	res, err := coll.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{field: v}})
+	done()
+	if err != nil {
+		return wrap(what, err)
+	}
+	if res.MatchedCount == 0 {
+		return wrap(what, mongo.ErrNoDocuments)
+	}
+	return nil
+}
