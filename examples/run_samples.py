@@ -47,7 +47,40 @@ SEED = {
          "userId": "sam"},
         {"apiKey": "other-key", "apiSecret": "other-secret-0123456789", "companyId": "other-co", "userId": "olga"},
     ],
+    # The REST surface (docs/rest-api.md), checked with examples/rest_client.py after the samples.
+    "users": [{"username": "tim@acme.com", "password": "tim-password-1", "companyId": "acme", "name": "Tim"}],
+    "oauthClients": [{"clientId": "acme-app", "clientSecret": "acme-app-secret-0123", "companyId": "acme"}],
 }
+
+
+def check_rest(gw_url, rep):
+    """The seed document's REST client creates an incident; it reads back over REST and through read-incident:v4."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import rest_client
+    name = "REST: token, POST /api/incident, GET, and read-incident:v4 of the same incident"
+    try:
+        token = rest_client.get_token(gw_url, "acme-app", "acme-app-secret-0123", "tim@acme.com", "tim-password-1")
+        created = rest_client.create_incident(gw_url, token["access_token"], "tim@acme.com")
+        again = rest_client.read_incident(gw_url, token["access_token"], created["id"])
+    except requests.RequestException as e:
+        body = getattr(getattr(e, "response", None), "text", "")
+        rep.fail(name, f"{e} {body}")
+        return
+    env = {"header": {"headerVersion": 1, "eventName": "agile-process-teams:read-incident:v4", "ownerId": "acme",
+                      "processNetworkId": "net-1", "appName": "agile-process-teams", "dataspace": "default"},
+           "payload": {"id": created["id"]}}
+    r = requests.post(f"{gw_url}/api/events", json=env, auth=("acme-key", "acme-secret-0123456789"), timeout=30)
+    rec = (r.json().get("payload") or {}) if r.headers.get("Content-Type", "").startswith("application/json") else {}
+    data = rec.get("data") or {}
+    problems = []
+    if not str(created.get("name", "")).startswith("INC-"):
+        problems.append(f"created name {created.get('name')!r}")
+    if again.get("subject") != "Test Subject" or again.get("id") != created["id"]:
+        problems.append(f"GET answered {again}")
+    if r.status_code != 200 or data.get("aptBusinessObjectSummary") != "Test Subject" or \
+            data.get("aptBusinessObjectId") != created.get("name") or data.get("impact") != "ONUSER":
+        problems.append(f"read-incident:v4 answered {r.status_code} {r.text[:500]}")
+    rep.check(name, problems)
 
 
 # ---- Results -------------------------------------------------------------------------------------
@@ -658,6 +691,8 @@ def main():
                                 outsider=("other-co", "net-2", ("other-key", "other-secret-0123456789")))
         if runner is not None:
             runner.run()
+            if local is not None:
+                check_rest(url, rep)
     except KeyboardInterrupt:
         rep.fail("run", "interrupted")
     finally:
