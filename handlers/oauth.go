@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/scwm-gateway/scwm-gateway/credentials"
+	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -41,6 +42,19 @@ type oauthError struct {
 	description string
 	// challenge, when set, is sent as WWW-Authenticate.
 	challenge string
+	// retryAfter, when set, is sent as Retry-After.
+	retryAfter time.Duration
+}
+
+// throttled is the answer to an address that failed authentication too
+// often (limits.authAllowed).
+func throttled(err error) *oauthError {
+	oe := &oauthError{status: http.StatusTooManyRequests, code: "slow_down", description: err.Error()}
+	var ee *envelope.Error
+	if errors.As(err, &ee) {
+		oe.description, oe.retryAfter = ee.Message, ee.RetryAfter
+	}
+	return oe
 }
 
 func (e *oauthError) Error() string { return e.code + ": " + e.description }
@@ -257,7 +271,7 @@ func oauthForm(c echo.Context) (url.Values, error) {
 func (g *Gateway) authenticateOAuthClient(ctx context.Context, r *http.Request, form url.Values) (*store.OAuthClient, error) {
 	source := clientAddress(r)
 	if err := g.limits.authAllowed(source); err != nil {
-		return nil, &oauthError{status: http.StatusTooManyRequests, code: "slow_down", description: err.Error()}
+		return nil, throttled(err)
 	}
 	id, secret, basic := r.BasicAuth()
 	switch {
@@ -310,7 +324,7 @@ type restCaller struct {
 func (g *Gateway) bearer(ctx context.Context, r *http.Request) (*restCaller, error) {
 	source := clientAddress(r)
 	if err := g.limits.authAllowed(source); err != nil {
-		return nil, &oauthError{status: http.StatusTooManyRequests, code: "slow_down", description: err.Error()}
+		return nil, throttled(err)
 	}
 	auth := r.Header.Get("Authorization")
 	scheme, value, _ := strings.Cut(auth, " ")

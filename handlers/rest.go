@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/mail"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -462,6 +463,9 @@ func (g *Gateway) rest(c echo.Context, route string, run func(ctx context.Contex
 	if err != nil {
 		return g.restFail(c, start, route, "", "", err)
 	}
+	if err := g.limits.allow(rc.APIKey); err != nil {
+		return g.restFail(c, start, route, rc.ClientID, rc.UserID, err)
+	}
 	out, err := run(ctx, rc)
 	if err != nil {
 		return g.restFail(c, start, route, rc.ClientID, rc.UserID, err)
@@ -486,6 +490,7 @@ func (g *Gateway) restFail(c echo.Context, start time.Time, route, clientID, use
 		if oe.challenge != "" {
 			c.Response().Header().Set("WWW-Authenticate", oe.challenge)
 		}
+		retryAfter(c, oe.retryAfter)
 	case errors.As(err, &re):
 		status = re.status
 		body["error"], body["error_description"] = re.code, re.description
@@ -495,6 +500,7 @@ func (g *Gateway) restFail(c echo.Context, start time.Time, route, clientID, use
 	case errors.As(err, &ee):
 		status = ee.Kind.Status()
 		body["error"], body["error_description"] = ee.Kind.ExceptionName(), ee.Message
+		retryAfter(c, ee.RetryAfter)
 	case errors.Is(err, store.ErrConflict):
 		status = http.StatusConflict
 		body["error"], body["error_description"] = "conflict", "the incident changed meanwhile; read it again and retry"
@@ -507,6 +513,13 @@ func (g *Gateway) restFail(c echo.Context, start time.Time, route, clientID, use
 	}
 	g.restLog(start, c, route, status, clientID, user, err)
 	return c.JSON(status, body)
+}
+
+// retryAfter sets Retry-After, in whole seconds rounded up, when d > 0.
+func retryAfter(c echo.Context, d time.Duration) {
+	if d > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
+	}
 }
 
 // restLog writes the one log line of a REST request; tokens, passwords and

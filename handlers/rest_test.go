@@ -534,3 +534,30 @@ func TestRESTLogsNoSecret(t *testing.T) {
 		t.Fatalf("%d REST log lines (%d naming the client), want 6 (at least 4):\n%s", lines, withClient, out)
 	}
 }
+
+// The REST routes share the envelope API's protections: the per-client rate
+// limit, the throttle on failed authentication, and the body limit.
+func TestRESTLimits(t *testing.T) {
+	h := startREST(t, handlers.Config{RateLimit: 1, RateBurst: 2, AuthFailureLimit: 3, AuthFailureWindow: time.Minute, BodyLimit: 2048})
+	tim := gatewaytest.Tim
+	token, _ := login(t, h, tim)
+	body := map[string]any{"subject": "s", "requesterEmail": tim.Username}
+
+	big := map[string]any{"subject": strings.Repeat("x", 3000), "requesterEmail": tim.Username}
+	if a := restJSON(t, h, http.MethodPost, "/api/v1/incident", token, big); a.Status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a body over the limit: %d %s", a.Status, a.Raw)
+	}
+	restJSON(t, h, http.MethodPost, "/api/v1/incident", token, body)
+	a := restJSON(t, h, http.MethodPost, "/api/v1/incident", token, body)
+	if a.Status != http.StatusTooManyRequests || a.HTTP.Get("Retry-After") == "" {
+		t.Fatalf("over the rate limit: %d %s (Retry-After %q)", a.Status, a.Raw, a.HTTP.Get("Retry-After"))
+	}
+
+	for range 3 {
+		tokenRequest(t, h, tim.ClientID, "wrong-secret-0123456789", passwordGrant(tim))
+	}
+	a = tokenRequest(t, h, tim.ClientID, tim.ClientSecret, passwordGrant(tim))
+	if a.Status != http.StatusTooManyRequests || a.Body["error"] != "slow_down" || a.HTTP.Get("Retry-After") == "" {
+		t.Fatalf("after 3 failed authentications: %d %s", a.Status, a.Raw)
+	}
+}
