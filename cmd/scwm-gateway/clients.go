@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/rs/zerolog"
 
@@ -20,11 +21,7 @@ func clients(ctx context.Context, args []string, getenv func(string) string, std
 	if len(args) == 0 {
 		return errors.New("clients needs a subcommand: create or revoke")
 	}
-	fs := flag.NewFlagSet("clients "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var sf storeFlags
-	sf.register(fs, getenv)
-	log := zerolog.New(stderr).Level(zerolog.WarnLevel)
+	fs, sf, log := storeCommand("clients "+args[0], getenv, stderr)
 
 	switch args[0] {
 	case "create":
@@ -64,27 +61,48 @@ func clients(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		return printJSON(stdout, out)
 	case "revoke":
-		apiKey := fs.String("api-key", "", "the apiKey to revoke")
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		if *apiKey == "" {
-			return errors.New("clients revoke needs --api-key")
-		}
-		st, err := openStore(ctx, sf, 0, log)
-		if err != nil {
-			return err
-		}
-		defer st.Close(context.Background())
-		if err := st.RevokeClient(ctx, *apiKey); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("no API client has apiKey %q", *apiKey)
-			}
-			return err
-		}
-		fmt.Fprintf(stdout, "revoked %s\n", *apiKey)
-		return nil
+		return revokeOne(ctx, fs, args[1:], sf, log, stdout, "api-key", "the apiKey to revoke", "clients revoke",
+			func(st *store.Store, key string) error { return st.RevokeClient(ctx, key) },
+			func(key string) string { return fmt.Sprintf("no API client has apiKey %q", key) })
 	default:
 		return fmt.Errorf("unknown clients subcommand %q: use create or revoke", args[0])
 	}
+}
+
+// storeCommand starts the flag set of a command that works on the store
+// directly: the store flags of serve, and a logger for warnings only.
+func storeCommand(name string, getenv func(string) string, stderr io.Writer) (*flag.FlagSet, storeFlags, zerolog.Logger) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storeFlags
+	sf.register(fs, getenv)
+	return fs, sf, zerolog.New(stderr).Level(zerolog.WarnLevel)
+}
+
+// revokeOne runs a subcommand that takes one id flag and changes one
+// record: it parses the flag, opens the store, applies change and prints
+// "<verb>d <id>" (or notFound's message when there is no such record).
+func revokeOne(ctx context.Context, fs *flag.FlagSet, args []string, sf storeFlags, log zerolog.Logger, stdout io.Writer,
+	flagName, usage, command string, change func(*store.Store, string) error, notFound func(string) string) error {
+	id := fs.String(flagName, "", usage)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *id == "" {
+		return fmt.Errorf("%s needs --%s", command, flagName)
+	}
+	st, err := openStore(ctx, sf, 0, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close(context.Background())
+	if err := change(st, *id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return errors.New(notFound(*id))
+		}
+		return err
+	}
+	verb := command[strings.LastIndex(command, " ")+1:]
+	fmt.Fprintf(stdout, "%sd %s\n", strings.TrimSuffix(verb, "e"), *id)
+	return nil
 }

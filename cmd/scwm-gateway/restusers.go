@@ -4,13 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-
-	"github.com/rs/zerolog"
 
 	"github.com/scwm-gateway/scwm-gateway/credentials"
 	"github.com/scwm-gateway/scwm-gateway/store"
@@ -24,15 +21,11 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 	if len(args) == 0 {
 		return errors.New("users needs a subcommand: create, disable or enable")
 	}
-	fs := flag.NewFlagSet("users "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var sf storeFlags
-	sf.register(fs, getenv)
-	username := fs.String("username", "", "the user's username, usually an e-mail address")
-	log := zerolog.New(stderr).Level(zerolog.WarnLevel)
+	fs, sf, log := storeCommand("users "+args[0], getenv, stderr)
 
 	switch args[0] {
 	case "create":
+		username := fs.String("username", "", "the user's username, usually an e-mail address")
 		company := fs.String("company", "", "company the user acts for (created if missing)")
 		name := fs.String("name", "", "the user's name")
 		passwordFile := fs.String("password-file", "", "file holding the password; without it the password is read from stdin")
@@ -66,25 +59,11 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 		}
 		return printJSON(stdout, map[string]string{"username": store.NormalizeUsername(*username), "companyId": *company, "name": *name})
 	case "disable", "enable":
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		if *username == "" {
-			return fmt.Errorf("users %s needs --username", args[0])
-		}
-		st, err := openStore(ctx, sf, 0, log)
-		if err != nil {
-			return err
-		}
-		defer st.Close(context.Background())
-		if err := st.SetUserDisabled(ctx, *username, args[0] == "disable"); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("no user %q", *username)
-			}
-			return err
-		}
-		fmt.Fprintf(stdout, "%sd %s\n", args[0], store.NormalizeUsername(*username))
-		return nil
+		return revokeOne(ctx, fs, args[1:], sf, log, stdout, "username", "the user's username", "users "+args[0],
+			func(st *store.Store, username string) error {
+				return st.SetUserDisabled(ctx, username, args[0] == "disable")
+			},
+			func(username string) string { return fmt.Sprintf("no user %q", username) })
 	default:
 		return fmt.Errorf("unknown users subcommand %q: use create, disable or enable", args[0])
 	}
@@ -113,11 +92,7 @@ func oauthClients(ctx context.Context, args []string, getenv func(string) string
 	if len(args) == 0 {
 		return errors.New("oauth-clients needs a subcommand: create or revoke")
 	}
-	fs := flag.NewFlagSet("oauth-clients "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var sf storeFlags
-	sf.register(fs, getenv)
-	log := zerolog.New(stderr).Level(zerolog.WarnLevel)
+	fs, sf, log := storeCommand("oauth-clients "+args[0], getenv, stderr)
 
 	switch args[0] {
 	case "create":
@@ -152,26 +127,9 @@ func oauthClients(ctx context.Context, args []string, getenv func(string) string
 		return printJSON(stdout, map[string]string{"clientId": *clientID, "clientSecret": secret, "companyId": *company,
 			"authorization": basicAuthorization(*clientID, secret)})
 	case "revoke":
-		clientID := fs.String("client-id", "", "the client id to revoke")
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		if *clientID == "" {
-			return errors.New("oauth-clients revoke needs --client-id")
-		}
-		st, err := openStore(ctx, sf, 0, log)
-		if err != nil {
-			return err
-		}
-		defer st.Close(context.Background())
-		if err := st.RevokeOAuthClient(ctx, *clientID); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("no OAuth client %q", *clientID)
-			}
-			return err
-		}
-		fmt.Fprintf(stdout, "revoked %s\n", *clientID)
-		return nil
+		return revokeOne(ctx, fs, args[1:], sf, log, stdout, "client-id", "the client id to revoke", "oauth-clients revoke",
+			func(st *store.Store, id string) error { return st.RevokeOAuthClient(ctx, id) },
+			func(id string) string { return fmt.Sprintf("no OAuth client %q", id) })
 	default:
 		return fmt.Errorf("unknown oauth-clients subcommand %q: use create or revoke", args[0])
 	}
