@@ -25,27 +25,27 @@ import (
 // Incidents are stored as versions (see versionDoc): a change never updates
 // a stored document, it inserts the next version.
 type Incident struct {
-	ID               string `bson:"incidentId"`
-	Dataspace        string `bson:"dataspace"`
-	OwnerID          string `bson:"ownerId"`
-	NetworkID        string `bson:"networkId"`
-	ProcessType      string `bson:"processType"`
-	SchemaVersion    int    `bson:"schemaVersion"`
-	DataVersion      int64  `bson:"dataVersion"`
-	CreatedByUserID  string `bson:"createdByUserId"`
-	LastUpdatedBy    string `bson:"lastUpdatedByUserId"`
-	CreatedAt        int64  `bson:"creationDateTime"`
-	LastUpdatedAt    int64  `bson:"lastUpdatedDateTime"`
-	CurrentBaseState string `bson:"currentBaseState"`
+	ID               string `bson:"incidentId" json:"incidentId"`
+	Dataspace        string `bson:"dataspace" json:"dataspace"`
+	OwnerID          string `bson:"ownerId" json:"ownerId"`
+	NetworkID        string `bson:"networkId" json:"networkId"`
+	ProcessType      string `bson:"processType" json:"processType"`
+	SchemaVersion    int    `bson:"schemaVersion" json:"schemaVersion"`
+	DataVersion      int64  `bson:"dataVersion" json:"dataVersion"`
+	CreatedByUserID  string `bson:"createdByUserId" json:"createdByUserId"`
+	LastUpdatedBy    string `bson:"lastUpdatedByUserId" json:"lastUpdatedByUserId"`
+	CreatedAt        int64  `bson:"creationDateTime" json:"creationDateTime"`
+	LastUpdatedAt    int64  `bson:"lastUpdatedDateTime" json:"lastUpdatedDateTime"`
+	CurrentBaseState string `bson:"currentBaseState" json:"currentBaseState"`
 	// Number is the per-company sequence number behind "INC-<n>".
-	Number int64 `bson:"number"`
+	Number int64 `bson:"number" json:"number"`
 	// PartnerID is the partner company the incident was submitted to; empty
 	// until it is submitted.
-	PartnerID string         `bson:"partnerId"`
-	Data      map[string]any `bson:"data,omitempty"`
-	Comments  []Comment      `bson:"comments,omitempty"`
+	PartnerID string         `bson:"partnerId" json:"partnerId"`
+	Data      map[string]any `bson:"data,omitempty" json:"data,omitempty"`
+	Comments  []Comment      `bson:"comments,omitempty" json:"comments,omitempty"`
 
-	Activities []Activity `bson:"-"`
+	Activities []Activity `bson:"-" json:"-"`
 }
 
 // versionDoc is how an incident is stored: one document per version, in the
@@ -63,18 +63,17 @@ type Incident struct {
 // one wins and the other sees a duplicate key. The history is the versions'
 // entries, so an incident's document does not grow with its history.
 //
-// On FerretDB, data and comments are stored as JSON text, in dataJson and
-// commentsJson (see textual).
+// On FerretDB a version is stored in a compact form, see compactVersion.
 type versionDoc struct {
-	Key      string `bson:"_id"`
+	Key      string `bson:"_id" json:"-"`
 	Incident `bson:",inline"`
-	Activity Activity `bson:"activity"`
+	Activity Activity `bson:"activity" json:"activity"`
 	// LicensePlate is the activity's, where FindEffect looks for it.
-	LicensePlate string `bson:"licensePlate"`
+	LicensePlate string `bson:"licensePlate" json:"licensePlate"`
 
-	DataJSON     string `bson:"dataJson,omitempty"`
-	CommentsJSON string `bson:"commentsJson,omitempty"`
-	ActivityJSON string `bson:"activityJson,omitempty"`
+	// JSON holds the version as JSON text in the compact form; decoded
+	// reads it into the fields above.
+	JSON string `bson:"json,omitempty" json:"-"`
 }
 
 // newVersionDoc is version inc.DataVersion of an incident, made by the
@@ -86,47 +85,47 @@ func newVersionDoc(inc *Incident, activity Activity) *versionDoc {
 	return doc
 }
 
-// textual is doc as written to FerretDB: its data, comments and history
-// entry as JSON text. FerretDB v1.24 turns every stored document into JSON with a schema
-// of every nested value's type, inside its one writer's transaction, and
-// decodes it the same way; the payload's nesting made that the largest
-// part of a write. A string is one value: an add's share of the writer
-// halves. Nothing the gateway asks FerretDB looks inside them (it finds
-// versions by _id, and FindEffect by the top-level licensePlate), so nothing
-// is lost to its queries; on MongoDB they stay documents, for whoever
-// queries them there. decoded reads either form, so data moved between the
-// two stores stays readable.
-func textual(doc *versionDoc) (*versionDoc, error) {
-	out := *doc
-	data, err := json.Marshal(doc.Data)
+// compactVersion is a version as written to FerretDB: the fields its
+// queries name (_id for every lookup, dataspace and ownerId for
+// ListIncidents, licensePlate for FindEffect) and those a person looks for
+// first, with the whole version as JSON text. FerretDB v1.24 turns every
+// stored document into JSON with a schema of each nested value's type,
+// inside its single writer's transaction, and decodes it the same way; the
+// payload's nesting, then the number of fields, made that the largest part
+// of a write. A string is one value: an add's share of the writer fell to
+// less than half (docs/storage.md). FerretDB filters all but {_id} by
+// decoding every document anyway, so its queries lose nothing. On MongoDB
+// versions stay documents, for whoever queries them there; decoded reads
+// either form, so data copied between the two stays readable.
+type compactVersion struct {
+	Key          string `bson:"_id"`
+	IncidentID   string `bson:"incidentId"`
+	DataVersion  int64  `bson:"dataVersion"`
+	Dataspace    string `bson:"dataspace"`
+	OwnerID      string `bson:"ownerId"`
+	LicensePlate string `bson:"licensePlate"`
+	JSON         string `bson:"json"`
+}
+
+func compact(doc *versionDoc) (*compactVersion, error) {
+	text, err := json.Marshal(doc)
 	if err != nil {
-		return nil, fmt.Errorf("encode data: %w", err)
+		return nil, fmt.Errorf("encode version %s: %w", doc.Key, err)
 	}
-	out.Data, out.DataJSON = nil, string(data)
-	if len(doc.Comments) > 0 {
-		comments, err := json.Marshal(doc.Comments)
-		if err != nil {
-			return nil, fmt.Errorf("encode comments: %w", err)
-		}
-		out.Comments, out.CommentsJSON = nil, string(comments)
-	}
-	activity, err := json.Marshal(doc.Activity)
-	if err != nil {
-		return nil, fmt.Errorf("encode history entry: %w", err)
-	}
-	out.Activity, out.ActivityJSON = Activity{}, string(activity)
-	return &out, nil
+	return &compactVersion{Key: doc.Key, IncidentID: doc.ID, DataVersion: doc.DataVersion, Dataspace: doc.Dataspace,
+		OwnerID: doc.OwnerID, LicensePlate: doc.LicensePlate, JSON: string(text)}, nil
 }
 
 // insertVersion writes one version, in the form its store keeps.
 func (s *Store) insertVersion(ctx context.Context, doc *versionDoc) error {
-	if s.ferret {
-		var err error
-		if doc, err = textual(doc); err != nil {
-			return err
-		}
+	if !s.ferret {
+		return s.versionInserts.insert(ctx, doc)
 	}
-	return s.versionInserts.insert(ctx, doc)
+	c, err := compact(doc)
+	if err != nil {
+		return err
+	}
+	return s.versionInserts.insert(ctx, c)
 }
 
 // versionKey is the _id of version v of an incident.
@@ -296,27 +295,17 @@ func (s *Store) latestVersion(ctx context.Context, id string) (*versionDoc, erro
 	return decoded(last)
 }
 
-// decoded turns a version as read into plain Go values: JSON text (see
-// textual) decoded, and BSON arrays made slices. Numbers come out as BSON
-// gives them either way: int64 when whole, float64 otherwise.
+// decoded turns a version as read into plain Go values: the compact form
+// (see compactVersion) decoded from its JSON text, and BSON arrays made
+// slices. Numbers come out as BSON gives them either way: int64 when whole,
+// float64 otherwise.
 func decoded(doc *versionDoc) (*versionDoc, error) {
-	if doc.DataJSON != "" {
-		if err := unmarshalText(doc.DataJSON, &doc.Data); err != nil {
-			return nil, fmt.Errorf("decode data of %s: %w", doc.Key, err)
+	if doc.JSON != "" {
+		key := doc.Key
+		if err := unmarshalText(doc.JSON, doc); err != nil {
+			return nil, fmt.Errorf("decode version %s: %w", key, err)
 		}
-		doc.DataJSON = ""
-	}
-	if doc.CommentsJSON != "" {
-		if err := unmarshalText(doc.CommentsJSON, &doc.Comments); err != nil {
-			return nil, fmt.Errorf("decode comments of %s: %w", doc.Key, err)
-		}
-		doc.CommentsJSON = ""
-	}
-	if doc.ActivityJSON != "" {
-		if err := unmarshalText(doc.ActivityJSON, &doc.Activity); err != nil {
-			return nil, fmt.Errorf("decode history entry of %s: %w", doc.Key, err)
-		}
-		doc.ActivityJSON = ""
+		doc.Key, doc.JSON = key, ""
 	}
 	doc.Data = plain(doc.Data).(map[string]any)
 	for i := range doc.Comments {
@@ -342,10 +331,10 @@ func unmarshalText(text string, v any) error {
 // oldest first. On FerretDB each version is looked up by _id (see
 // latestVersion), a few at a time.
 func (s *Store) history(ctx context.Context, id string, n int64) ([]Activity, error) {
-	only := options.FindOne().SetProjection(bson.M{"activity": 1, "activityJson": 1})
+	only := options.FindOne().SetProjection(bson.M{"activity": 1, "json": 1})
 	if !s.ferret {
 		cur, err := s.versions.Find(ctx, bson.M{"incidentId": id, "dataVersion": bson.M{"$lte": n}},
-			options.Find().SetProjection(bson.M{"activity": 1, "activityJson": 1}).SetSort(bson.D{{Key: "dataVersion", Value: 1}}))
+			options.Find().SetProjection(bson.M{"activity": 1, "json": 1}).SetSort(bson.D{{Key: "dataVersion", Value: 1}}))
 		if err != nil {
 			return nil, err
 		}
@@ -432,7 +421,7 @@ func plain(v any) any {
 // operators and tests; no event lists incidents.
 func (s *Store) ListIncidents(ctx context.Context, dataspace, ownerID string) ([]Incident, error) {
 	cur, err := s.versions.Find(ctx, bson.M{"dataspace": dataspace, "ownerId": ownerID},
-		options.Find().SetProjection(bson.M{"comments": 0, "commentsJson": 0, "activity": 0, "activityJson": 0}))
+		options.Find().SetProjection(bson.M{"comments": 0, "activity": 0}))
 	if err != nil {
 		return nil, wrap("list incidents", err)
 	}
@@ -447,6 +436,7 @@ func (s *Store) ListIncidents(ctx context.Context, dataspace, ownerID string) ([
 			return nil, wrap("list incidents", err)
 		}
 		inc := &doc.Incident
+		inc.Comments = nil
 		if l := latest[inc.ID]; l == nil || l.DataVersion < inc.DataVersion {
 			latest[inc.ID] = inc
 		}

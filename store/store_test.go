@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sort"
 	"sync"
 	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 func openTest(t *testing.T) *Store {
@@ -249,5 +252,54 @@ func TestVersionWrittenMeanwhile(t *testing.T) {
 	}
 	if got.Data["x"] != "two" || got.Data["y"] != "free" || len(got.Activities) != 3 || got.Activities[1].LicensePlate != "elsewhere" {
 		t.Fatalf("after the retried change: data %v, history %+v", got.Data, got.Activities)
+	}
+}
+
+// On FerretDB a version is stored compact (its lookup fields and its JSON
+// text); a version in MongoDB's form, as data copied from MongoDB would be,
+// reads the same.
+func TestBothStoredFormsRead(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	inc := &Incident{ID: "f1", Dataspace: "default", OwnerID: "acme", DataVersion: 1, CurrentBaseState: "New",
+		Data:       map[string]any{"n": int64(7), "f": 2.5, "list": []any{"a", map[string]any{"b": true}}},
+		Comments:   []Comment{{ID: "c1", CommentText: "hi", Attachments: []map[string]any{{"size": int64(3)}}}},
+		Activities: []Activity{{LicensePlate: "plate-1", Detail: map[string]any{"k": int64(1)}}}}
+	if err := s.InsertIncident(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	var raw bson.M
+	if err := s.versions.FindOne(ctx, bson.M{"_id": "f1/1"}).Decode(&raw); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := raw["json"].(string); !ok || raw["data"] != nil || raw["licensePlate"] != "plate-1" || raw["ownerId"] != "acme" {
+		t.Fatalf("stored on FerretDB as %v, want the compact form", raw)
+	}
+	// The same version in MongoDB's form, under another id.
+	doc := newVersionDoc(inc, inc.Activities[0])
+	doc.Key, doc.ID = versionKey("f2", 1), "f2"
+	if _, err := s.versions.InsertOne(ctx, doc); err != nil {
+		t.Fatal(err)
+	}
+	s.cache = nil
+	var got [2]string
+	for i, id := range []string{"f1", "f2"} {
+		inc, err := s.FindIncident(ctx, "default", id, WithComments|WithActivities)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inc.ID = ""
+		b, _ := json.Marshal(struct {
+			*Incident
+			A []Activity
+		}{inc, inc.Activities})
+		got[i] = string(b)
+	}
+	if got[0] != got[1] || !strings.Contains(got[0], `"n":7`) || !strings.Contains(got[0], `"size":3`) {
+		t.Fatalf("the two forms read differently:\ncompact %s\nmongodb %s", got[0], got[1])
+	}
+	effect, err := s.FindEffect(ctx, "default", "plate-1")
+	if err != nil || effect.Incident == nil || effect.Activity.Detail["k"] != int64(1) {
+		t.Fatalf("FindEffect: %+v, %v", effect, err)
 	}
 }
