@@ -16,10 +16,11 @@ import (
 // process. Open starts it on a loopback port that only the store's client
 // uses; ServeEmbedded starts it on an address of the caller's choosing.
 type embedded struct {
-	uri    string
-	dir    string
-	cancel context.CancelFunc
-	done   chan struct{}
+	uri         string
+	dir         string
+	cancel      context.CancelFunc
+	done        chan struct{}
+	checkpoints *checkpointer
 }
 
 // embeddedAddr is where Open's embedded store listens: a free loopback port.
@@ -28,12 +29,16 @@ const embeddedAddr = "127.0.0.1:0"
 // startEmbedded starts FerretDB on SQLite files under dir (created if
 // missing), listening on a free loopback port, and returns once it accepts
 // connections.
-func startEmbedded(dir string, logger *slog.Logger) (*embedded, error) {
-	return startEmbeddedOn(dir, embeddedAddr, logger)
+//
+// turn, when not nil, waits for the write turn of the one process writing
+// to the store: checkpoints then run in the background (checkpointer)
+// instead of in commits. Without it SQLite checkpoints in commits.
+func startEmbedded(dir string, logger *slog.Logger, turn func() (done func())) (*embedded, error) {
+	return startEmbeddedOn(dir, embeddedAddr, logger, turn)
 }
 
 // startEmbeddedOn is startEmbedded listening on the TCP address addr.
-func startEmbeddedOn(dir, addr string, logger *slog.Logger) (*embedded, error) {
+func startEmbeddedOn(dir, addr string, logger *slog.Logger, turn func() (done func())) (*embedded, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("data dir %q: %w", dir, err)
@@ -44,10 +49,11 @@ func startEmbeddedOn(dir, addr string, logger *slog.Logger) (*embedded, error) {
 	if err := indexIDLookups(abs); err != nil {
 		return nil, err
 	}
-	// synchronous(full): a commit is on disk before FerretDB acknowledges it,
-	// so an acknowledged event survives a crash of the machine, not only of
-	// the process.
-	sqliteURL := (&url.URL{Scheme: "file", Path: abs + "/", RawQuery: "_pragma=synchronous(full)"}).String()
+	pragmas := syncPragmas
+	if turn != nil {
+		pragmas = walPragmas
+	}
+	sqliteURL := (&url.URL{Scheme: "file", Path: abs + "/", RawQuery: pragmas}).String()
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: addr},
 		Handler:   "sqlite",
@@ -67,6 +73,9 @@ func startEmbeddedOn(dir, addr string, logger *slog.Logger) (*embedded, error) {
 	go func() { uriReady <- f.MongoDBURI() }()
 	select {
 	case e.uri = <-uriReady:
+		if turn != nil {
+			e.checkpoints = startCheckpointer(abs, turn, logger)
+		}
 	case <-e.done:
 		return nil, fmt.Errorf("embedded store in %s stopped while starting", abs)
 	case <-time.After(30 * time.Second):
@@ -80,6 +89,9 @@ func startEmbeddedOn(dir, addr string, logger *slog.Logger) (*embedded, error) {
 func (e *embedded) stop() {
 	e.cancel()
 	<-e.done
+	if e.checkpoints != nil {
+		e.checkpoints.close()
+	}
 }
 
 // ServeEmbedded runs the embedded store (the same SQLite files under dir and
@@ -97,7 +109,9 @@ func ServeEmbedded(ctx context.Context, dir, addr string, logger *slog.Logger) e
 		logger = slog.New(slog.DiscardHandler)
 	}
 	ferretLogger := slog.New(minLevel{Handler: logger.Handler(), min: slog.LevelError})
-	e, err := startEmbeddedOn(dir, addr, ferretLogger)
+	// Clients of this server write without a write turn: SQLite checkpoints
+	// in commits, as by default.
+	e, err := startEmbeddedOn(dir, addr, ferretLogger, nil)
 	if err != nil {
 		return err
 	}

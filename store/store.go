@@ -89,7 +89,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 				return nil, err
 			}
 		}
-		e, err := startEmbedded(cfg.DataDir, logger)
+		// The embedded store is FerretDB: every write takes the turn.
+		e, err := startEmbedded(cfg.DataDir, logger, func() func() { s.writeMu.Lock(); return s.writeMu.Unlock })
 		if err != nil {
 			return nil, err
 		}
