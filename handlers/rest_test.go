@@ -561,3 +561,41 @@ func TestRESTLimits(t *testing.T) {
 		t.Fatalf("after 3 failed authentications: %d %s", a.Status, a.Raw)
 	}
 }
+
+// A refresh token used by several requests at once gives one new pair:
+// exactly one of them succeeds.
+func TestRefreshTokenUsedOnceUnderRace(t *testing.T) {
+	h := startREST(t, handlers.Config{})
+	tim := gatewaytest.Tim
+	_, refresh := login(t, h, tim)
+	grant := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}
+	const n = 8
+	statuses := make(chan int, n)
+	for range n {
+		go func() {
+			req, _ := http.NewRequest(http.MethodPost, h.URL+"/api/oauth/token", strings.NewReader(grant.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(tim.ClientID, tim.ClientSecret)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	ok := 0
+	for range n {
+		switch s := <-statuses; s {
+		case http.StatusOK:
+			ok++
+		case http.StatusBadRequest:
+		default:
+			t.Errorf("a concurrent refresh answered %d", s)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d of %d concurrent uses of one refresh token succeeded, want 1", ok, n)
+	}
+}

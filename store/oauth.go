@@ -124,8 +124,15 @@ func (s *Store) RevokeToken(ctx context.Context, hash string) (bool, error) {
 	if t.Revoked {
 		return false, nil
 	}
+	// On MongoDB the condition makes the revocation a compare-and-set
+	// across gateways. FerretDB scans the collection for any filter but
+	// exactly {_id}; there the lock above and the check make it one.
+	filter := bson.M{"_id": hash, "revoked": false}
+	if s.ferret {
+		filter = bson.M{"_id": hash}
+	}
 	done := s.writeTurn()
-	res, err := s.tokens.UpdateOne(ctx, bson.M{"_id": hash, "revoked": false}, bson.M{"$set": bson.M{"revoked": true}})
+	res, err := s.tokens.UpdateOne(ctx, filter, bson.M{"$set": bson.M{"revoked": true}})
 	done()
 	if err != nil {
 		return false, wrap("revoke token", err)
