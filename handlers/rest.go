@@ -3,6 +3,8 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -298,7 +300,7 @@ var (
 
 // restCall is the Call a REST route runs as: the caller's company in its
 // default network (SPEC §5), or in the incident's network.
-func (g *Gateway) restCall(rc *restCaller, event envelope.EventName, network string, payload map[string]any) *Call {
+func (g *Gateway) restCall(rc *restCaller, plate string, event envelope.EventName, network string, payload map[string]any) *Call {
 	return &Call{
 		Request: &envelope.Request{
 			Header: envelope.RequestHeader{HeaderVersion: 1, EventName: event.String(), OwnerID: rc.CompanyID,
@@ -308,7 +310,7 @@ func (g *Gateway) restCall(rc *restCaller, event envelope.EventName, network str
 		},
 		Payload:      payload,
 		Caller:       rc.Caller,
-		LicensePlate: envelope.NewLicensePlate(),
+		LicensePlate: plate,
 		Now:          time.Now(),
 	}
 }
@@ -319,8 +321,8 @@ const restDataspace = "default"
 
 // handleRestCreate is POST /api/incident and POST /api/v1/incident.
 func (g *Gateway) handleRestCreate(c echo.Context) error {
-	return g.rest(c, "create", func(ctx context.Context, rc *restCaller) (any, error) {
-		body, err := g.restBody(c)
+	return g.rest(c, "create", true, func(ctx context.Context, rc *restCaller, plate string, raw []byte) (any, error) {
+		body, err := restBody(c, raw)
 		if err != nil {
 			return nil, err
 		}
@@ -334,7 +336,7 @@ func (g *Gateway) handleRestCreate(c echo.Context) error {
 				description: fmt.Sprintf("company %q belongs to no process network to create incidents in", rc.CompanyID)}
 		}
 		pt, _ := lookupProcessType("incident")
-		call := g.restCall(rc, restAddEvent, network, body)
+		call := g.restCall(rc, plate, restAddEvent, network, body)
 		inc, err := g.createIncident(ctx, call, pt, data, map[string]any{"api": c.Request().Method + " " + c.Path(), "clientId": rc.ClientID})
 		if err != nil {
 			return nil, err
@@ -345,7 +347,7 @@ func (g *Gateway) handleRestCreate(c echo.Context) error {
 
 // handleRestGet is GET /api/v1/incident/{id}.
 func (g *Gateway) handleRestGet(c echo.Context) error {
-	return g.rest(c, "read", func(ctx context.Context, rc *restCaller) (any, error) {
+	return g.rest(c, "read", false, func(ctx context.Context, rc *restCaller, _ string, _ []byte) (any, error) {
 		inc, _, err := g.restFind(ctx, rc, c.Param("id"))
 		if err != nil {
 			return nil, err
@@ -358,8 +360,8 @@ func (g *Gateway) handleRestGet(c echo.Context) error {
 // as an edit-incident would (owner only, open incidents only), optionally
 // pinned to a dataVersion.
 func (g *Gateway) handleRestPatch(c echo.Context) error {
-	return g.rest(c, "update", func(ctx context.Context, rc *restCaller) (any, error) {
-		body, err := g.restBody(c)
+	return g.rest(c, "update", true, func(ctx context.Context, rc *restCaller, plate string, raw []byte) (any, error) {
+		body, err := restBody(c, raw)
 		if err != nil {
 			return nil, err
 		}
@@ -371,7 +373,7 @@ func (g *Gateway) handleRestPatch(c echo.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		call := g.restCall(rc, restEditEvent, found.NetworkID, body)
+		call := g.restCall(rc, plate, restEditEvent, found.NetworkID, body)
 		api := c.Request().Method + " " + c.Path()
 		_, _, err = g.mutate(ctx, call, pt, found.ID, 0, func(inc *store.Incident, r role) (*change, error) {
 			if err := ownerOnly(r, "change its fields"); err != nil {
@@ -421,9 +423,8 @@ func (g *Gateway) restFind(ctx context.Context, rc *restCaller, id string) (*sto
 	return inc, pt, nil
 }
 
-// restBody reads a JSON object body within the gateway's body and shape
-// limits, numbers kept as json.Number.
-func (g *Gateway) restBody(c echo.Context) (map[string]any, error) {
+// restRead reads a request body within the gateway's body limit.
+func (g *Gateway) restRead(c echo.Context) ([]byte, error) {
 	r := c.Request()
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "application/json" {
@@ -438,6 +439,12 @@ func (g *Gateway) restBody(c echo.Context) (map[string]any, error) {
 		}
 		return nil, err
 	}
+	return raw, nil
+}
+
+// restBody parses a JSON object body within the gateway's JSON shape
+// limits, numbers kept as json.Number.
+func restBody(c echo.Context, raw []byte) (map[string]any, error) {
 	if err := envelope.CheckJSONLimits(raw); err != nil {
 		return nil, &restError{status: http.StatusBadRequest, code: "invalid_request", description: err.Error()}
 	}
@@ -453,9 +460,18 @@ func (g *Gateway) restBody(c echo.Context) (map[string]any, error) {
 	return body, nil
 }
 
-// rest runs one REST route: bearer authentication, the route's work, the
-// answer (JSON, or an error as JSON) and the log line.
-func (g *Gateway) rest(c echo.Context, route string, run func(ctx context.Context, rc *restCaller) (any, error)) error {
+// rest runs one REST route: bearer authentication, the rate limit, for a
+// write the body and its Idempotency-Key, the route's work, the answer
+// (JSON, or an error as JSON) and the log line.
+//
+// A write with an Idempotency-Key is carried out once, as an event with
+// one is (idempotency.go): the key is claimed for the caller's company with
+// a hash of the route and body, a retry gets the first answer again (with
+// Idempotent-Replayed: true), and a retry after the first request died
+// gets the answer rebuilt from the version it wrote, found by its license
+// plate. Keys are shared with the envelope API: a key used for an event and
+// then for a REST request is 422.
+func (g *Gateway) rest(c echo.Context, route string, write bool, run func(ctx context.Context, rc *restCaller, plate string, raw []byte) (any, error)) error {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(c.Request().Context(), g.cfg.RequestTimeout)
 	defer cancel()
@@ -463,21 +479,93 @@ func (g *Gateway) rest(c echo.Context, route string, run func(ctx context.Contex
 	if err != nil {
 		return g.restFail(c, start, route, "", "", err)
 	}
+	fail := func(err error) error { return g.restFail(c, start, route, rc.ClientID, rc.UserID, err) }
 	if err := g.limits.allow(rc.APIKey); err != nil {
-		return g.restFail(c, start, route, rc.ClientID, rc.UserID, err)
+		return fail(err)
 	}
-	out, err := run(ctx, rc)
+	plate := envelope.NewLicensePlate()
+	var raw []byte
+	var claim *keyClaim
+	if write {
+		if raw, err = g.restRead(c); err != nil {
+			return fail(err)
+		}
+		key := c.Request().Header.Get("Idempotency-Key")
+		if len(key) > maxIdempotencyKeyLen {
+			return fail(&restError{status: http.StatusBadRequest, code: "invalid_request",
+				description: fmt.Sprintf("Idempotency-Key is %d bytes long, at most %d allowed", len(key), maxIdempotencyKeyLen)})
+		}
+		if key != "" {
+			var replay *store.IdempotencyRecord
+			var recovered *recoveredAnswer
+			claim, replay, recovered, err = g.claimRestKey(ctx, c, rc, plate, key, raw)
+			switch {
+			case err != nil:
+				return fail(err)
+			case replay != nil:
+				c.Response().Header().Set("Idempotent-Replayed", "true")
+				g.restLog(start, c, route, replay.Status, rc.ClientID, rc.UserID, nil)
+				return c.Blob(replay.Status, echo.MIMEApplicationJSON, replay.Body)
+			}
+			plate = claim.plate
+			if recovered != nil {
+				return g.restAnswer(c, start, route, rc, claim, http.StatusOK, recovered.payload)
+			}
+		}
+	}
+	out, err := run(ctx, rc, plate, raw)
+	if err != nil {
+		status, body := g.restError(c, err)
+		g.restLog(start, c, route, status, rc.ClientID, rc.UserID, err)
+		if claim != nil {
+			g.finishKey(claim, status, body)
+		}
+		return c.Blob(status, echo.MIMEApplicationJSON, body)
+	}
+	return g.restAnswer(c, start, route, rc, claim, http.StatusOK, out)
+}
+
+// restAnswer sends a REST answer, records it for the idempotency key held,
+// if any, and logs the request.
+func (g *Gateway) restAnswer(c echo.Context, start time.Time, route string, rc *restCaller, claim *keyClaim, status int, v any) error {
+	body, err := json.Marshal(v)
 	if err != nil {
 		return g.restFail(c, start, route, rc.ClientID, rc.UserID, err)
 	}
-	g.restLog(start, c, route, http.StatusOK, rc.ClientID, rc.UserID, nil)
-	return c.JSON(http.StatusOK, out)
+	if claim != nil {
+		g.finishKey(claim, status, body)
+	}
+	g.restLog(start, c, route, status, rc.ClientID, rc.UserID, nil)
+	return c.Blob(status, echo.MIMEApplicationJSON, body)
 }
 
-// restFail answers err as JSON: OAuth errors as RFC 6749/6750 say, field
-// problems with the fields, SCWM errors with their status and message, and
-// anything else as 500 (or 503 when the store is unavailable).
+// claimRestKey claims a REST write's idempotency key (see rest).
+func (g *Gateway) claimRestKey(ctx context.Context, c echo.Context, rc *restCaller, plate, key string, raw []byte) (*keyClaim, *store.IdempotencyRecord, *recoveredAnswer, error) {
+	h := sha256.New()
+	for _, part := range []string{"rest", c.Request().Method, c.Path(), c.Param("id"), rc.CompanyID} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	h.Write(raw)
+	call := &Call{Request: &envelope.Request{Header: envelope.RequestHeader{Dataspace: restDataspace, OwnerID: rc.CompanyID}},
+		Caller: rc.Caller, LicensePlate: plate, Now: time.Now()}
+	ev := &Event{Recover: func(e *store.Effect) (any, []string) { return newRestIncident(e.Incident), nil }}
+	return g.claimKey(ctx, call, ev, key, hex.EncodeToString(h.Sum(nil)))
+}
+
+// restFail answers err as JSON (see restError) and logs the request.
 func (g *Gateway) restFail(c echo.Context, start time.Time, route, clientID, user string, err error) error {
+	status, body := g.restError(c, err)
+	g.restLog(start, c, route, status, clientID, user, err)
+	return c.Blob(status, echo.MIMEApplicationJSON, body)
+}
+
+// restError turns err into a REST error answer: OAuth errors as RFC
+// 6749/6750 say, field problems with the fields, SCWM errors with their
+// status and message, and anything else as 500 (or 503 when the store is
+// unavailable). It sets the answer's headers (WWW-Authenticate,
+// Retry-After) and returns its status and body.
+func (g *Gateway) restError(c echo.Context, err error) (int, []byte) {
 	body := map[string]any{}
 	status := http.StatusInternalServerError
 	var oe *oauthError
@@ -511,8 +599,8 @@ func (g *Gateway) restFail(c echo.Context, start time.Time, route, clientID, use
 	default:
 		body["error"], body["error_description"] = "server_error", "unexpected error"
 	}
-	g.restLog(start, c, route, status, clientID, user, err)
-	return c.JSON(status, body)
+	b, _ := json.Marshal(body)
+	return status, b
 }
 
 // retryAfter sets Retry-After, in whole seconds rounded up, when d > 0.

@@ -599,3 +599,62 @@ func TestRefreshTokenUsedOnceUnderRace(t *testing.T) {
 		t.Fatalf("%d of %d concurrent uses of one refresh token succeeded, want 1", ok, n)
 	}
 }
+
+func restWithKey(t *testing.T, h *gatewaytest.Harness, method, path, token, key string, body any) *restAnswer {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, h.URL+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Idempotency-Key", key)
+	return restDo(t, req)
+}
+
+// REST writes with an Idempotency-Key are carried out once: a retry gets
+// the first answer, a key reused for another request is 422, and a retry
+// after the first request died once its change was stored gets the answer
+// rebuilt from that change.
+func TestRESTIdempotencyKeys(t *testing.T) {
+	cs := &crashingStore{}
+	h := gatewaytest.Start(t, gatewaytest.Options{Seed: gatewaytest.RESTSeed(),
+		Config:    handlers.Config{RequestTimeout: 200 * time.Millisecond},
+		WrapStore: func(s handlers.Store) handlers.Store { cs.Store = s; return cs }})
+	tim := gatewaytest.Tim
+	token, _ := login(t, h, tim)
+	body := map[string]any{"subject": "once", "requesterEmail": tim.Username}
+
+	first := restWithKey(t, h, http.MethodPost, "/api/v1/incident", token, "k1", body)
+	again := restWithKey(t, h, http.MethodPost, "/api/v1/incident", token, "k1", body)
+	if first.Status != 200 || again.Status != 200 || again.Raw != first.Raw || again.HTTP.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retry of a create: first %d %s, again %d %s (replayed %q)", first.Status, first.Raw, again.Status, again.Raw, again.HTTP.Get("Idempotent-Replayed"))
+	}
+	if a := restWithKey(t, h, http.MethodPost, "/api/v1/incident", token, "k1", map[string]any{"subject": "other", "requesterEmail": tim.Username}); a.Status != 422 {
+		t.Fatalf("a key reused for another body: %d %s", a.Status, a.Raw)
+	}
+	id := first.Body["id"].(string)
+	patch := map[string]any{"subject": "patched once"}
+	p1 := restWithKey(t, h, http.MethodPatch, "/api/v1/incident/"+id, token, "k2", patch)
+	p2 := restWithKey(t, h, http.MethodPatch, "/api/v1/incident/"+id, token, "k2", patch)
+	if p1.Status != 200 || p2.Raw != p1.Raw || p1.Body["dataVersion"] != float64(2) {
+		t.Fatalf("retry of a patch: %d %s, then %s", p1.Status, p1.Raw, p2.Raw)
+	}
+
+	// The first request stores its incident and dies before recording its
+	// answer: the retry waits out the lease and rebuilds the answer.
+	cs.failFinish.Store(true)
+	crashed := restWithKey(t, h, http.MethodPost, "/api/v1/incident", token, "k3", map[string]any{"subject": "crash", "requesterEmail": tim.Username})
+	cs.failFinish.Store(false)
+	var rebuilt *restAnswer
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		rebuilt = restWithKey(t, h, http.MethodPost, "/api/v1/incident", token, "k3", map[string]any{"subject": "crash", "requesterEmail": tim.Username})
+		if rebuilt.Status != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			break
+		}
+	}
+	if crashed.Status != 200 || rebuilt.Status != 200 || rebuilt.Body["id"] != crashed.Body["id"] || rebuilt.Body["name"] != crashed.Body["name"] {
+		t.Fatalf("retry after a crash: first %s, retry %d %s", crashed.Raw, rebuilt.Status, rebuilt.Raw)
+	}
+	if list, _ := h.Store.ListIncidents(context.Background(), "default", "acme"); len(list) != 2 {
+		t.Fatalf("%d incidents, want 2", len(list))
+	}
+}
