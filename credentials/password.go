@@ -2,6 +2,7 @@ package credentials
 
 import (
 	"errors"
+	"sync"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -29,14 +30,19 @@ func HashPassword(password string) (string, error) {
 }
 
 // dummyPasswordHash is checked when the user is unknown, so that an unknown
-// username and a wrong password take the same time.
-var dummyPasswordHash, _ = bcrypt.GenerateFromPassword([]byte("no such user"), passwordCost)
+// username and a wrong password take the same time. It is made on first
+// use, not when the package loads: every command and test binary imports
+// this package, and a bcrypt hash costs about 0.1 s of CPU.
+var dummyPasswordHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("no such user"), passwordCost)
+	return h
+})
 
 // VerifyPassword reports whether password matches storedHash. An empty
 // storedHash (unknown user) is checked against a dummy and never matches.
 func VerifyPassword(storedHash, password string) bool {
 	if storedHash == "" {
-		_ = bcrypt.CompareHashAndPassword(dummyPasswordHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(dummyPasswordHash(), []byte(password))
 		return false
 	}
 	return bcrypt.CompareHashAndPassword([]byte(storedHash), []byte(password)) == nil

@@ -119,15 +119,7 @@ func TestExplicitLimits(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseRequestLimits([]byte(tc.body), l)
-			switch {
-			case tc.want == "" && err != nil:
-				t.Fatalf("refused: %v", err)
-			case tc.want == "":
-			case err == nil:
-				t.Fatalf("accepted, want %q", tc.want)
-			case err.(*Error).Kind != KindMalformedEnvelope || err.(*Error).Message != tc.want:
-				t.Fatalf("error %v, want MalformedEnvelope %q", err, tc.want)
-			}
+			wantMalformed(t, err, tc.want)
 		})
 	}
 	// Unset fields take the default.
@@ -166,15 +158,7 @@ func TestDuplicateKeys(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseRequest([]byte(tc.body))
-			switch {
-			case tc.want == "" && err != nil:
-				t.Fatalf("refused: %v", err)
-			case tc.want == "":
-			case err == nil:
-				t.Fatalf("accepted, want %q", tc.want)
-			case err.(*Error).Kind != KindMalformedEnvelope || err.(*Error).Message != tc.want:
-				t.Fatalf("error %v, want MalformedEnvelope %q", err, tc.want)
-			}
+			wantMalformed(t, err, tc.want)
 		})
 	}
 }
@@ -240,5 +224,20 @@ func BenchmarkCheckLimits(b *testing.B) {
 		if checkUTF8(body) != nil || checkLimits(body, DefaultLimits) != nil {
 			b.Fatal("the sample exceeds the default limits")
 		}
+	}
+}
+
+// wantMalformed checks a parse's outcome: accepted when want is empty,
+// otherwise refused as a MalformedEnvelope with exactly the message want.
+func wantMalformed(t *testing.T, err error, want string) {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Fatalf("refused: %v", err)
+	case want == "":
+	case err == nil:
+		t.Fatalf("accepted, want %q", want)
+	case err.(*Error).Kind != KindMalformedEnvelope || err.(*Error).Message != want:
+		t.Fatalf("error %v, want MalformedEnvelope %q", err, want)
 	}
 }

@@ -67,13 +67,24 @@ var restRequired = []string{"subject", "requesterEmail"}
 // businessPriority, whose highest value is HIGH.
 var restPriorityToBusiness = map[string]string{"LOW": "LOW", "MEDIUM": "MEDIUM", "HIGH": "HIGH", "URGENT": "HIGH"}
 
-func restFieldNames() []string {
-	names := make([]string, len(restFields))
-	for i, f := range restFields {
-		names[i] = f.name
-	}
-	return names
-}
+// restFieldsByName indexes restFields; restFieldList names them, for
+// messages.
+var (
+	restFieldsByName = func() map[string]restField {
+		m := make(map[string]restField, len(restFields))
+		for _, f := range restFields {
+			m[f.name] = f
+		}
+		return m
+	}()
+	restFieldList = func() string {
+		names := make([]string, len(restFields))
+		for i, f := range restFields {
+			names[i] = f.name
+		}
+		return strings.Join(names, ", ")
+	}()
+)
 
 func checkSubject(v any) (any, error) {
 	s, ok := v.(string)
@@ -177,10 +188,6 @@ func restInput(body map[string]any, creating bool) (map[string]any, int64, error
 	var problems []fieldProblem
 	data := map[string]any{}
 	var version int64
-	byName := map[string]restField{}
-	for _, f := range restFields {
-		byName[f.name] = f
-	}
 	if _, a := body["fieldValueDetails"]; a {
 		if _, b := body["customFieldValueDetails"]; b {
 			problems = append(problems, fieldProblem{"customFieldValueDetails", "and fieldValueDetails are the same field; send one of them"})
@@ -198,9 +205,9 @@ func restInput(body map[string]any, creating bool) (map[string]any, int64, error
 			version = i
 			continue
 		}
-		f, known := byName[name]
+		f, known := restFieldsByName[name]
 		if !known {
-			problems = append(problems, fieldProblem{name, "is not a field of the incident; the fields are " + strings.Join(restFieldNames(), ", ")})
+			problems = append(problems, fieldProblem{name, "is not a field of the incident; the fields are " + restFieldList})
 			continue
 		}
 		if v == nil {
@@ -479,13 +486,20 @@ func (g *Gateway) rest(c echo.Context, route string, write bool, run func(ctx co
 	if err != nil {
 		return g.restFail(c, start, route, "", "", err)
 	}
-	fail := func(err error) error { return g.restFail(c, start, route, rc.ClientID, rc.UserID, err) }
+	var claim *keyClaim // the idempotency key held, once claimed
+	fail := func(err error) error {
+		status, body := g.errorAnswer(c, err)
+		g.restLog(start, c, route, status, rc.ClientID, rc.UserID, err)
+		if claim != nil {
+			g.finishKey(claim, status, body)
+		}
+		return c.Blob(status, echo.MIMEApplicationJSON, body)
+	}
 	if err := g.limits.allow(rc.APIKey); err != nil {
 		return fail(err)
 	}
 	plate := envelope.NewLicensePlate()
 	var raw []byte
-	var claim *keyClaim
 	if write {
 		if raw, err = g.restRead(c); err != nil {
 			return fail(err)
@@ -515,12 +529,7 @@ func (g *Gateway) rest(c echo.Context, route string, write bool, run func(ctx co
 	}
 	out, err := run(ctx, rc, plate, raw)
 	if err != nil {
-		status, body := g.restError(c, err)
-		g.restLog(start, c, route, status, rc.ClientID, rc.UserID, err)
-		if claim != nil {
-			g.finishKey(claim, status, body)
-		}
-		return c.Blob(status, echo.MIMEApplicationJSON, body)
+		return fail(err)
 	}
 	return g.restAnswer(c, start, route, rc, claim, http.StatusOK, out)
 }
@@ -553,19 +562,19 @@ func (g *Gateway) claimRestKey(ctx context.Context, c echo.Context, rc *restCall
 	return g.claimKey(ctx, call, ev, key, hex.EncodeToString(h.Sum(nil)))
 }
 
-// restFail answers err as JSON (see restError) and logs the request.
+// restFail answers err as JSON (see errorAnswer) and logs the request.
 func (g *Gateway) restFail(c echo.Context, start time.Time, route, clientID, user string, err error) error {
-	status, body := g.restError(c, err)
+	status, body := g.errorAnswer(c, err)
 	g.restLog(start, c, route, status, clientID, user, err)
 	return c.Blob(status, echo.MIMEApplicationJSON, body)
 }
 
-// restError turns err into a REST error answer: OAuth errors as RFC
+// errorAnswer turns err into a REST error answer: OAuth errors as RFC
 // 6749/6750 say, field problems with the fields, SCWM errors with their
 // status and message, and anything else as 500 (or 503 when the store is
 // unavailable). It sets the answer's headers (WWW-Authenticate,
 // Retry-After) and returns its status and body.
-func (g *Gateway) restError(c echo.Context, err error) (int, []byte) {
+func (g *Gateway) errorAnswer(c echo.Context, err error) (int, []byte) {
 	body := map[string]any{}
 	status := http.StatusInternalServerError
 	var oe *oauthError

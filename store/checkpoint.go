@@ -65,29 +65,40 @@ func (c *checkpointer) run() {
 		case <-c.stop:
 			return
 		case <-t.C:
-			c.checkpoint("PASSIVE")
+			// The files are found and opened before the write turn, so
+			// that the turn is held only for the checkpoint itself.
+			dbs := c.open()
+			c.checkpoint(dbs, "PASSIVE")
 			done := c.turn()
-			c.checkpoint("PASSIVE")
+			c.checkpoint(dbs, "PASSIVE")
 			done()
 		}
 	}
 }
 
-// checkpoint runs one checkpoint of the given mode on every database file.
-func (c *checkpointer) checkpoint(mode string) {
+// open returns a connection to every database file, opening those it has
+// not opened before (FerretDB makes one file per database).
+func (c *checkpointer) open() map[string]*sql.DB {
 	files, _ := filepath.Glob(filepath.Join(c.dir, "*.sqlite"))
 	for _, f := range files {
-		db := c.dbs[f]
-		if db == nil {
-			dsn := (&url.URL{Scheme: "file", Path: f, RawQuery: walPragmas + "&_pragma=busy_timeout(10000)"}).String()
-			var err error
-			if db, err = sql.Open("sqlite", dsn); err != nil {
-				c.log.Error("checkpoint: open", "file", f, "error", err)
-				continue
-			}
-			db.SetMaxOpenConns(1)
-			c.dbs[f] = db
+		if c.dbs[f] != nil {
+			continue
 		}
+		dsn := (&url.URL{Scheme: "file", Path: f, RawQuery: walPragmas + "&_pragma=busy_timeout(10000)"}).String()
+		db, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			c.log.Error("checkpoint: open", "file", f, "error", err)
+			continue
+		}
+		db.SetMaxOpenConns(1)
+		c.dbs[f] = db
+	}
+	return c.dbs
+}
+
+// checkpoint runs one checkpoint of the given mode on every database.
+func (c *checkpointer) checkpoint(dbs map[string]*sql.DB, mode string) {
+	for f, db := range dbs {
 		if _, err := db.Exec("PRAGMA wal_checkpoint(" + mode + ")"); err != nil {
 			c.log.Error("checkpoint", "file", f, "mode", mode, "error", err)
 		}
@@ -99,7 +110,7 @@ func (c *checkpointer) checkpoint(mode string) {
 func (c *checkpointer) close() {
 	close(c.stop)
 	<-c.done
-	c.checkpoint("TRUNCATE")
+	c.checkpoint(c.open(), "TRUNCATE")
 	for _, db := range c.dbs {
 		_ = db.Close()
 	}

@@ -331,7 +331,6 @@ func unmarshalText(text string, v any) error {
 // oldest first. On FerretDB each version is looked up by _id (see
 // latestVersion), a few at a time.
 func (s *Store) history(ctx context.Context, id string, n int64) ([]Activity, error) {
-	only := options.FindOne().SetProjection(bson.M{"activity": 1, "json": 1})
 	if !s.ferret {
 		cur, err := s.versions.Find(ctx, bson.M{"incidentId": id, "dataVersion": bson.M{"$lte": n}},
 			options.Find().SetProjection(bson.M{"activity": 1, "json": 1}).SetSort(bson.D{{Key: "dataVersion", Value: 1}}))
@@ -352,6 +351,7 @@ func (s *Store) history(ctx context.Context, id string, n int64) ([]Activity, er
 		}
 		return out, nil
 	}
+	only := options.FindOne().SetProjection(bson.M{"activity": 1, "json": 1})
 	out := make([]Activity, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup

@@ -55,10 +55,12 @@ func NormalizeUsername(username string) string {
 	return strings.ToLower(strings.TrimSpace(username))
 }
 
-// PutUser creates or replaces a user.
+// PutUser creates the user, or updates its password hash, company and
+// name; a disabled user stays disabled.
 func (s *Store) PutUser(ctx context.Context, u User) error {
 	u.Username = NormalizeUsername(u.Username)
-	return wrap("put user", s.replaceByID(ctx, s.users, u.Username, u))
+	return wrap("put user", s.insertOrUpdate(ctx, s.users, u, bson.M{"_id": u.Username},
+		bson.M{"$set": bson.M{"passwordHash": u.PasswordHash, "companyId": u.CompanyID, "name": u.Name}}))
 }
 
 // FindUser loads a user by username, or ErrNotFound.
@@ -75,9 +77,19 @@ func (s *Store) SetUserDisabled(ctx context.Context, username string, disabled b
 	return s.setFlag(ctx, s.users, NormalizeUsername(username), "disabled", disabled, "disable user")
 }
 
-// PutOAuthClient creates or replaces an OAuth client.
+// PutOAuthClient makes the stored OAuth client match c (a seed entry): it
+// is created if missing, and its secret and company are updated if
+// present; a revoked client stays revoked.
 func (s *Store) PutOAuthClient(ctx context.Context, c OAuthClient) error {
-	return wrap("put oauth client", s.replaceByID(ctx, s.oauthClients, c.ClientID, c))
+	return wrap("put oauth client", s.insertOrUpdate(ctx, s.oauthClients, c, bson.M{"_id": c.ClientID},
+		bson.M{"$set": bson.M{"secretHash": c.SecretHash, "companyId": c.CompanyID}}))
+}
+
+// InsertOAuthClient stores a new OAuth client; ErrDuplicate if the id is
+// taken.
+func (s *Store) InsertOAuthClient(ctx context.Context, c OAuthClient) error {
+	_, err := s.oauthClients.InsertOne(ctx, c)
+	return wrap("insert oauth client", err)
 }
 
 // FindOAuthClient loads an OAuth client by id, or ErrNotFound.
@@ -150,26 +162,6 @@ func (s *Store) ExpireTokens(ctx context.Context, now time.Time) (int64, error) 
 		return 0, wrap("expire tokens", err)
 	}
 	return res.DeletedCount, nil
-}
-
-// replaceByID creates or replaces the document with this _id.
-func (s *Store) replaceByID(ctx context.Context, coll *mongo.Collection, id string, doc any) error {
-	defer s.locks.lock(coll.Name(), id)()
-	done := s.writeTurn()
-	defer done()
-	res, err := coll.ReplaceOne(ctx, bson.M{"_id": id}, doc)
-	if err != nil {
-		return err
-	}
-	if res.MatchedCount == 1 {
-		return nil
-	}
-	_, err = coll.InsertOne(ctx, doc)
-	if mongo.IsDuplicateKeyError(err) {
-		// Created meanwhile by another process: replace what it wrote.
-		_, err = coll.ReplaceOne(ctx, bson.M{"_id": id}, doc)
-	}
-	return err
 }
 
 // setFlag sets one boolean field of the document with this _id.

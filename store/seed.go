@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -130,9 +129,8 @@ func (s *Seed) check() error {
 // ApplySeed makes the store hold everything the seed lists: companies and
 // networks are created or updated, clients created or updated (a revoked
 // client stays revoked), users and OAuth clients created or updated (a
-// user's password hash is kept while the password still matches, so that a
-// restart does not rehash every password; a disabled user or revoked OAuth
-// client stays so). Nothing the seed does not list is touched.
+// disabled user or revoked OAuth client stays so). Nothing the seed does not
+// list is touched.
 func (s *Store) ApplySeed(ctx context.Context, seed *Seed) error {
 	for _, c := range seed.Companies {
 		if err := s.PutCompany(ctx, c); err != nil {
@@ -157,36 +155,16 @@ func (s *Store) ApplySeed(ctx context.Context, seed *Seed) error {
 		}
 	}
 	for _, u := range seed.Users {
-		user := User{Username: u.Username, CompanyID: u.CompanyID, Name: u.Name}
-		old, err := s.FindUser(ctx, u.Username)
-		switch {
-		case err == nil:
-			user.Disabled = old.Disabled
-			if credentials.VerifyPassword(old.PasswordHash, u.Password) {
-				user.PasswordHash = old.PasswordHash
-			}
-		case !errors.Is(err, ErrNotFound):
-			return err
+		hash, err := credentials.HashPassword(u.Password)
+		if err != nil {
+			return fmt.Errorf("seed user %s: %w", u.Username, err)
 		}
-		if user.PasswordHash == "" {
-			if user.PasswordHash, err = credentials.HashPassword(u.Password); err != nil {
-				return fmt.Errorf("seed user %s: %w", u.Username, err)
-			}
-		}
-		if err := s.PutUser(ctx, user); err != nil {
+		if err := s.PutUser(ctx, User{Username: u.Username, PasswordHash: hash, CompanyID: u.CompanyID, Name: u.Name}); err != nil {
 			return err
 		}
 	}
 	for _, o := range seed.OAuthClients {
-		client := OAuthClient{ClientID: o.ClientID, SecretHash: credentials.HashSecret(o.ClientSecret), CompanyID: o.CompanyID}
-		old, err := s.FindOAuthClient(ctx, o.ClientID)
-		switch {
-		case err == nil:
-			client.Revoked = old.Revoked
-		case !errors.Is(err, ErrNotFound):
-			return err
-		}
-		if err := s.PutOAuthClient(ctx, client); err != nil {
+		if err := s.PutOAuthClient(ctx, OAuthClient{ClientID: o.ClientID, SecretHash: credentials.HashSecret(o.ClientSecret), CompanyID: o.CompanyID}); err != nil {
 			return err
 		}
 	}

@@ -34,14 +34,11 @@ func clients(ctx context.Context, args []string, getenv func(string) string, std
 		if *company == "" {
 			return errors.New("clients create needs --company")
 		}
-		st, err := openStore(ctx, sf, 0, log)
+		st, err := openForCompany(ctx, sf, log, *company)
 		if err != nil {
 			return err
 		}
 		defer st.Close(context.Background())
-		if err := st.EnsureCompany(ctx, *company); err != nil {
-			return err
-		}
 		if *network != "" {
 			if err := st.AddNetworkMember(ctx, *network, *company); err != nil {
 				return err
@@ -77,6 +74,20 @@ func storeCommand(name string, getenv func(string) string, stderr io.Writer) (*f
 	var sf storeFlags
 	sf.register(fs, getenv)
 	return fs, sf, zerolog.New(stderr).Level(zerolog.WarnLevel)
+}
+
+// openForCompany opens the store of sf for a command that acts for
+// company, creating the company if it is missing; the caller closes it.
+func openForCompany(ctx context.Context, sf storeFlags, log zerolog.Logger, company string) (*store.Store, error) {
+	st, err := openStore(ctx, sf, 0, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.EnsureCompany(ctx, company); err != nil {
+		st.Close(context.Background())
+		return nil, err
+	}
+	return st, nil
 }
 
 // revokeOne runs a subcommand that takes one id flag and changes one

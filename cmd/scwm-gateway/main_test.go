@@ -107,7 +107,7 @@ func post(t *testing.T, url, auth, body string) (int, map[string]any) {
 	raw, _ := io.ReadAll(resp.Body)
 	var env map[string]any
 	if err := json.Unmarshal(raw, &env); err != nil {
-		t.Fatalf("not an envelope: %s", raw)
+		t.Fatalf("not a JSON object: %s", raw)
 	}
 	return resp.StatusCode, env
 }
@@ -242,7 +242,7 @@ func TestSeedFileAndClientsCommands(t *testing.T) {
 	// create an incident, as a client written from the seed document does.
 	base := "http://" + gw.addr
 	token := restToken(t, base, "cid", "csecret-0123456789", "tim@acme.com", "pw-0123456789")
-	if status, resp := postBearer(t, base+"/api/incident", token, `{"subject":"over REST","requesterEmail":"tim@acme.com"}`); status != 200 || resp["name"] == nil {
+	if status, resp := post(t, base+"/api/incident", "Bearer "+token, `{"subject":"over REST","requesterEmail":"tim@acme.com"}`); status != 200 || resp["name"] == nil {
 		t.Fatalf("REST create by the seeded user: %d %v", status, resp)
 	}
 
@@ -263,13 +263,13 @@ func TestSeedFileAndClientsCommands(t *testing.T) {
 		t.Fatalf("oauth-clients create printed %q (%v)", stdout.String(), err)
 	}
 	token = restToken(t, base, oc.ClientID, oc.ClientSecret, "sara@acme.com", "sara-password-1")
-	if status, resp := postBearer(t, base+"/api/v1/incident", token, `{"subject":"by a CLI user","requesterEmail":"sara@acme.com"}`); status != 200 {
+	if status, resp := post(t, base+"/api/v1/incident", "Bearer "+token, `{"subject":"by a CLI user","requesterEmail":"sara@acme.com"}`); status != 200 {
 		t.Fatalf("REST create by the CLI-made user: %d %v", status, resp)
 	}
 	if err := run(context.Background(), []string{"scwm-gateway", "oauth-clients", "revoke", "--client-id", oc.ClientID}, getenv, &stdout, &stderr); err != nil {
 		t.Fatalf("oauth-clients revoke: %v", err)
 	}
-	if status, resp := postBearer(t, base+"/api/v1/incident", token, `{"subject":"after revoke","requesterEmail":"sara@acme.com"}`); status != 401 {
+	if status, resp := post(t, base+"/api/v1/incident", "Bearer "+token, `{"subject":"after revoke","requesterEmail":"sara@acme.com"}`); status != 401 {
 		t.Fatalf("REST create with a revoked client's token: %d %v", status, resp)
 	}
 }
@@ -293,22 +293,6 @@ func restToken(t *testing.T, base, clientID, secret, username, password string) 
 		t.Fatalf("token for %s: %d %v", username, resp.StatusCode, out)
 	}
 	return token
-}
-
-// postBearer posts JSON with a bearer token.
-func postBearer(t *testing.T, url, token, body string) (int, map[string]any) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
 }
 
 func TestBadConfigurationIsRefused(t *testing.T) {

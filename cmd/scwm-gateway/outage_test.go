@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/scwm-gateway/scwm-gateway/internal/gatewaytest"
 )
 
 // outageBound is how long any request may take while the store is down: not
@@ -129,17 +130,6 @@ func (r timedResponse) payloadField(name string) string {
 	return s
 }
 
-func freeLoopbackAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // The store goes away under a running gateway (SIGKILL of a separate
 // embedded-store process reached through MONGODB_URI) and comes back on the
 // same files: every event meanwhile gets a prompt 503 envelope with
@@ -157,7 +147,7 @@ func TestOutageStoreKilledAndRestarted(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	dataDir := filepath.Join(dir, "data")
-	storeAddr := freeLoopbackAddr(t)
+	storeAddr := gatewaytest.FreeLoopbackAddr(t)
 	st := startStoreProcess(t, bin, storeAddr, dataDir)
 
 	seed := filepath.Join(dir, "seed.json")

@@ -46,14 +46,11 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 		if err != nil {
 			return err
 		}
-		st, err := openStore(ctx, sf, 0, log)
+		st, err := openForCompany(ctx, sf, log, *company)
 		if err != nil {
 			return err
 		}
 		defer st.Close(context.Background())
-		if err := st.EnsureCompany(ctx, *company); err != nil {
-			return err
-		}
 		if err := st.PutUser(ctx, store.User{Username: *username, PasswordHash: hash, CompanyID: *company, Name: *name}); err != nil {
 			return err
 		}
@@ -107,21 +104,17 @@ func oauthClients(ctx context.Context, args []string, getenv func(string) string
 		if *clientID == "" {
 			*clientID = credentials.NewOAuthClientID()
 		}
-		st, err := openStore(ctx, sf, 0, log)
+		st, err := openForCompany(ctx, sf, log, *company)
 		if err != nil {
 			return err
 		}
 		defer st.Close(context.Background())
-		if _, err := st.FindOAuthClient(ctx, *clientID); err == nil {
-			return fmt.Errorf("OAuth client %q exists already", *clientID)
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		if err := st.EnsureCompany(ctx, *company); err != nil {
-			return err
-		}
 		secret := credentials.NewSecret()
-		if err := st.PutOAuthClient(ctx, store.OAuthClient{ClientID: *clientID, SecretHash: credentials.HashSecret(secret), CompanyID: *company}); err != nil {
+		err = st.InsertOAuthClient(ctx, store.OAuthClient{ClientID: *clientID, SecretHash: credentials.HashSecret(secret), CompanyID: *company})
+		if errors.Is(err, store.ErrDuplicate) {
+			return fmt.Errorf("OAuth client %q exists already", *clientID)
+		}
+		if err != nil {
 			return err
 		}
 		return printJSON(stdout, map[string]string{"clientId": *clientID, "clientSecret": secret, "companyId": *company,

@@ -156,9 +156,9 @@ func Start(t testing.TB, opts Options) *Harness {
 	return h
 }
 
-// serveStore runs FerretDB on SQLite files in dir as a MongoDB-protocol
-// server until the test ends and returns its URI.
-func serveStore(t testing.TB, dir string) string {
+// FreeLoopbackAddr returns a loopback address with a port that was free a
+// moment ago, for a server a test starts as a process of its own.
+func FreeLoopbackAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -166,6 +166,14 @@ func serveStore(t testing.TB, dir string) string {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	return addr
+}
+
+// serveStore runs FerretDB on SQLite files in dir as a MongoDB-protocol
+// server until the test ends and returns its URI.
+func serveStore(t testing.TB, dir string) string {
+	t.Helper()
+	addr := FreeLoopbackAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- store.ServeEmbedded(ctx, dir, addr, nil) }()
