@@ -107,7 +107,7 @@ func (g *Gateway) process(ctx context.Context, c echo.Context, o *outcome) {
 		o.err = eerr
 		return
 	}
-	call := &Call{Request: req, Payload: req.Payload, Caller: o.caller, LicensePlate: o.plate, Now: time.Now(), Warnings: warnings}
+	call := &Call{Request: req, Payload: req.Payload, Caller: o.caller, LicensePlate: o.plate, Now: g.now(), Warnings: warnings}
 	if key != "" && !ev.ReadOnly() {
 		claim, replay, recovered, err := g.claimKey(ctx, call, ev, key, hash)
 		switch {

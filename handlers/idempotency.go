@@ -77,7 +77,7 @@ const idempotencyPoll = 20 * time.Millisecond
 //     dead request's change is found by its plate, its answer is rebuilt;
 //     otherwise this request runs under the dead one's plate.
 func (g *Gateway) claimKey(ctx context.Context, call *Call, ev *Event, key, hash string) (*keyClaim, *store.IdempotencyRecord, *recoveredAnswer, error) {
-	now := time.Now()
+	now := g.now()
 	rec := &store.IdempotencyRecord{
 		Key:          store.IdempotencyKeyID(call.Caller.CompanyID, key),
 		RequestHash:  hash,
@@ -100,8 +100,8 @@ func (g *Gateway) claimKey(ctx context.Context, call *Call, ev *Event, key, hash
 		if existing.State == store.IdempotencyDone {
 			return nil, existing, nil, nil
 		}
-		if time.Now().After(existing.LeaseUntil) {
-			won, err := g.store.TakeOverIdempotencyKey(ctx, existing, time.Now().Add(g.lease()))
+		if g.now().After(existing.LeaseUntil) {
+			won, err := g.store.TakeOverIdempotencyKey(ctx, existing, g.now().Add(g.lease()))
 			if err != nil {
 				return nil, nil, nil, err
 			}

@@ -150,15 +150,19 @@ func TestIdempotencySurvivesARestart(t *testing.T) {
 }
 
 func TestIdempotencyKeysExpire(t *testing.T) {
-	h := gt.Start(t, gt.Options{Config: handlers.Config{IdempotencyTTL: 300 * time.Millisecond}})
+	clock := gt.NewClock(time.Now())
+	h := gt.Start(t, gt.Options{Clock: clock, Config: handlers.Config{IdempotencyTTL: time.Hour}})
 	h.Post(t, gt.Envelope(gt.Acme, addIncident, map[string]any{"aptBusinessObjectSummary": "a"}), gt.Basic(gt.Acme), withKey("short")).MustOK(t)
-	time.Sleep(400 * time.Millisecond)
+	clock.Advance(time.Hour + time.Millisecond)
+	if _, err := h.Store.ExpireIdempotencyKeys(context.Background(), clock.Now()); err != nil {
+		t.Fatal(err)
+	}
 	// Forgotten: the key may now carry another request.
 	h.Post(t, gt.Envelope(gt.Acme, addIncident, map[string]any{"aptBusinessObjectSummary": "b"}), gt.Basic(gt.Acme), withKey("short")).MustOK(t)
 	h.Post(t, gt.Envelope(gt.Acme, addIncident, map[string]any{"aptBusinessObjectSummary": "c"}), gt.Basic(gt.Acme), withKey("other")).MustOK(t)
-	time.Sleep(400 * time.Millisecond)
+	clock.Advance(time.Hour + time.Millisecond)
 	// The embedded store has no TTL index: the sweeper's call removes them.
-	n, err := h.Store.ExpireIdempotencyKeys(context.Background(), time.Now())
+	n, err := h.Store.ExpireIdempotencyKeys(context.Background(), clock.Now())
 	if err != nil || n != 2 {
 		t.Fatalf("expired %d keys (%v), want 2", n, err)
 	}

@@ -14,6 +14,7 @@ import (
 // limits holds the per-API-key rate limits and the throttle on failed
 // authentication, both in memory: they protect this process.
 type limits struct {
+	now   func() time.Time
 	rate  float64 // requests per second per API key; 0 disables
 	burst float64
 
@@ -39,11 +40,11 @@ type failWindow struct {
 // grow memory without bound; past it the oldest state is dropped.
 const maxTracked = 100000
 
-func newLimits(rate float64, burst int, authFailures int, authWindow time.Duration) *limits {
+func newLimits(now func() time.Time, rate float64, burst int, authFailures int, authWindow time.Duration) *limits {
 	if burst < 1 {
 		burst = int(math.Max(1, rate))
 	}
-	return &limits{rate: rate, burst: float64(burst), authFailures: authFailures, authWindow: authWindow,
+	return &limits{now: now, rate: rate, burst: float64(burst), authFailures: authFailures, authWindow: authWindow,
 		buckets: map[string]*bucket{}, fails: map[string]*failWindow{}}
 }
 
@@ -53,7 +54,7 @@ func (l *limits) allow(apiKey string) error {
 	if l.rate <= 0 {
 		return nil
 	}
-	now := time.Now()
+	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.buckets[apiKey]
@@ -85,7 +86,7 @@ func (l *limits) authAllowed(addr string) error {
 	if l.authFailures <= 0 {
 		return nil
 	}
-	now := time.Now()
+	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	w := l.fails[addr]
@@ -101,7 +102,7 @@ func (l *limits) authFailed(addr string) {
 	if l.authFailures <= 0 {
 		return
 	}
-	now := time.Now()
+	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	w := l.fails[addr]

@@ -10,7 +10,9 @@ import (
 )
 
 func TestRateLimitPerAPIKey(t *testing.T) {
-	h := gt.Start(t, gt.Options{Config: handlers.Config{RateLimit: 1, RateBurst: 3}})
+	t.Parallel()
+	clock := gt.NewClock(time.Now())
+	h := gt.Start(t, gt.Options{Clock: clock, Config: handlers.Config{RateLimit: 1, RateBurst: 3}})
 	read := map[string]any{"id": "01a2080c-0000-7000-8000-000000000000"}
 	for i := 0; i < 3; i++ {
 		h.Send(t, gt.Acme, readIncident, read).MustFail(t, 404, "ObjectNotFoundException")
@@ -21,13 +23,17 @@ func TestRateLimitPerAPIKey(t *testing.T) {
 	}
 	// Another key has its own budget.
 	h.Send(t, gt.Other, readIncident, read).MustFail(t, 404, "ObjectNotFoundException")
-	// The budget refills.
-	time.Sleep(1100 * time.Millisecond)
+	// The budget refills: a token a second.
+	clock.Advance(999 * time.Millisecond)
+	h.Send(t, gt.Acme, readIncident, read).MustFail(t, 429, "RateLimitExceededException")
+	clock.Advance(time.Millisecond)
 	h.Send(t, gt.Acme, readIncident, read).MustFail(t, 404, "ObjectNotFoundException")
 }
 
 func TestRepeatedFailedAuthenticationIsThrottled(t *testing.T) {
-	h := gt.Start(t, gt.Options{Config: handlers.Config{AuthFailureLimit: 3, AuthFailureWindow: time.Second}})
+	t.Parallel()
+	clock := gt.NewClock(time.Now())
+	h := gt.Start(t, gt.Options{Clock: clock, Config: handlers.Config{AuthFailureLimit: 3, AuthFailureWindow: time.Second}})
 	body := gt.Envelope(gt.Acme, addIncident, map[string]any{"aptBusinessObjectSummary": "x"})
 	wrong := gt.Basic(gt.Client{APIKey: "acme-key", APISecret: "guess-0123456789"})
 	for i := 0; i < 3; i++ {
@@ -38,6 +44,6 @@ func TestRepeatedFailedAuthenticationIsThrottled(t *testing.T) {
 	if r.HTTP.Get("Retry-After") == "" {
 		t.Fatal("no Retry-After")
 	}
-	time.Sleep(1100 * time.Millisecond)
+	clock.Advance(time.Second)
 	h.Post(t, body, gt.Basic(gt.Acme), nil).MustOK(t)
 }

@@ -124,7 +124,7 @@ func (g *Gateway) token(ctx context.Context, c echo.Context) (*tokenResponse, st
 		if user != nil && !user.Disabled {
 			hash = user.PasswordHash
 		}
-		if !credentials.VerifyPassword(hash, password) {
+		if !g.passwords.Verify(hash, password) {
 			g.limits.authFailed(clientAddress(c.Request()))
 			return nil, client.ClientID, invalidGrant("unknown username or wrong password")
 		}
@@ -153,7 +153,7 @@ func (g *Gateway) token(ctx context.Context, c echo.Context) (*tokenResponse, st
 			return nil, client.ClientID, invalidGrant("the refresh token was issued to another client")
 		case t.Revoked:
 			return nil, client.ClientID, invalidGrant("the refresh token was revoked or already used")
-		case !time.Now().Before(t.ExpiresAt):
+		case !g.now().Before(t.ExpiresAt):
 			return nil, client.ClientID, invalidGrant("the refresh token expired at %s", t.ExpiresAt.UTC().Format(time.RFC3339))
 		}
 		user, err := g.store.FindUser(ctx, t.Username)
@@ -183,7 +183,7 @@ func (g *Gateway) token(ctx context.Context, c echo.Context) (*tokenResponse, st
 
 // issueTokens mints and stores an access token and a refresh token.
 func (g *Gateway) issueTokens(ctx context.Context, client *store.OAuthClient, user *store.User) (*tokenResponse, error) {
-	now := time.Now()
+	now := g.now()
 	access, refresh := credentials.NewToken(), credentials.NewToken()
 	for _, t := range []struct {
 		value, kind string
@@ -351,7 +351,7 @@ func (g *Gateway) bearer(ctx context.Context, r *http.Request) (*restCaller, err
 		return nil, invalidToken("a refresh token is not an access token; exchange it at POST /api/oauth/token")
 	case t.Revoked:
 		return nil, invalidToken("the access token was revoked")
-	case !time.Now().Before(t.ExpiresAt):
+	case !g.now().Before(t.ExpiresAt):
 		return nil, invalidToken("the access token expired at %s; get a new one with the refresh token", t.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	client, err := g.store.FindOAuthClient(ctx, t.ClientID)

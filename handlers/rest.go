@@ -318,7 +318,7 @@ func (g *Gateway) restCall(rc *restCaller, plate string, event envelope.EventNam
 		Payload:      payload,
 		Caller:       rc.Caller,
 		LicensePlate: plate,
-		Now:          time.Now(),
+		Now:          g.now(),
 	}
 }
 
@@ -557,7 +557,7 @@ func (g *Gateway) claimRestKey(ctx context.Context, c echo.Context, rc *restCall
 	}
 	h.Write(raw)
 	call := &Call{Request: &envelope.Request{Header: envelope.RequestHeader{Dataspace: restDataspace, OwnerID: rc.CompanyID}},
-		Caller: rc.Caller, LicensePlate: plate, Now: time.Now()}
+		Caller: rc.Caller, LicensePlate: plate, Now: g.now()}
 	ev := &Event{Recover: func(e *store.Effect) (any, []string) { return newRestIncident(e.Incident), nil }}
 	return g.claimKey(ctx, call, ev, key, hex.EncodeToString(h.Sum(nil)))
 }

@@ -223,7 +223,8 @@ func TestOAuthRefreshToken(t *testing.T) {
 // Every way a bearer token can be wrong is 401 invalid_token with a
 // challenge, and creates nothing.
 func TestBearerTokenErrors(t *testing.T) {
-	h := startREST(t, handlers.Config{AccessTokenTTL: time.Second})
+	clock := gatewaytest.NewClock(time.Now())
+	h := gatewaytest.Start(t, gatewaytest.Options{Seed: gatewaytest.RESTSeed(), Clock: clock, Config: handlers.Config{AccessTokenTTL: time.Second}})
 	tim := gatewaytest.Tim
 	good, _ := login(t, h, tim)
 	body := map[string]any{"subject": "should not exist", "requesterEmail": tim.Username}
@@ -238,7 +239,7 @@ func TestBearerTokenErrors(t *testing.T) {
 
 	// A token that expired: stored as it would have been issued an hour ago.
 	expired := credentials.NewToken()
-	past := time.Now().Add(-time.Hour)
+	past := clock.Now().Add(-time.Hour)
 	if err := h.Store.InsertToken(context.Background(), store.Token{Hash: credentials.HashSecret(expired), Kind: store.AccessToken,
 		ClientID: tim.ClientID, Username: tim.Username, CompanyID: tim.CompanyID, IssuedAt: past, ExpiresAt: past.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
@@ -273,7 +274,7 @@ func TestBearerTokenErrors(t *testing.T) {
 	if a := restJSON(t, h, http.MethodPost, "/api/v1/incident", good, body); a.Status != http.StatusOK {
 		t.Fatalf("the good token: %d %s", a.Status, a.Raw)
 	}
-	time.Sleep(1100 * time.Millisecond) // AccessTokenTTL is 1 s here
+	clock.Advance(time.Second) // AccessTokenTTL is 1 s here
 	wantOAuthError(t, restJSON(t, h, http.MethodPost, "/api/v1/incident", good, body), 401, "invalid_token")
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
 
+	"github.com/scwm-gateway/scwm-gateway/credentials"
 	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/internal/keylock"
 )
@@ -44,6 +45,15 @@ type Config struct {
 	// DefaultRefreshTokenTTL when zero).
 	AccessTokenTTL  time.Duration
 	RefreshTokenTTL time.Duration
+
+	// Now is the clock that rate limits, throttles, token expiry and
+	// idempotency leases read; nil means time.Now. Tests pass a clock they
+	// move by hand instead of sleeping.
+	Now func() time.Time
+	// PasswordCost is the bcrypt cost of the REST users' passwords, which
+	// the check of an unknown user imitates; zero means
+	// credentials.DefaultPasswordCost.
+	PasswordCost int
 }
 
 // Defaults of Config's zero fields.
@@ -65,7 +75,11 @@ type Gateway struct {
 	// process (see mutate).
 	incidentLocks *keylock.Striped
 	limits        *limits
+	passwords     credentials.Passwords
 }
+
+// now is the gateway's clock (Config.Now).
+func (g *Gateway) now() time.Time { return g.cfg.Now() }
 
 // New builds the gateway over st: it compiles the catalogue and loads the
 // directory, so it fails early on a broken schema or an unreachable store.
@@ -88,6 +102,9 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 	if cfg.RefreshTokenTTL <= 0 {
 		cfg.RefreshTokenTTL = DefaultRefreshTokenTTL
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if cfg.AuthFailureWindow <= 0 {
 		cfg.AuthFailureWindow = time.Minute
 	}
@@ -98,7 +115,8 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 		log:   cfg.Logger,
 
 		incidentLocks: keylock.New(1024),
-		limits:        newLimits(cfg.RateLimit, cfg.RateBurst, cfg.AuthFailureLimit, cfg.AuthFailureWindow),
+		limits:        newLimits(cfg.Now, cfg.RateLimit, cfg.RateBurst, cfg.AuthFailureLimit, cfg.AuthFailureWindow),
+		passwords:     credentials.Passwords{Cost: cfg.PasswordCost},
 	}
 	reg, err := NewRegistry(g.catalogue())
 	if err != nil {

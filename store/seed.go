@@ -155,7 +155,7 @@ func (s *Store) ApplySeed(ctx context.Context, seed *Seed) error {
 		}
 	}
 	for _, u := range seed.Users {
-		hash, err := credentials.HashPassword(u.Password)
+		hash, err := s.passwords.Hash(u.Password)
 		if err != nil {
 			return fmt.Errorf("seed user %s: %w", u.Username, err)
 		}

@@ -15,6 +15,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
+
+	"github.com/scwm-gateway/scwm-gateway/credentials"
 )
 
 // Config says which store to open.
@@ -33,6 +35,10 @@ type Config struct {
 	// OperationTimeout bounds every store operation, so that an unreachable
 	// store answers with an error instead of a hang. Zero means 5 seconds.
 	OperationTimeout time.Duration
+
+	// PasswordCost is the bcrypt cost of the passwords a seed sets; zero
+	// means credentials.DefaultPasswordCost. Tests use the minimum.
+	PasswordCost int
 }
 
 // Store is an open connection to the gateway's database.
@@ -42,7 +48,9 @@ type Store struct {
 	embedded *embedded
 	desc     string
 	timeout  time.Duration
-	locks    *docLocks
+	// passwords hashes the passwords of seeded users.
+	passwords credentials.Passwords
+	locks     *docLocks
 	// ferret is true when the server is FerretDB, embedded or reached by
 	// URI: its gaps (no atomic concurrent updates of one document, no
 	// findAndModify projection, no TTL index) are then worked around.
@@ -81,7 +89,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{timeout: cfg.OperationTimeout, seqBlocks: map[string]*sequenceBlock{}}
+	s := &Store{timeout: cfg.OperationTimeout, passwords: credentials.Passwords{Cost: cfg.PasswordCost}, seqBlocks: map[string]*sequenceBlock{}}
 	uri := cfg.URI
 	if uri == "" {
 		if !cfg.built {

@@ -42,7 +42,7 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 		if len(password) < credentials.MinPasswordLen {
 			return fmt.Errorf("the password must be at least %d characters", credentials.MinPasswordLen)
 		}
-		hash, err := credentials.HashPassword(password)
+		hash, err := credentials.Passwords{}.Hash(password)
 		if err != nil {
 			return err
 		}

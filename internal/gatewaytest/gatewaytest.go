@@ -15,11 +15,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/scwm-gateway/scwm-gateway/credentials"
 	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/handlers"
 	"github.com/scwm-gateway/scwm-gateway/store"
@@ -95,6 +97,10 @@ type Options struct {
 	ViaURI bool
 	// Seed replaces DefaultSeed.
 	Seed *store.Seed
+	// Clock, when set, is the gateway's clock (rate limits, throttles,
+	// token expiry, idempotency leases), so a test moves time instead of
+	// sleeping; nil uses the real time.
+	Clock *Clock
 	// WrapStore, when set, stands between the gateway and the real store,
 	// for faults the real store cannot be made to show (say so in the test).
 	WrapStore func(handlers.Store) handlers.Store
@@ -118,7 +124,9 @@ func Start(t testing.TB, opts Options) *Harness {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	cfgStore := store.Config{DataDir: dir}
+	// Passwords are hashed at bcrypt's minimum cost: the tests check
+	// passwords, not bcrypt's work factor.
+	cfgStore := store.Config{DataDir: dir, PasswordCost: credentials.MinPasswordCost}
 	if opts.ViaURI {
 		cfgStore.URI = serveStore(t, dir)
 	}
@@ -134,6 +142,12 @@ func Start(t testing.TB, opts Options) *Harness {
 		t.Fatalf("seed: %v", err)
 	}
 	cfg := opts.Config
+	if cfg.PasswordCost == 0 {
+		cfg.PasswordCost = credentials.MinPasswordCost
+	}
+	if opts.Clock != nil {
+		cfg.Now = opts.Clock.Now
+	}
 	if opts.Logs == nil && os.Getenv("SCWM_TEST_LOGS") != "" {
 		opts.Logs = os.Stderr // set SCWM_TEST_LOGS=1 to see the gateway's log while debugging a test
 	}
@@ -322,4 +336,27 @@ func (r *Response) MustFail(t testing.TB, status int, exception string) *Respons
 		t.Fatalf("license plate missing or not in X-License-Plate: %s / %q", r.Body, r.HTTP.Get("X-License-Plate"))
 	}
 	return r
+}
+
+// Clock is a clock a test moves by hand: it stands still until Advance.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a clock that reads start until moved.
+func NewClock(start time.Time) *Clock { return &Clock{now: start} }
+
+// Now is the clock's time; pass it as handlers.Config.Now.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
 }
