@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -136,7 +137,11 @@ const maxPlanAttempts = 100
 // so they queue instead of racing; the condition still guards against other
 // gateway instances sharing a MongoDB.
 func (g *Gateway) mutate(ctx context.Context, call *Call, pt processType, id string, with int, plan planFunc) (*store.Incident, int64, error) {
-	defer g.incidentLocks.Lock(id)()
+	unlock, err := g.incidentLocks.LockContext(ctx, id)
+	if err != nil {
+		return nil, 0, fmt.Errorf("wait for the other changes of incident %s: %w: %w", id, store.ErrBusy, err)
+	}
+	defer unlock()
 	h := call.Request.Header
 	sent, pinned := intField(call.Payload, "dataVersion")
 	for attempt := 1; ; attempt++ {

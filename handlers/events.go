@@ -23,6 +23,11 @@ var networkScopedApps = []string{appAPT}
 // outcome is everything known about one request once it has been handled:
 // what it was, who sent it, and what to answer.
 type outcome struct {
+	// ctx is the request's context, bounded by the request timeout.
+	ctx context.Context
+	// step is what the pipeline is doing, for the answer when the request
+	// timeout runs out.
+	step     string
 	req      *envelope.Request
 	caller   Caller
 	plate    string
@@ -48,6 +53,7 @@ func (g *Gateway) handleEvent(c echo.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
 	defer cancel()
+	o.ctx = ctx
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -69,6 +75,7 @@ func (g *Gateway) process(ctx context.Context, c echo.Context, o *outcome) {
 	if o.err = checkMediaType(r.Header.Get("Content-Type")); o.err != nil {
 		return
 	}
+	o.step = "reading the body"
 	body, err := g.readBody(c)
 	if o.err = err; err != nil {
 		return
@@ -76,6 +83,7 @@ func (g *Gateway) process(ctx context.Context, c echo.Context, o *outcome) {
 	if o.req, o.err = envelope.ParseRequest(body); o.err != nil {
 		return
 	}
+	o.step = "authenticating the API key"
 	if o.caller, o.err = g.authenticate(ctx, r); o.err != nil {
 		return
 	}
@@ -109,6 +117,7 @@ func (g *Gateway) process(ctx context.Context, c echo.Context, o *outcome) {
 	}
 	call := &Call{Request: req, Payload: req.Payload, Caller: o.caller, LicensePlate: o.plate, Now: g.now(), Warnings: warnings}
 	if key != "" && !ev.ReadOnly() {
+		o.step = "claiming the Idempotency-Key"
 		claim, replay, recovered, err := g.claimKey(ctx, call, ev, key, hash)
 		switch {
 		case err != nil:
@@ -127,6 +136,7 @@ func (g *Gateway) process(ctx context.Context, c echo.Context, o *outcome) {
 			return
 		}
 	}
+	o.step = "handling " + req.Header.EventName
 	o.payload, o.err = ev.Handle(ctx, call)
 	o.warnings = call.Warnings
 }
@@ -220,7 +230,7 @@ func (g *Gateway) respond(c echo.Context, start time.Time, o *outcome) {
 		var resp *envelope.Response
 		status = http.StatusOK
 		if o.err != nil {
-			perr := g.protocolError(o.err, o.plate)
+			perr := g.protocolError(o.ctx, o.err, o.step, o.plate)
 			status = perr.Kind.Status()
 			resp = envelope.Failure(o.req, o.plate, perr)
 			if perr.Kind == envelope.KindAuthentication {
@@ -236,10 +246,15 @@ func (g *Gateway) respond(c echo.Context, start time.Time, o *outcome) {
 	}
 	h.Set("X-License-Plate", o.plate)
 	h.Set("Content-Type", "application/json")
+	// With its length known, the answer is complete for the client once
+	// flushed, before this handler returns.
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	c.Response().WriteHeader(status)
 	_, _ = c.Response().Write(body)
 
 	if o.claim != nil {
+		// The client has its answer before the record is written.
+		c.Response().Flush()
 		g.finishKey(o.claim, status, body)
 	}
 
@@ -261,22 +276,21 @@ func (g *Gateway) respond(c echo.Context, start time.Time, o *outcome) {
 	ev.Dur("latency", time.Since(start)).Msg("event")
 }
 
-func (g *Gateway) protocolError(err error, plate string) *envelope.Error {
+func (g *Gateway) protocolError(ctx context.Context, err error, step, plate string) *envelope.Error {
 	var perr *envelope.Error
-	switch {
-	case errors.As(err, &perr):
+	if errors.As(err, &perr) {
 		return perr
-	case errors.Is(err, store.ErrNotFound):
+	}
+	if errors.Is(err, store.ErrNotFound) {
 		return envelope.Errorf(envelope.KindObjectNotFound, "the object does not exist or is not visible to you")
-	case store.IsUnavailable(err), errors.Is(err, context.DeadlineExceeded):
-		g.log.Warn().Err(err).Str("licensePlate", plate).Msg("store unavailable")
-		return &envelope.Error{Kind: envelope.KindServiceUnavailable,
-			Message: "the store is unavailable; retry later", RetryAfter: time.Second}
+	}
+	if u := g.unavailable(ctx, err, step); u != nil {
+		g.log.Warn().Err(err).Str("licensePlate", plate).Str("step", step).Msg("unavailable")
+		return u
 	}
 	g.log.Error().Err(err).Str("licensePlate", plate).Msg("internal error")
 	return envelope.Errorf(envelope.KindInternal, "unexpected error; quote licensePlate %s to support", plate)
 }
-
 // encodeEnvelope serializes a response; the status changes only if the
 // payload cannot be encoded.
 func encodeEnvelope(resp *envelope.Response, status int) (int, []byte) {

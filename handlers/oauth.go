@@ -90,7 +90,7 @@ type tokenResponse struct {
 // handleToken is POST /api/oauth/token.
 func (g *Gateway) handleToken(c echo.Context) error {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(c.Request().Context(), g.cfg.RequestTimeout)
+	ctx, cancel := g.withDeadline(c)
 	defer cancel()
 	resp, clientID, err := g.token(ctx, c)
 	noStore(c)
@@ -106,10 +106,12 @@ func (g *Gateway) token(ctx context.Context, c echo.Context) (*tokenResponse, st
 	if err != nil {
 		return nil, "", err
 	}
+	setStep(c, "authenticating the OAuth client")
 	client, err := g.authenticateOAuthClient(ctx, c.Request(), form)
 	if err != nil {
 		return nil, "", err
 	}
+	setStep(c, "granting the tokens")
 	switch grant := form.Get("grant_type"); grant {
 	case "password":
 		username, password := form.Get("username"), form.Get("password")
@@ -124,7 +126,12 @@ func (g *Gateway) token(ctx context.Context, c echo.Context) (*tokenResponse, st
 		if user != nil && !user.Disabled {
 			hash = user.PasswordHash
 		}
-		if !g.passwords.Verify(hash, password) {
+		setStep(c, "checking the password")
+		ok := g.passwords.Verify(hash, password)
+		if err := timedOutWhile(ctx, "checking the password"); err != nil {
+			return nil, client.ClientID, err
+		}
+		if !ok {
 			g.limits.authFailed(clientAddress(c.Request()))
 			return nil, client.ClientID, invalidGrant("unknown username or wrong password")
 		}
@@ -207,7 +214,7 @@ func (g *Gateway) issueTokens(ctx context.Context, client *store.OAuthClient, us
 // 200 and are left alone.
 func (g *Gateway) handleRevoke(c echo.Context) error {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(c.Request().Context(), g.cfg.RequestTimeout)
+	ctx, cancel := g.withDeadline(c)
 	defer cancel()
 	noStore(c)
 	form, err := oauthForm(c)

@@ -480,20 +480,29 @@ func restBody(c echo.Context, raw []byte) (map[string]any, error) {
 // then for a REST request is 422.
 func (g *Gateway) rest(c echo.Context, route string, write bool, run func(ctx context.Context, rc *restCaller, plate string, raw []byte) (any, error)) error {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(c.Request().Context(), g.cfg.RequestTimeout)
+	ctx, cancel := g.withDeadline(c)
 	defer cancel()
+	setStep(c, "checking the access token")
 	rc, err := g.bearer(ctx, c.Request())
 	if err != nil {
 		return g.restFail(c, start, route, "", "", err)
 	}
 	var claim *keyClaim // the idempotency key held, once claimed
+	defer func() {
+		if p := recover(); p != nil {
+			// The key's lease ends at once, so that a retry takes it
+			// over and finds out whether the change was made; the
+			// panic goes on to recoverPanics, which answers.
+			if claim != nil {
+				g.finishKey(claim, http.StatusInternalServerError, nil)
+			}
+			panic(p)
+		}
+	}()
 	fail := func(err error) error {
 		status, body := g.errorAnswer(c, err)
 		g.restLog(start, c, route, status, rc.ClientID, rc.UserID, err)
-		if claim != nil {
-			g.finishKey(claim, status, body)
-		}
-		return c.Blob(status, echo.MIMEApplicationJSON, body)
+		return g.sendAndRecord(c, claim, status, body)
 	}
 	if err := g.limits.allow(rc.APIKey); err != nil {
 		return fail(err)
@@ -501,6 +510,7 @@ func (g *Gateway) rest(c echo.Context, route string, write bool, run func(ctx co
 	plate := envelope.NewLicensePlate()
 	var raw []byte
 	if write {
+		setStep(c, "reading the body")
 		if raw, err = g.restRead(c); err != nil {
 			return fail(err)
 		}
@@ -510,6 +520,7 @@ func (g *Gateway) rest(c echo.Context, route string, write bool, run func(ctx co
 				description: fmt.Sprintf("Idempotency-Key is %d bytes long, at most %d allowed", len(key), maxIdempotencyKeyLen)})
 		}
 		if key != "" {
+			setStep(c, "claiming the Idempotency-Key")
 			var replay *store.IdempotencyRecord
 			var recovered *recoveredAnswer
 			claim, replay, recovered, err = g.claimRestKey(ctx, c, rc, plate, key, raw)
@@ -527,6 +538,7 @@ func (g *Gateway) rest(c echo.Context, route string, write bool, run func(ctx co
 			}
 		}
 	}
+	setStep(c, "handling "+c.Request().Method+" "+c.Path())
 	out, err := run(ctx, rc, plate, raw)
 	if err != nil {
 		return fail(err)
@@ -541,11 +553,23 @@ func (g *Gateway) restAnswer(c echo.Context, start time.Time, route string, rc *
 	if err != nil {
 		return g.restFail(c, start, route, rc.ClientID, rc.UserID, err)
 	}
+	g.restLog(start, c, route, status, rc.ClientID, rc.UserID, nil)
+	return g.sendAndRecord(c, claim, status, body)
+}
+
+// sendAndRecord sends a REST answer and flushes it to the client, then
+// records it for the idempotency key held, if any: the record's write does
+// not delay the answer.
+func (g *Gateway) sendAndRecord(c echo.Context, claim *keyClaim, status int, body []byte) error {
+	// With its length known, the answer is complete for the client once
+	// flushed, before this handler returns.
+	c.Response().Header().Set("Content-Length", strconv.Itoa(len(body)))
+	err := c.Blob(status, echo.MIMEApplicationJSON, body)
 	if claim != nil {
+		c.Response().Flush()
 		g.finishKey(claim, status, body)
 	}
-	g.restLog(start, c, route, status, rc.ClientID, rc.UserID, nil)
-	return c.Blob(status, echo.MIMEApplicationJSON, body)
+	return err
 }
 
 // claimRestKey claims a REST write's idempotency key (see rest).
@@ -580,6 +604,8 @@ func (g *Gateway) errorAnswer(c echo.Context, err error) (int, []byte) {
 	var oe *oauthError
 	var re *restError
 	var ee *envelope.Error
+	step, _ := c.Get(restStepKey).(string)
+	u := g.unavailable(c.Request().Context(), err, step)
 	switch {
 	case errors.As(err, &oe):
 		status = oe.status
@@ -601,15 +627,31 @@ func (g *Gateway) errorAnswer(c echo.Context, err error) (int, []byte) {
 	case errors.Is(err, store.ErrConflict):
 		status = http.StatusConflict
 		body["error"], body["error_description"] = "conflict", "the incident changed meanwhile; read it again and retry"
-	case store.IsUnavailable(err) || errors.Is(err, context.DeadlineExceeded):
+	case u != nil:
 		status = http.StatusServiceUnavailable
-		c.Response().Header().Set("Retry-After", "1")
-		body["error"], body["error_description"] = "temporarily_unavailable", "the store is not answering; retry shortly"
+		retryAfter(c, u.RetryAfter)
+		body["error"], body["error_description"] = "temporarily_unavailable", u.Message
 	default:
 		body["error"], body["error_description"] = "server_error", "unexpected error"
 	}
 	b, _ := json.Marshal(body)
 	return status, b
+}
+
+// restStepKey names, in the Echo context of a REST or OAuth request, what
+// the request is doing (see setStep), for the answer when it times out.
+const restStepKey = "scwm.step"
+
+// setStep records what a REST or OAuth request is doing now.
+func setStep(c echo.Context, step string) { c.Set(restStepKey, step) }
+
+// withDeadline bounds the request by the request timeout and makes the
+// bounded context the request's own, so that errorAnswer can tell the
+// request's deadline from the store's.
+func (g *Gateway) withDeadline(c echo.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), g.cfg.RequestTimeout)
+	c.SetRequest(c.Request().WithContext(ctx))
+	return ctx, cancel
 }
 
 // retryAfter sets Retry-After, in whole seconds rounded up, when d > 0.

@@ -13,6 +13,7 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/credentials"
 	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/internal/keylock"
+	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
 // Config holds the deployment's choices the handlers need.
@@ -151,6 +152,7 @@ func (g *Gateway) routes() *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = g.handleRouteError
+	e.Use(g.recoverPanics)
 
 	e.Any("/api/events", g.handleEvent)
 	// The REST compatibility surface, SPEC §10 (oauth.go, rest.go).
@@ -172,8 +174,13 @@ func (g *Gateway) handleHealth(c echo.Context) error {
 func (g *Gateway) handleReady(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
-	if err := g.store.Ping(ctx); err != nil {
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
+	if err := g.store.Ready(ctx); err != nil {
+		reason := store.UnavailableReason(err)
+		if reason == "" {
+			reason = "the store is not ready"
+		}
+		c.Response().Header().Set("Retry-After", "1")
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "store unavailable", "reason": reason})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }
@@ -203,4 +210,37 @@ func (g *Gateway) handleRouteError(err error, c echo.Context) {
 	}
 	plate := envelope.NewLicensePlate()
 	writeEnvelope(c, envelope.Failure(nil, plate, &envelope.Error{Kind: kind, Message: msg}), kind.Status())
+}
+
+// recoverPanics answers a request whose handler panicked with a 500 in its
+// route's format (an error envelope on /api/events, OAuth-style JSON
+// elsewhere) and logs the panic, instead of letting net/http drop the
+// connection and print to stderr. Handlers that hold an idempotency key
+// release it themselves (handleEvent, rest), so that a retry is not kept
+// waiting for a lease that no request holds.
+func (g *Gateway) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			p := recover()
+			if p == nil {
+				return
+			}
+			if p == http.ErrAbortHandler {
+				panic(p) // net/http's own way to abort a response
+			}
+			plate := envelope.NewLicensePlate()
+			g.log.Error().Str("licensePlate", plate).Str("path", c.Request().URL.Path).Interface("panic", p).Msg("handler panicked")
+			if c.Response().Committed {
+				return
+			}
+			msg := "unexpected error; quote licensePlate " + plate + " to support"
+			if c.Request().URL.Path == "/api/events" {
+				writeEnvelope(c, envelope.Failure(nil, plate, envelope.Errorf(envelope.KindInternal, "%s", msg)), http.StatusInternalServerError)
+				return
+			}
+			c.Response().Header().Set("X-License-Plate", plate)
+			err = c.JSON(http.StatusInternalServerError, map[string]string{"error": "server_error", "error_description": msg})
+		}()
+		return next(c)
+	}
 }

@@ -10,8 +10,9 @@ import (
 // Store is the persistence the handlers need. *store.Store implements it;
 // tests that must show a fault the real store cannot produce may wrap it.
 type Store interface {
-	// Ping checks that the store answers; it backs /readyz.
-	Ping(ctx context.Context) error
+	// Ready checks that the store answers and has room to write; it backs
+	// /readyz.
+	Ready(ctx context.Context) error
 
 	// Clients and Networks load the directory that authentication and
 	// authorization are decided from, without a round trip per request.

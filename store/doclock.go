@@ -1,6 +1,11 @@
 package store
 
-import "github.com/scwm-gateway/scwm-gateway/internal/keylock"
+import (
+	"context"
+	"fmt"
+
+	"github.com/scwm-gateway/scwm-gateway/internal/keylock"
+)
 
 // docLocks serializes writes to the same document when the store is the
 // embedded FerretDB. FerretDB v1.24 on SQLite reads, modifies and writes a
@@ -26,4 +31,17 @@ func (l *docLocks) lock(collection, id string) (unlock func()) {
 		return func() {}
 	}
 	return l.locks.Lock(collection + "\x00" + id)
+}
+
+// lockContext is lock that gives up when ctx ends first, with an error
+// that says the store was busy.
+func (l *docLocks) lockContext(ctx context.Context, collection, id string) (unlock func(), err error) {
+	if l.locks == nil {
+		return func() {}, nil
+	}
+	unlock, err = l.locks.LockContext(ctx, collection+"\x00"+id)
+	if err != nil {
+		return nil, fmt.Errorf("wait for the lock of %s %s: %w: %w", collection, id, ErrBusy, err)
+	}
+	return unlock, nil
 }

@@ -25,8 +25,10 @@ const maxGroup = 256
 // error, so a 200_OK still means written.
 type groupInserter struct {
 	coll *mongo.Collection
-	// turn waits for the store's write turn (Store.writeTurn).
-	turn func() (done func())
+	// turn waits for the store's write turn (Store.writeTurnContext).
+	turn func(ctx context.Context) (done func(), err error)
+	// timeout bounds one group write: the store's operation timeout.
+	timeout time.Duration
 
 	mu      sync.Mutex
 	pending []*pendingInsert
@@ -41,8 +43,8 @@ type pendingInsert struct {
 	done chan error
 }
 
-func newGroupInserter(coll *mongo.Collection, turn func() (done func())) *groupInserter {
-	return &groupInserter{coll: coll, turn: turn}
+func newGroupInserter(coll *mongo.Collection, turn func(ctx context.Context) (done func(), err error), timeout time.Duration) *groupInserter {
+	return &groupInserter{coll: coll, turn: turn, timeout: timeout}
 }
 
 // insert commits doc with whatever else is waiting and returns its own
@@ -97,16 +99,21 @@ func (g *groupInserter) drain() {
 	}
 }
 
-// groupTimeout bounds one group write; each caller's own context bounds its
-// wait.
-const groupTimeout = 30 * time.Second
-
 func (g *groupInserter) write(batch []*pendingInsert) {
 	g.batches.Add(1)
 	g.docs.Add(int64(len(batch)))
-	defer g.turn()()
-	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	// The write and its wait for the turn are bounded by the store
+	// timeout; each caller's own context bounds its wait for the outcome.
+	ctx, cancel := context.WithTimeout(context.Background(), g.timeout)
 	defer cancel()
+	done, err := g.turn(ctx)
+	if err != nil {
+		for _, p := range batch {
+			p.done <- err
+		}
+		return
+	}
+	defer done()
 	if len(batch) == 1 {
 		_, err := g.coll.InsertOne(ctx, batch[0].doc)
 		batch[0].done <- err
@@ -116,7 +123,7 @@ func (g *groupInserter) write(batch []*pendingInsert) {
 	for i, p := range batch {
 		docs[i] = p.doc
 	}
-	_, err := g.coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	_, err = g.coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
 	var bwe mongo.BulkWriteException
 	if err == nil || !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
 		for _, p := range batch {

@@ -47,9 +47,14 @@ func IdempotencyKeyID(companyID, key string) string {
 // already claimed and not expired, it returns the existing record instead
 // (and claims nothing). An expired record is replaced.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec *IdempotencyRecord) (*IdempotencyRecord, error) {
+	ctx, cancel := s.operation(ctx)
+	defer cancel()
 	for attempt := 0; attempt < 3; attempt++ {
-		done := s.writeTurn()
-		_, err := s.idempotency.InsertOne(ctx, rec)
+		done, err := s.writeTurnContext(ctx)
+		if err != nil {
+			return nil, wrap("claim idempotency key", err)
+		}
+		_, err = s.idempotency.InsertOne(ctx, rec)
 		done()
 		if err == nil {
 			return nil, nil
@@ -77,6 +82,8 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec *IdempotencyRecord)
 
 // FindIdempotencyKey loads a key's record, or ErrNotFound.
 func (s *Store) FindIdempotencyKey(ctx context.Context, key string) (*IdempotencyRecord, error) {
+	ctx, cancel := s.operation(ctx)
+	defer cancel()
 	var rec IdempotencyRecord
 	if err := s.idempotency.FindOne(ctx, bson.M{"_id": key}).Decode(&rec); err != nil {
 		return nil, wrap("find idempotency key", err)
@@ -87,6 +94,8 @@ func (s *Store) FindIdempotencyKey(ctx context.Context, key string) (*Idempotenc
 // FinishIdempotencyKey records the answer of the request that holds the
 // key under plate.
 func (s *Store) FinishIdempotencyKey(ctx context.Context, key, plate string, status int, body []byte) error {
+	ctx, cancel := s.operation(ctx)
+	defer cancel()
 	_, err := s.updateKeyIf(ctx, key,
 		func(r *IdempotencyRecord) bool { return r.LicensePlate == plate },
 		bson.M{"licensePlate": plate},
@@ -98,6 +107,8 @@ func (s *Store) FinishIdempotencyKey(ctx context.Context, key, plate string, sta
 // the next retry takes it over instead of waiting (used when the request
 // failed in a way that may or may not have had its effect).
 func (s *Store) ReleaseIdempotencyLease(ctx context.Context, key, plate string) error {
+	ctx, cancel := s.operation(ctx)
+	defer cancel()
 	_, err := s.updateKeyIf(ctx, key,
 		func(r *IdempotencyRecord) bool { return r.LicensePlate == plate && r.State == IdempotencyPending },
 		bson.M{"licensePlate": plate, "state": IdempotencyPending},
@@ -109,6 +120,8 @@ func (s *Store) ReleaseIdempotencyLease(ctx context.Context, key, plate string) 
 // out, on condition that nobody took it over first. It reports whether this
 // caller now holds the key.
 func (s *Store) TakeOverIdempotencyKey(ctx context.Context, rec *IdempotencyRecord, leaseUntil time.Time) (bool, error) {
+	ctx, cancel := s.operation(ctx)
+	defer cancel()
 	won, err := s.updateKeyIf(ctx, rec.Key,
 		func(r *IdempotencyRecord) bool {
 			return r.State == IdempotencyPending && r.LeaseUntil.Equal(rec.LeaseUntil)
@@ -124,7 +137,11 @@ func (s *Store) TakeOverIdempotencyKey(ctx context.Context, rec *IdempotencyReco
 // the record is read and checked by ok under the record's lock, and the
 // update names it by _id alone.
 func (s *Store) updateKeyIf(ctx context.Context, key string, ok func(*IdempotencyRecord) bool, cond, update bson.M) (bool, error) {
-	defer s.locks.lock(s.idempotency.Name(), key)()
+	unlock, err := s.locks.lockContext(ctx, s.idempotency.Name(), key)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
 	if s.ferret {
 		rec, err := s.FindIdempotencyKey(ctx, key)
 		if errors.Is(err, ErrNotFound) {
@@ -133,7 +150,10 @@ func (s *Store) updateKeyIf(ctx context.Context, key string, ok func(*Idempotenc
 		if err != nil || !ok(rec) {
 			return false, err
 		}
-		done := s.writeTurn()
+		done, err := s.writeTurnContext(ctx)
+		if err != nil {
+			return false, err
+		}
 		_, err = s.idempotency.UpdateOne(ctx, bson.M{"_id": key}, update)
 		done()
 		return err == nil, err
@@ -175,6 +195,8 @@ type Effect struct {
 // On FerretDB this scans the incident versions (it has no index but _id);
 // it runs only for a retry of a request that died mid-way.
 func (s *Store) FindEffect(ctx context.Context, dataspace, plate string) (*Effect, error) {
+	ctx, cancel := s.operation(ctx)
+	defer cancel()
 	var doc versionDoc
 	err := s.versions.FindOne(ctx, bson.M{"licensePlate": plate, "dataspace": dataspace}).Decode(&doc)
 	if err == nil {

@@ -173,6 +173,8 @@ var ErrConflict = errors.New("condition not met")
 // with its first history entry, inc.Activities[0].
 // Concurrent inserts are committed together (see groupInserter).
 func (s *Store) InsertIncident(ctx context.Context, inc *Incident) error {
+	ctx, cancel := s.operation(ctx)
+	defer cancel()
 	if len(inc.Activities) != 1 {
 		return fmt.Errorf("insert incident %s: %d history entries, want the one of its creation", inc.ID, len(inc.Activities))
 	}
@@ -203,6 +205,8 @@ const (
 // Callers must not modify the Data or Comments of what it returns: they may
 // be shared with the cache.
 func (s *Store) FindIncident(ctx context.Context, dataspace, id string, with int) (*Incident, error) {
+	ctx, cancel := s.operation(ctx)
+	defer cancel()
 	cached, hit, gen := s.cache.get(id)
 	inc := &cached
 	if !hit {
@@ -420,6 +424,8 @@ func plain(v any) any {
 // in a dataspace, without comments and history, ordered by id. It serves
 // operators and tests; no event lists incidents.
 func (s *Store) ListIncidents(ctx context.Context, dataspace, ownerID string) ([]Incident, error) {
+	ctx, cancel := s.operation(ctx)
+	defer cancel()
 	cur, err := s.versions.Find(ctx, bson.M{"dataspace": dataspace, "ownerId": ownerID},
 		options.Find().SetProjection(bson.M{"comments": 0, "activity": 0}))
 	if err != nil {
@@ -489,7 +495,13 @@ type Change struct {
 // meets a duplicate key and the change is decided again on the newer
 // version (or is a conflict, if it was pinned to a version).
 func (s *Store) ChangeIncident(ctx context.Context, dataspace, id string, ch Change) (int64, error) {
-	defer s.locks.lock(s.versions.Name(), id)()
+	ctx, cancel := s.operation(ctx)
+	defer cancel()
+	unlock, err := s.locks.lockContext(ctx, s.versions.Name(), id)
+	if err != nil {
+		return 0, wrap("change incident", err)
+	}
+	defer unlock()
 	for attempt := 1; ; attempt++ {
 		cur, err := s.FindIncident(ctx, dataspace, id, WithComments)
 		if err != nil {
@@ -643,19 +655,25 @@ func arrayAt(data map[string]any, path string) ([]any, bool) {
 // sequenceBurst, so that a burst of adds does not queue on one counter.
 // Numbers of a block not handed out before a restart are skipped.
 func (s *Store) NextSequence(ctx context.Context, dataspace, ownerID, name string) (int64, error) {
+	ctx, cancel := s.operation(ctx)
+	defer cancel()
 	// The key is a JSON array so that no choice of names can collide.
 	raw, _ := json.Marshal([]string{name, dataspace, ownerID})
 	key := string(raw)
 	s.seqMu.Lock()
 	b := s.seqBlocks[key]
 	if b == nil {
-		b = &sequenceBlock{}
+		b = &sequenceBlock{turn: make(chan struct{}, 1)}
 		s.seqBlocks[key] = b
 	}
 	s.seqMu.Unlock()
 
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	select {
+	case b.turn <- struct{}{}:
+		defer func() { <-b.turn }()
+	case <-ctx.Done():
+		return 0, fmt.Errorf("next sequence: %w: %w", ErrBusy, ctx.Err())
+	}
 	if b.next > 0 && b.next <= b.end {
 		n := b.next
 		b.next++
@@ -682,7 +700,9 @@ const (
 
 // sequenceBlock is the part of a counter this process has reserved.
 type sequenceBlock struct {
-	mu        sync.Mutex
+	// turn is held (its one slot filled) while the block is used or
+	// refilled, so that waiters can give up at their deadline.
+	turn      chan struct{}
 	next, end int64 // numbers next..end are reserved and unused
 	size      int64
 	refilled  time.Time
@@ -691,15 +711,18 @@ type sequenceBlock struct {
 // reserveSequence atomically adds size to the counter and returns its new
 // value: the numbers value-size+1..value are this caller's.
 //
-// Callers hold the key's sequenceBlock lock, so within this process only one
+// Callers hold the key's sequenceBlock turn, so within this process only one
 // reservation of a counter runs at a time (which is what the embedded store
 // needs, see docLocks).
 func (s *Store) reserveSequence(ctx context.Context, key string, size int64) (int64, error) {
-	defer s.writeTurn()()
+	done, err := s.writeTurnContext(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
 	var doc struct {
 		Seq int64 `bson:"seq"`
 	}
-	var err error
 	// Two first calls may both try to create the counter; the loser of that
 	// race gets a duplicate key error and simply increments the winner's.
 	for attempt := 0; attempt < 3; attempt++ {

@@ -101,6 +101,16 @@ type Options struct {
 	// token expiry, idempotency leases), so a test moves time instead of
 	// sleeping; nil uses the real time.
 	Clock *Clock
+	// StoreTimeout bounds each store operation (store.Config's
+	// OperationTimeout); zero keeps the store's default.
+	StoreTimeout time.Duration
+	// StoreMinFreeBytes is the free disk space the store needs to be ready
+	// (store.Config's MinFreeBytes); zero keeps the default.
+	StoreMinFreeBytes uint64
+	// PasswordCost is the bcrypt cost of seeded passwords and of the
+	// gateway's checks; zero means bcrypt's minimum, so that tests check
+	// passwords, not bcrypt's work factor.
+	PasswordCost int
 	// WrapStore, when set, stands between the gateway and the real store,
 	// for faults the real store cannot be made to show (say so in the test).
 	WrapStore func(handlers.Store) handlers.Store
@@ -124,9 +134,11 @@ func Start(t testing.TB, opts Options) *Harness {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	// Passwords are hashed at bcrypt's minimum cost: the tests check
-	// passwords, not bcrypt's work factor.
-	cfgStore := store.Config{DataDir: dir, PasswordCost: credentials.MinPasswordCost}
+	if opts.PasswordCost == 0 {
+		opts.PasswordCost = credentials.MinPasswordCost
+	}
+	cfgStore := store.Config{DataDir: dir, PasswordCost: opts.PasswordCost,
+		OperationTimeout: opts.StoreTimeout, MinFreeBytes: opts.StoreMinFreeBytes}
 	if opts.ViaURI {
 		cfgStore.URI = serveStore(t, dir)
 	}
@@ -143,7 +155,7 @@ func Start(t testing.TB, opts Options) *Harness {
 	}
 	cfg := opts.Config
 	if cfg.PasswordCost == 0 {
-		cfg.PasswordCost = credentials.MinPasswordCost
+		cfg.PasswordCost = opts.PasswordCost
 	}
 	if opts.Clock != nil {
 		cfg.Now = opts.Clock.Now
