@@ -291,6 +291,7 @@ func (g *Gateway) protocolError(ctx context.Context, err error, step, plate stri
 	g.log.Error().Err(err).Str("licensePlate", plate).Msg("internal error")
 	return envelope.Errorf(envelope.KindInternal, "unexpected error; quote licensePlate %s to support", plate)
 }
+
 // encodeEnvelope serializes a response; the status changes only if the
 // payload cannot be encoded.
 func encodeEnvelope(resp *envelope.Response, status int) (int, []byte) {
