@@ -4,10 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
@@ -221,4 +227,76 @@ func TestStoreCommandsRefuseABadStoreTimeout(t *testing.T) {
 		t.Fatalf("a bad --store-timeout gave %v", err)
 	}
 	assertEmptyDir(t, dir)
+}
+
+// embedded-store serves the files of the directory its flag names, or
+// SCWM_DATA_DIR without the flag: a client created there with
+// `clients create` is what a MongoDB client of the served store finds.
+func TestEmbeddedStoreServesTheDirectoryItIsGiven(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"flags", "environment"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			target, decoy := t.TempDir(), t.TempDir()
+			out, err := cliRun(map[string]string{"SCWM_DATA_DIR": target}, "clients", "create", "--company", "acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var created struct{ APIKey string }
+			if err := json.Unmarshal([]byte(out), &created); err != nil {
+				t.Fatal(err)
+			}
+			env := map[string]string{"SCWM_DATA_DIR": target}
+			args := []string{"scwm-gateway", "embedded-store", "--addr", "127.0.0.1:0"}
+			if how == "flags" {
+				env["SCWM_DATA_DIR"] = decoy
+				args = append(args, "--data-dir", target)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			stderr := &syncBuffer{}
+			done := make(chan error, 1)
+			go func() { done <- run(ctx, args, func(k string) string { return env[k] }, io.Discard, stderr) }()
+			defer func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("embedded-store returned %v", err)
+				}
+			}()
+			uri := waitForLogField(t, stderr, done, "embedded store listening", "uri")
+
+			client, err := mongo.Connect(options.Client().ApplyURI(uri))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer client.Disconnect(context.Background())
+			var doc bson.M
+			if err := client.Database("scwm").Collection("clients").FindOne(ctx, bson.M{"_id": created.APIKey}).Decode(&doc); err != nil {
+				t.Fatalf("the served store does not hold the client created in %s: %v", target, err)
+			}
+			assertEmptyDir(t, decoy)
+		})
+	}
+}
+
+// waitForLogField waits for the JSON log line whose message is msg and
+// returns its field; it fails the test if the command ends first.
+func waitForLogField(t *testing.T, log *syncBuffer, done <-chan error, msg, field string) string {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		for _, line := range strings.Split(log.String(), "\n") {
+			var entry map[string]any
+			if json.Unmarshal([]byte(line), &entry) == nil && entry["message"] == msg {
+				if v, ok := entry[field].(string); ok {
+					return v
+				}
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the command ended before logging %q: %v\n%s", msg, err, log.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Fatalf("no %q in the log within 20s:\n%s", msg, log.String())
+	return ""
 }
