@@ -38,18 +38,6 @@ type cliError struct {
 func (e *cliError) Error() string { return e.err.Error() + "\nstderr: " + e.stderr }
 func (e *cliError) Unwrap() error { return e.err }
 
-// openStoreAt opens the embedded store of dir and database, as a check of
-// what a command left there.
-func openStoreAt(t *testing.T, dir, database string) *store.Store {
-	t.Helper()
-	st, err := store.Open(context.Background(), store.Config{DataDir: dir, Database: database})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close(context.Background()) })
-	return st
-}
-
 // assertEmptyDir fails unless dir holds nothing: no command may have
 // written its store there.
 func assertEmptyDir(t *testing.T, dir string) {
