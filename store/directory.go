@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -45,9 +46,18 @@ type Client struct {
 // Active reports whether the client may still authenticate.
 func (c *Client) Active() bool { return c.RevokedAt == 0 }
 
-// PutCompany creates the company or updates its name.
+// PutCompany creates the company or updates its name; a company stored as
+// c already is not written.
 func (s *Store) PutCompany(ctx context.Context, c Company) error {
-	_, err := s.companies.ReplaceOne(ctx, bson.M{"_id": c.ID}, c, options.Replace().SetUpsert(true))
+	var stored Company
+	err := s.companies.FindOne(ctx, bson.M{"_id": c.ID}).Decode(&stored)
+	if err == nil && stored == c {
+		return nil
+	}
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return wrap("put company", err)
+	}
+	_, err = s.companies.ReplaceOne(ctx, bson.M{"_id": c.ID}, c, options.Replace().SetUpsert(true))
 	return wrap("put company", err)
 }
 
@@ -56,9 +66,18 @@ func (s *Store) EnsureCompany(ctx context.Context, id string) error {
 	return wrap("ensure company", s.insertOrUpdate(ctx, s.companies, Company{ID: id, Name: id}, nil, nil))
 }
 
-// PutNetwork creates the network or replaces its member list.
+// PutNetwork creates the network or replaces its member list and
+// position; a network stored as n already is not written.
 func (s *Store) PutNetwork(ctx context.Context, n Network) error {
-	_, err := s.networks.ReplaceOne(ctx, bson.M{"_id": n.ID}, n, options.Replace().SetUpsert(true))
+	var stored Network
+	err := s.networks.FindOne(ctx, bson.M{"_id": n.ID}).Decode(&stored)
+	if err == nil && stored.Position == n.Position && slices.Equal(stored.Members, n.Members) {
+		return nil
+	}
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return wrap("put network", err)
+	}
+	_, err = s.networks.ReplaceOne(ctx, bson.M{"_id": n.ID}, n, options.Replace().SetUpsert(true))
 	return wrap("put network", err)
 }
 
@@ -106,10 +125,17 @@ func (s *Store) InsertClient(ctx context.Context, c Client) error {
 }
 
 // PutClient makes the stored client match c (a seed entry): it is created if
-// missing, and its secret, company and user are updated if present.
-// CreatedAt and a revocation are kept: re-applying a seed never brings a
-// revoked key back.
+// missing, and its secret, company and user are updated if they differ; a
+// client that matches already is not written. CreatedAt and a revocation
+// are kept: re-applying a seed never brings a revoked key back.
 func (s *Store) PutClient(ctx context.Context, c Client) error {
+	stored, err := s.FindClient(ctx, c.APIKey)
+	switch {
+	case err == nil && stored.SecretHash == c.SecretHash && stored.CompanyID == c.CompanyID && stored.UserID == c.UserID:
+		return nil
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return wrap("put client", err)
+	}
 	c.CreatedAt, c.RevokedAt = time.Now().UnixMilli(), 0
 	return wrap("put client", s.insertOrUpdate(ctx, s.clients, c, bson.M{"_id": c.APIKey},
 		bson.M{"$set": bson.M{"secretHash": c.SecretHash, "companyId": c.CompanyID, "userId": c.UserID}}))

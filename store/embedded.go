@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -37,6 +38,10 @@ func startEmbedded(dir string, logger *slog.Logger, turn func() (done func())) (
 	return startEmbeddedOn(dir, embeddedAddr, logger, turn)
 }
 
+// ferretNew makes embedded stores of one process start one at a time:
+// ferretdb.New sets a package-level variable of FerretDB's without a lock.
+var ferretNew sync.Mutex
+
 // startEmbeddedOn is startEmbedded listening on the TCP address addr.
 func startEmbeddedOn(dir, addr string, logger *slog.Logger, turn func() (done func())) (*embedded, error) {
 	abs, err := filepath.Abs(dir)
@@ -54,12 +59,14 @@ func startEmbeddedOn(dir, addr string, logger *slog.Logger, turn func() (done fu
 		pragmas = walPragmas
 	}
 	sqliteURL := (&url.URL{Scheme: "file", Path: abs + "/", RawQuery: pragmas}).String()
+	ferretNew.Lock()
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: addr},
 		Handler:   "sqlite",
 		SQLiteURL: sqliteURL,
 		Logger:    logger,
 	})
+	ferretNew.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("start embedded store in %s on %s: %w", abs, addr, err)
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -56,9 +57,17 @@ func NormalizeUsername(username string) string {
 }
 
 // PutUser creates the user, or updates its password hash, company and
-// name; a disabled user stays disabled.
+// name if they differ; a user that matches already is not written. A
+// disabled user stays disabled.
 func (s *Store) PutUser(ctx context.Context, u User) error {
 	u.Username = NormalizeUsername(u.Username)
+	stored, err := s.FindUser(ctx, u.Username)
+	switch {
+	case err == nil && stored.PasswordHash == u.PasswordHash && stored.CompanyID == u.CompanyID && stored.Name == u.Name:
+		return nil
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return wrap("put user", err)
+	}
 	return wrap("put user", s.insertOrUpdate(ctx, s.users, u, bson.M{"_id": u.Username},
 		bson.M{"$set": bson.M{"passwordHash": u.PasswordHash, "companyId": u.CompanyID, "name": u.Name}}))
 }
@@ -78,9 +87,17 @@ func (s *Store) SetUserDisabled(ctx context.Context, username string, disabled b
 }
 
 // PutOAuthClient makes the stored OAuth client match c (a seed entry): it
-// is created if missing, and its secret and company are updated if
-// present; a revoked client stays revoked.
+// is created if missing, and its secret and company are updated if they
+// differ; a client that matches already is not written. A revoked client
+// stays revoked.
 func (s *Store) PutOAuthClient(ctx context.Context, c OAuthClient) error {
+	stored, err := s.FindOAuthClient(ctx, c.ClientID)
+	switch {
+	case err == nil && stored.SecretHash == c.SecretHash && stored.CompanyID == c.CompanyID:
+		return nil
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return wrap("put oauth client", err)
+	}
 	return wrap("put oauth client", s.insertOrUpdate(ctx, s.oauthClients, c, bson.M{"_id": c.ClientID},
 		bson.M{"$set": bson.M{"secretHash": c.SecretHash, "companyId": c.CompanyID}}))
 }

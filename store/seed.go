@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -130,7 +131,10 @@ func (s *Seed) check() error {
 // networks are created or updated, clients created or updated (a revoked
 // client stays revoked), users and OAuth clients created or updated (a
 // disabled user or revoked OAuth client stays so). Nothing the seed does not
-// list is touched.
+// list is touched, and an entry stored as the seed lists it already is not
+// written: a seed applied again at a restart writes nothing, so a start
+// needs no free disk space for it. A user keeps the stored password hash
+// while it still matches the seed's password.
 func (s *Store) ApplySeed(ctx context.Context, seed *Seed) error {
 	for _, c := range seed.Companies {
 		if err := s.PutCompany(ctx, c); err != nil {
@@ -155,7 +159,7 @@ func (s *Store) ApplySeed(ctx context.Context, seed *Seed) error {
 		}
 	}
 	for _, u := range seed.Users {
-		hash, err := s.passwords.Hash(u.Password)
+		hash, err := s.seedPasswordHash(ctx, u)
 		if err != nil {
 			return fmt.Errorf("seed user %s: %w", u.Username, err)
 		}
@@ -169,6 +173,20 @@ func (s *Store) ApplySeed(ctx context.Context, seed *Seed) error {
 		}
 	}
 	return nil
+}
+
+// seedPasswordHash is the hash to store for a seeded user: the stored one
+// if it still matches the seed's password (bcrypt salts every hash, so a
+// new one would differ and be written), a new one otherwise.
+func (s *Store) seedPasswordHash(ctx context.Context, u SeedUser) (string, error) {
+	stored, err := s.FindUser(ctx, u.Username)
+	switch {
+	case err == nil && s.passwords.Verify(stored.PasswordHash, u.Password):
+		return stored.PasswordHash, nil
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return "", err
+	}
+	return s.passwords.Hash(u.Password)
 }
 
 // AddNetworkMember adds company to network, creating the network if needed.

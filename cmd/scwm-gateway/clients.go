@@ -6,7 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -58,7 +58,7 @@ func clients(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		return printJSON(stdout, out)
 	case "revoke":
-		return revokeOne(ctx, fs, args[1:], sf, log, stdout, "api-key", "the apiKey to revoke", "clients revoke",
+		return revokeOne(ctx, fs, args[1:], sf, log, stdout, "api-key", "the apiKey to revoke", "clients revoke", "revoked",
 			func(st *store.Store, key string) error { return st.RevokeClient(ctx, key) },
 			func(key string) string { return fmt.Sprintf("no API client has apiKey %q", key) })
 	default:
@@ -67,19 +67,39 @@ func clients(ctx context.Context, args []string, getenv func(string) string, std
 }
 
 // storeCommand starts the flag set of a command that works on the store
-// directly: the store flags of serve, and a logger for warnings only.
-func storeCommand(name string, getenv func(string) string, stderr io.Writer) (*flag.FlagSet, storeFlags, zerolog.Logger) {
+// directly: the store flags of serve, --store-timeout, and a logger for
+// warnings only. The flags bind to the returned *cliStore, which the
+// command reads after parsing.
+func storeCommand(name string, getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *cliStore, zerolog.Logger) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var sf storeFlags
-	sf.register(fs, getenv)
+	sf := &cliStore{}
+	sf.flags.register(fs, getenv)
+	fs.StringVar(&sf.timeout, "store-timeout", envOr(getenv, "SCWM_STORE_TIMEOUT", "5s"),
+		"how long to wait for the store before giving up (env SCWM_STORE_TIMEOUT)")
 	return fs, sf, zerolog.New(stderr).Level(zerolog.WarnLevel)
+}
+
+// cliStore is the store a CLI command works on, as its flags name it.
+type cliStore struct {
+	flags   storeFlags
+	timeout string
+}
+
+// open opens the store the flags name, bounded by --store-timeout, so that
+// an unreachable store is an error and never a change made elsewhere.
+func (c *cliStore) open(ctx context.Context, log zerolog.Logger) (*store.Store, error) {
+	timeout, err := time.ParseDuration(c.timeout)
+	if err != nil || timeout <= 0 {
+		return nil, fmt.Errorf("--store-timeout %q must be a positive duration such as 5s", c.timeout)
+	}
+	return openStore(ctx, c.flags, timeout, log)
 }
 
 // openForCompany opens the store of sf for a command that acts for
 // company, creating the company if it is missing; the caller closes it.
-func openForCompany(ctx context.Context, sf storeFlags, log zerolog.Logger, company string) (*store.Store, error) {
-	st, err := openStore(ctx, sf, 0, log)
+func openForCompany(ctx context.Context, sf *cliStore, log zerolog.Logger, company string) (*store.Store, error) {
+	st, err := sf.open(ctx, log)
 	if err != nil {
 		return nil, err
 	}
@@ -92,9 +112,10 @@ func openForCompany(ctx context.Context, sf storeFlags, log zerolog.Logger, comp
 
 // revokeOne runs a subcommand that takes one id flag and changes one
 // record: it parses the flag, opens the store, applies change and prints
-// "<verb>d <id>" (or notFound's message when there is no such record).
-func revokeOne(ctx context.Context, fs *flag.FlagSet, args []string, sf storeFlags, log zerolog.Logger, stdout io.Writer,
-	flagName, usage, command string, change func(*store.Store, string) error, notFound func(string) string) error {
+// "<done> <id>", such as "revoked KEY" (or notFound's message when there is
+// no such record).
+func revokeOne(ctx context.Context, fs *flag.FlagSet, args []string, sf *cliStore, log zerolog.Logger, stdout io.Writer,
+	flagName, usage, command, done string, change func(*store.Store, string) error, notFound func(string) string) error {
 	id := fs.String(flagName, "", usage)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -102,7 +123,10 @@ func revokeOne(ctx context.Context, fs *flag.FlagSet, args []string, sf storeFla
 	if *id == "" {
 		return fmt.Errorf("%s needs --%s", command, flagName)
 	}
-	st, err := openStore(ctx, sf, 0, log)
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s takes no arguments, got %q", command, fs.Args())
+	}
+	st, err := sf.open(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -113,7 +137,6 @@ func revokeOne(ctx context.Context, fs *flag.FlagSet, args []string, sf storeFla
 		}
 		return err
 	}
-	verb := command[strings.LastIndex(command, " ")+1:]
-	fmt.Fprintf(stdout, "%sd %s\n", strings.TrimSuffix(verb, "e"), *id)
+	fmt.Fprintf(stdout, "%s %s\n", done, *id)
 	return nil
 }

@@ -5,10 +5,16 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 )
+
+// zerologFormats sets zerolog's package-level formats once: commands run
+// concurrently in one process (as tests run them) must not write them at
+// the same time.
+var zerologFormats sync.Once
 
 // newLogger builds the process logger: human-readable console output when w
 // is a terminal (or format is "console"), one JSON object per line otherwise.
@@ -17,9 +23,11 @@ func newLogger(w io.Writer, format, level string) (zerolog.Logger, error) {
 	if err != nil || lvl == zerolog.NoLevel {
 		return zerolog.Logger{}, fmt.Errorf("--log-level %q must be debug, info, warn or error", level)
 	}
-	zerolog.TimeFieldFormat = time.RFC3339Nano
-	zerolog.DurationFieldUnit = time.Millisecond
-	zerolog.DurationFieldInteger = false
+	zerologFormats.Do(func() {
+		zerolog.TimeFieldFormat = time.RFC3339Nano
+		zerolog.DurationFieldUnit = time.Millisecond
+		zerolog.DurationFieldInteger = false
+	})
 	if format == "console" || format == "auto" && isTerminal(w) {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
 	}

@@ -46,6 +46,9 @@ Usage:
   scwm-gateway oauth-clients create --company ID [--client-id ID]
                                     mint an OAuth client id and secret, printed as JSON;
                                     oauth-clients revoke --client-id ID
+                                    clients, users and oauth-clients work on the store of
+                                    --data-dir, --mongo-uri and --database (or SCWM_DATA_DIR,
+                                    MONGODB_URI, SCWM_DATABASE), waiting --store-timeout at most
   scwm-gateway embedded-store [--addr 127.0.0.1:27017] [--data-dir ./data]
                                     serve the embedded store's files over the MongoDB
                                     wire protocol (for mongosh), without authentication

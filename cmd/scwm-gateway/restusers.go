@@ -56,7 +56,7 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 		}
 		return printJSON(stdout, map[string]string{"username": store.NormalizeUsername(*username), "companyId": *company, "name": *name})
 	case "disable", "enable":
-		return revokeOne(ctx, fs, args[1:], sf, log, stdout, "username", "the user's username", "users "+args[0],
+		return revokeOne(ctx, fs, args[1:], sf, log, stdout, "username", "the user's username", "users "+args[0], args[0]+"d",
 			func(st *store.Store, username string) error {
 				return st.SetUserDisabled(ctx, username, args[0] == "disable")
 			},
@@ -120,7 +120,7 @@ func oauthClients(ctx context.Context, args []string, getenv func(string) string
 		return printJSON(stdout, map[string]string{"clientId": *clientID, "clientSecret": secret, "companyId": *company,
 			"authorization": basicAuthorization(*clientID, secret)})
 	case "revoke":
-		return revokeOne(ctx, fs, args[1:], sf, log, stdout, "client-id", "the client id to revoke", "oauth-clients revoke",
+		return revokeOne(ctx, fs, args[1:], sf, log, stdout, "client-id", "the client id to revoke", "oauth-clients revoke", "revoked",
 			func(st *store.Store, id string) error { return st.RevokeOAuthClient(ctx, id) },
 			func(id string) string { return fmt.Sprintf("no OAuth client %q", id) })
 	default:

@@ -36,6 +36,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	started := time.Now()
 
+	// Listen before anything is created, so that a taken port stops the
+	// start before a first-run client exists.
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	}
+	defer ln.Close()
+
 	st, err := openStore(ctx, cfg.store, cfg.storeTimeout, log)
 	if err != nil {
 		return err
@@ -49,7 +57,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Info().Msg("stopped")
 	}()
 
-	first, err := prepareData(ctx, st, cfg.seed, log)
+	first, err := prepareData(ctx, st, cfg.seed, cfg.store.dataDir, log)
 	if err != nil {
 		return err
 	}
@@ -73,10 +81,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
-	ln, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
-	}
 	srv := &http.Server{
 		Handler:           gw,
 		ReadHeaderTimeout: 10 * time.Second,

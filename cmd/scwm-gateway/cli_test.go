@@ -1,0 +1,290 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/scwm-gateway/scwm-gateway/store"
+)
+
+// cliRun runs one `scwm-gateway` command in-process with env as its whole
+// environment and returns what it printed on stdout.
+func cliRun(env map[string]string, args ...string) (string, error) {
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), append([]string{"scwm-gateway"}, args...), func(k string) string { return env[k] }, &stdout, &stderr)
+	if err != nil && stderr.Len() > 0 {
+		return stdout.String(), &cliError{err: err, stderr: stderr.String()}
+	}
+	return stdout.String(), err
+}
+
+// cliError is a failed command's error with what it wrote on stderr.
+type cliError struct {
+	err    error
+	stderr string
+}
+
+func (e *cliError) Error() string { return e.err.Error() + "\nstderr: " + e.stderr }
+func (e *cliError) Unwrap() error { return e.err }
+
+// assertEmptyDir fails unless dir holds nothing: no command may have
+// written its store there.
+func assertEmptyDir(t *testing.T, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) > 0 {
+		t.Fatalf("%s was written to (%d entries): the command used the store of the environment or default", dir, len(entries))
+	}
+}
+
+// Every command that changes the store changes the one its flags name, or
+// its environment when no flag is given: an operator who revokes a leaked
+// key with --data-dir revokes it in that directory. In the flags case the
+// environment names a decoy directory and database, which must stay
+// untouched.
+func TestStoreCommandsChangeTheStoreTheyAreGiven(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"flags", "environment"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			target, decoy := t.TempDir(), t.TempDir()
+			database := "cli_" + how
+			var env map[string]string
+			var storeArgs []string
+			if how == "flags" {
+				env = map[string]string{"SCWM_DATA_DIR": decoy, "SCWM_DATABASE": "decoy"}
+				storeArgs = []string{"--data-dir", target, "--database", database}
+			} else {
+				env = map[string]string{"SCWM_DATA_DIR": target, "SCWM_DATABASE": database}
+			}
+			cli := func(args ...string) string {
+				t.Helper()
+				out, err := cliRun(env, append(args, storeArgs...)...)
+				if err != nil {
+					t.Fatalf("%v: %v", args, err)
+				}
+				return out
+			}
+			// check opens the target store, as the gateway would, and
+			// closes it again before the next command.
+			check := func(f func(st *store.Store)) {
+				t.Helper()
+				st, err := store.Open(context.Background(), store.Config{DataDir: target, Database: database})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer st.Close(context.Background())
+				f(st)
+			}
+			ctx := context.Background()
+
+			var created struct{ APIKey, CompanyID string }
+			if err := json.Unmarshal([]byte(cli("clients", "create", "--company", "acme", "--user", "bob")), &created); err != nil || created.APIKey == "" {
+				t.Fatalf("clients create printed no apiKey (%v)", err)
+			}
+			check(func(st *store.Store) {
+				c, err := st.FindClient(ctx, created.APIKey)
+				if err != nil || !c.Active() || c.CompanyID != "acme" || c.UserID != "bob" {
+					t.Fatalf("clients create: the client is not in the named store: %+v %v", c, err)
+				}
+			})
+			if out := cli("clients", "revoke", "--api-key", created.APIKey); out != "revoked "+created.APIKey+"\n" {
+				t.Fatalf("clients revoke printed %q", out)
+			}
+			check(func(st *store.Store) {
+				if c, err := st.FindClient(ctx, created.APIKey); err != nil || c.Active() {
+					t.Fatalf("clients revoke: the client is still active in the named store: %+v %v", c, err)
+				}
+			})
+
+			pw := filepath.Join(t.TempDir(), "pw")
+			writeFile(t, pw, "sara-password-1\n")
+			cli("users", "create", "--username", "sara@acme.com", "--company", "acme", "--password-file", pw)
+			check(func(st *store.Store) {
+				if u, err := st.FindUser(ctx, "sara@acme.com"); err != nil || u.Disabled || u.CompanyID != "acme" {
+					t.Fatalf("users create: the user is not in the named store: %+v %v", u, err)
+				}
+			})
+			for _, step := range []struct {
+				verb, printed string
+				disabled      bool
+			}{{"disable", "disabled", true}, {"enable", "enabled", false}} {
+				if out := cli("users", step.verb, "--username", "sara@acme.com"); out != step.printed+" sara@acme.com\n" {
+					t.Fatalf("users %s printed %q", step.verb, out)
+				}
+				check(func(st *store.Store) {
+					if u, err := st.FindUser(ctx, "sara@acme.com"); err != nil || u.Disabled != step.disabled {
+						t.Fatalf("users %s: the named store has %+v %v", step.verb, u, err)
+					}
+				})
+			}
+
+			cli("oauth-clients", "create", "--company", "acme", "--client-id", "acme-app")
+			check(func(st *store.Store) {
+				if c, err := st.FindOAuthClient(ctx, "acme-app"); err != nil || c.Revoked {
+					t.Fatalf("oauth-clients create: the client is not in the named store: %+v %v", c, err)
+				}
+			})
+			if out := cli("oauth-clients", "revoke", "--client-id", "acme-app"); out != "revoked acme-app\n" {
+				t.Fatalf("oauth-clients revoke printed %q", out)
+			}
+			check(func(st *store.Store) {
+				if c, err := st.FindOAuthClient(ctx, "acme-app"); err != nil || !c.Revoked {
+					t.Fatalf("oauth-clients revoke: the named store has %+v %v", c, err)
+				}
+			})
+
+			if _, err := os.Stat(filepath.Join(target, database+".sqlite")); err != nil {
+				t.Fatalf("the named database is not the file %s.sqlite in the named directory: %v", database, err)
+			}
+			assertEmptyDir(t, decoy)
+		})
+	}
+}
+
+// A store that cannot be reached is an error that names it, within
+// --store-timeout (SCWM_STORE_TIMEOUT), never a change made in another
+// store: `clients create --mongo-uri mongodb://127.0.0.1:1/` once
+// "succeeded" in ./data.
+func TestStoreCommandsFailOnAnUnreachableStore(t *testing.T) {
+	t.Parallel()
+	const unreachable = "mongodb://127.0.0.1:1/"
+	commands := [][]string{
+		{"clients", "create", "--company", "acme"},
+		{"clients", "revoke", "--api-key", "some-key"},
+		{"users", "create", "--username", "sara@acme.com", "--company", "acme", "--password-file", "PWFILE"},
+		{"users", "disable", "--username", "sara@acme.com"},
+		{"users", "enable", "--username", "sara@acme.com"},
+		{"oauth-clients", "create", "--company", "acme"},
+		{"oauth-clients", "revoke", "--client-id", "acme-app"},
+	}
+	for _, how := range []string{"flags", "environment"} {
+		for _, command := range commands {
+			t.Run(how+"/"+strings.Join(command[:2], "-"), func(t *testing.T) {
+				t.Parallel()
+				decoy := t.TempDir()
+				pw := filepath.Join(t.TempDir(), "pw")
+				writeFile(t, pw, "sara-password-1\n")
+				args := append([]string(nil), command...)
+				for i, a := range args {
+					if a == "PWFILE" {
+						args[i] = pw
+					}
+				}
+				env := map[string]string{"SCWM_DATA_DIR": decoy}
+				if how == "flags" {
+					args = append(args, "--mongo-uri", unreachable, "--store-timeout", "200ms")
+				} else {
+					env["MONGODB_URI"], env["SCWM_STORE_TIMEOUT"] = unreachable, "200ms"
+				}
+				out, err := cliRun(env, args...)
+				if err == nil {
+					t.Fatalf("%v succeeded with an unreachable store, printing %q", args, out)
+				}
+				if !strings.Contains(err.Error(), "127.0.0.1:1") {
+					t.Fatalf("the error does not name the unreachable store: %v", err)
+				}
+				if out != "" {
+					t.Fatalf("a failed command printed %q", out)
+				}
+				assertEmptyDir(t, decoy)
+			})
+		}
+	}
+}
+
+func TestStoreCommandsRefuseABadStoreTimeout(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	_, err := cliRun(map[string]string{"SCWM_DATA_DIR": dir}, "clients", "create", "--company", "acme", "--store-timeout", "soon")
+	if err == nil || !strings.Contains(err.Error(), "--store-timeout") {
+		t.Fatalf("a bad --store-timeout gave %v", err)
+	}
+	assertEmptyDir(t, dir)
+}
+
+// embedded-store serves the files of the directory its flag names, or
+// SCWM_DATA_DIR without the flag: a client created there with
+// `clients create` is what a MongoDB client of the served store finds.
+func TestEmbeddedStoreServesTheDirectoryItIsGiven(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"flags", "environment"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			target, decoy := t.TempDir(), t.TempDir()
+			out, err := cliRun(map[string]string{"SCWM_DATA_DIR": target}, "clients", "create", "--company", "acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var created struct{ APIKey string }
+			if err := json.Unmarshal([]byte(out), &created); err != nil {
+				t.Fatal(err)
+			}
+			env := map[string]string{"SCWM_DATA_DIR": target}
+			args := []string{"scwm-gateway", "embedded-store", "--addr", "127.0.0.1:0"}
+			if how == "flags" {
+				env["SCWM_DATA_DIR"] = decoy
+				args = append(args, "--data-dir", target)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			stderr := &syncBuffer{}
+			done := make(chan error, 1)
+			go func() { done <- run(ctx, args, func(k string) string { return env[k] }, io.Discard, stderr) }()
+			defer func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("embedded-store returned %v", err)
+				}
+			}()
+			uri := waitForLogField(t, stderr, done, "embedded store listening", "uri")
+
+			client, err := mongo.Connect(options.Client().ApplyURI(uri))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer client.Disconnect(context.Background())
+			var doc bson.M
+			if err := client.Database("scwm").Collection("clients").FindOne(ctx, bson.M{"_id": created.APIKey}).Decode(&doc); err != nil {
+				t.Fatalf("the served store does not hold the client created in %s: %v", target, err)
+			}
+			assertEmptyDir(t, decoy)
+		})
+	}
+}
+
+// waitForLogField waits for the JSON log line whose message is msg and
+// returns its field; it fails the test if the command ends first.
+func waitForLogField(t *testing.T, log *syncBuffer, done <-chan error, msg, field string) string {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		for _, line := range strings.Split(log.String(), "\n") {
+			var entry map[string]any
+			if json.Unmarshal([]byte(line), &entry) == nil && entry["message"] == msg {
+				if v, ok := entry[field].(string); ok {
+					return v
+				}
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the command ended before logging %q: %v\n%s", msg, err, log.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Fatalf("no %q in the log within 20s:\n%s", msg, log.String())
+	return ""
+}
