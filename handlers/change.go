@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -138,18 +141,26 @@ const maxPlanAttempts = 100
 func (g *Gateway) mutate(ctx context.Context, call *Call, pt processType, id string, with int, plan planFunc) (*store.Incident, int64, error) {
 	defer g.incidentLocks.Lock(id)()
 	h := call.Request.Header
-	sent, pinned := intField(call.Payload, "dataVersion")
+	sent, pinned, err := payloadVersion(call.Payload)
+	if err != nil {
+		return nil, 0, err
+	}
 	for attempt := 1; ; attempt++ {
 		inc, r, err := g.findVisible(ctx, call, pt, id, with)
 		if err != nil {
 			return nil, 0, err
 		}
 		ch, err := plan(inc, r)
-		if err != nil || ch == nil {
+		if err != nil {
 			return inc, inc.DataVersion, err
 		}
+		// The condition holds for a change that writes nothing too: a
+		// client that sent a stale version must learn that it is stale.
 		if pinned && sent != inc.DataVersion {
 			return nil, 0, staleVersion(sent, inc.DataVersion)
+		}
+		if ch == nil {
+			return inc, inc.DataVersion, nil
 		}
 		ch.IfDataVersion = inc.DataVersion
 		sort.Strings(ch.Activity.Fields)
@@ -308,13 +319,67 @@ func newID() string {
 	return uuid.Must(uuid.NewV7()).String()
 }
 
-// intField reads an integer payload field.
-func intField(p map[string]any, name string) (int64, bool) {
-	n, ok := p[name].(json.Number)
-	if !ok {
+// payloadVersion reads payload.dataVersion, the version a conditional
+// change is based on: pinned is false when it is absent. Any spelling of a
+// whole number from 1 to the largest int64 is that version (1, 1.0, 1e0 and
+// 10E-1 are all version 1); anything else is a SchemaValidationException,
+// never a change made without its condition.
+func payloadVersion(p map[string]any) (version int64, pinned bool, err error) {
+	v, sent := p["dataVersion"]
+	if !sent {
+		return 0, false, nil
+	}
+	if n, ok := v.(json.Number); ok {
+		if version, ok := wholeNumber(n); ok && version >= 1 {
+			return version, true, nil
+		}
+	}
+	return 0, false, schemaError([]string{fmt.Sprintf("$.dataVersion: %s is not a dataVersion; %s", compactJSON(v), dataVersionRule)})
+}
+
+// dataVersionRule says what a dataVersion is, for error messages.
+const dataVersionRule = "send the incident's dataVersion as read, a whole number from 1 to 9223372036854775807"
+
+// wholeNumber reads a JSON number literal as an int64 when its value is a
+// whole number in int64's range, however it is written: 1, 1.0, 1e0, 10E-1
+// and 0.1e1 are all 1. It works on the literal's digits, so that no
+// rounding can make 9223372036854775808 or 1.0000000000000000001 whole.
+func wholeNumber(n json.Number) (int64, bool) {
+	s := string(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	mant, exp := s, 0
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		mant = s[:i]
+		e, err := strconv.Atoi(s[i+1:])
+		if err != nil || e > 1000 || e < -1000 {
+			return 0, false // out of range, or a fraction, whatever the mantissa
+		}
+		exp = e
+	}
+	digits := mant
+	if i := strings.IndexByte(mant, '.'); i >= 0 {
+		digits = mant[:i] + mant[i+1:]
+		exp -= len(mant) - i - 1
+	}
+	if digits == "" || strings.Trim(digits, "0123456789") != "" {
 		return 0, false
 	}
-	v, err := n.Int64()
+	digits = strings.TrimLeft(digits, "0")
+	for len(digits) > 0 && digits[len(digits)-1] == '0' {
+		digits = digits[:len(digits)-1]
+		exp++
+	}
+	if digits == "" {
+		return 0, true // zero, however written
+	}
+	if exp < 0 || len(digits)+exp > 19 {
+		return 0, false // a fraction, or more than int64's 19 digits
+	}
+	if neg {
+		digits = "-" + digits
+	}
+	v, err := strconv.ParseInt(digits+strings.Repeat("0", exp), 10, 64)
 	return v, err == nil
 }
 

@@ -196,10 +196,10 @@ func restInput(body map[string]any, creating bool) (map[string]any, int64, error
 	for _, name := range sortedKeys(body) {
 		v := body[name]
 		if name == "dataVersion" && !creating {
-			n, ok := v.(json.Number)
-			i, err := n.Int64()
-			if !ok || err != nil || i < 1 {
-				problems = append(problems, fieldProblem{name, "must be a positive integer, the version the change is based on"})
+			n, _ := v.(json.Number)
+			i, whole := wholeNumber(n)
+			if !whole || i < 1 {
+				problems = append(problems, fieldProblem{name, fmt.Sprintf("%s is not a dataVersion; %s", compactJSON(v), dataVersionRule)})
 				continue
 			}
 			version = i

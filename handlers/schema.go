@@ -379,6 +379,14 @@ func collectProblems(ve *jsonschema.ValidationError, payload any, out *[]string)
 	case *kind.MaxLength:
 		*out = append(*out, fmt.Sprintf("%s: must be at most %d characters long", at, k.Want))
 		return
+	case *kind.Minimum:
+		// The number as sent and the bound exactly: the library's own
+		// message rounds both to a few digits.
+		*out = append(*out, fmt.Sprintf("%s: is %v, at least %s allowed", at, valueAt(payload, ve.InstanceLocation), k.Want.RatString()))
+		return
+	case *kind.Maximum:
+		*out = append(*out, fmt.Sprintf("%s: is %v, at most %s allowed", at, valueAt(payload, ve.InstanceLocation), k.Want.RatString()))
+		return
 	case *kind.AnyOf, *kind.OneOf:
 		// A value of the wrong type fails every branch on its type; say so
 		// once. Otherwise report the branches that got past the type check.
