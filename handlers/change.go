@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"sort"
 	"strconv"
@@ -113,10 +114,82 @@ func mergeInto(prefix string, patch map[string]any, current map[string]any, set 
 		case isObj && curIsObj:
 			// An empty object merges nothing into an existing one.
 		default:
+			if was, present := current[k]; present && sameValue(was, v) {
+				continue // already so: not a change
+			}
 			set[path] = v
 			*changed = append(*changed, path[len("data."):])
 		}
 	}
+}
+
+// empty reports whether the change would write nothing but a new version:
+// no field, state, partner or comment changes.
+func (ch *change) empty() bool {
+	return len(ch.Set) == 0 && len(ch.AddToSet) == 0 && len(ch.Pull) == 0 &&
+		len(ch.AddComments) == 0 && ch.ReplaceComments == nil
+}
+
+// unchangedWarning is the warning of a change that found everything it
+// sent already so, and wrote no new version.
+func unchangedWarning(inc *store.Incident) string {
+	return fmt.Sprintf("nothing changed: %s %s already has every value sent; no new version was written (dataVersion %d)",
+		incidentName(inc), inc.ID, inc.DataVersion)
+}
+
+// sameValue reports whether a payload value (converted by storable) equals
+// a stored one: numbers by value (the store may read 1.0 back as 1),
+// objects and arrays member by member.
+func sameValue(stored, sent any) bool {
+	switch s := sent.(type) {
+	case map[string]any:
+		m, ok := stored.(map[string]any)
+		if !ok || len(m) != len(s) {
+			return false
+		}
+		for k, e := range s {
+			if was, present := m[k]; !present || !sameValue(was, e) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		a, ok := stored.([]any)
+		if !ok || len(a) != len(s) {
+			return false
+		}
+		for i := range s {
+			if !sameValue(a[i], s[i]) {
+				return false
+			}
+		}
+		return true
+	case int64, float64:
+		x, okx := exactNumber(stored)
+		y, oky := exactNumber(s)
+		return okx && oky && x.Cmp(y) == 0
+	case string, bool, nil:
+		return stored == sent
+	}
+	return false
+}
+
+// exactNumber is a stored or decoded number as an exact rational.
+func exactNumber(v any) (*big.Rat, bool) {
+	switch v := v.(type) {
+	case int64:
+		return new(big.Rat).SetInt64(v), true
+	case int32:
+		return new(big.Rat).SetInt64(int64(v)), true
+	case int:
+		return new(big.Rat).SetInt64(int64(v)), true
+	case float64:
+		if math.IsInf(v, 0) || math.IsNaN(v) {
+			return nil, false
+		}
+		return new(big.Rat).SetFloat64(v), true
+	}
+	return nil, false
 }
 
 // planFunc decides, from the incident as it is now and what the caller is

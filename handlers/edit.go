@@ -43,8 +43,14 @@ func (g *Gateway) editIncident(pt processType) HandlerFunc {
 				ch.setState(state)
 			}
 			ch.addComments(comments)
+			if ch.empty() {
+				return nil, nil // everything sent is already so: no new version
+			}
 			return ch, nil
 		})
+		if err == nil && v == inc.DataVersion {
+			call.Warnings = append(call.Warnings, unchangedWarning(inc))
+		}
 		return changedAnswer(inc, v, err)
 	}
 }
