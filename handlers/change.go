@@ -71,6 +71,14 @@ func (ch *change) setData(field string, v any) {
 	ch.Activity.Fields = append(ch.Activity.Fields, field)
 }
 
+// detail records a fact about the change in its history entry's detail.
+func (ch *change) detail(key string, v any) {
+	if ch.Activity.Detail == nil {
+		ch.Activity.Detail = map[string]any{}
+	}
+	ch.Activity.Detail[key] = v
+}
+
 // addComments adds comments to the change and names them in its history
 // entry.
 func (ch *change) addComments(comments []store.Comment) {
