@@ -11,20 +11,46 @@ import (
 // checkUTF8 refuses a body that is not UTF-8 (RFC 8259 §8.1), pointing at the
 // first bad byte. The decoder would otherwise replace such bytes with U+FFFD
 // and store something the client never sent.
-func checkUTF8(body []byte) *Error {
+//
+// A bad byte inside a string is reported with the JSON path of the string
+// (or, for a key, of its object), so that the client learns which field
+// holds it; checkLimits, which walks the strings anyway, finds it, and
+// reports any limit it meets first.
+func checkUTF8(body []byte, l Limits) *Error {
 	if utf8.Valid(body) {
 		return nil
 	}
+	s := newLimitScanner(body, l)
+	s.checkText = true
+	if err := s.scan(); err != nil {
+		return err
+	}
+	line, col := position(body, int64(firstInvalidUTF8(body)))
+	return Errorf(KindMalformedEnvelope, "body is not valid UTF-8 at line %d, column %d; send JSON as UTF-8", line, col)
+}
+
+// firstInvalidUTF8 is the offset of the first byte of b that is not UTF-8.
+func firstInvalidUTF8(b []byte) int {
 	off := 0
-	for off < len(body) {
-		r, size := utf8.DecodeRune(body[off:])
+	for off < len(b) {
+		r, size := utf8.DecodeRune(b[off:])
 		if r == utf8.RuneError && size <= 1 {
 			break
 		}
 		off += size
 	}
-	line, col := position(body, int64(off))
-	return Errorf(KindMalformedEnvelope, "body is not valid UTF-8 at line %d, column %d; send JSON as UTF-8", line, col)
+	return off
+}
+
+// badText reports the string body[start:end] (quotes included) if it is
+// not UTF-8, naming it by path (see checkUTF8).
+func (s *limitScanner) badText(start, end int, path string) *Error {
+	raw := s.body[start+1 : end-1]
+	if utf8.Valid(raw) {
+		return nil
+	}
+	line, col := position(s.body, int64(start+1+firstInvalidUTF8(raw)))
+	return Errorf(KindMalformedEnvelope, "%s: body is not valid UTF-8 at line %d, column %d; send JSON as UTF-8", path, line, col)
 }
 
 // checkLimits scans body once, without decoding it, and reports the first
@@ -38,9 +64,12 @@ func checkUTF8(body []byte) *Error {
 // not looked for. If it never closes, the body is broken JSON and the decoder
 // reports that instead.
 func checkLimits(body []byte, l Limits) *Error {
-	s := &limitScanner{body: body, l: l, over: -1,
+	return newLimitScanner(body, l).scan()
+}
+
+func newLimitScanner(body []byte, l Limits) *limitScanner {
+	return &limitScanner{body: body, l: l, over: -1,
 		frames: make([]jsonFrame, 0, min(l.MaxDepth, 16)), keys: make([]keyRef, 0, 64)}
-	return s.scan()
 }
 
 // limitScanner walks the bytes of a JSON text keeping a stack of the objects
@@ -59,6 +88,8 @@ type limitScanner struct {
 	// over is the index in frames of an array or object with too many
 	// entries, -1 if none.
 	over int
+	// checkText makes it refuse strings that are not UTF-8 (checkUTF8).
+	checkText bool
 }
 
 // jsonFrame is one open object or array.
@@ -217,9 +248,19 @@ func (s *limitScanner) tooMany(k int) *Error {
 func (s *limitScanner) str(start, end int, escaped bool) *Error {
 	n := end - start - 2
 	if f := s.top(); f != nil && !f.array && f.want {
+		if s.checkText && s.over < 0 {
+			if err := s.badText(start, end, s.path(len(s.frames)-1)+" (a key)"); err != nil {
+				return err
+			}
+		}
 		return s.key(f, newKeyRef(s.body, start+1, end-1, escaped))
 	}
 	s.element()
+	if s.checkText && s.over < 0 {
+		if err := s.badText(start, end, s.path(len(s.frames))); err != nil {
+			return err
+		}
+	}
 	if s.over >= 0 || n <= s.l.MaxStringLen {
 		return nil
 	}
@@ -442,7 +483,13 @@ func isJSONNumber(tok []byte) bool {
 // CheckJSONLimits checks any JSON body against DefaultLimits, for the routes
 // that take JSON other than an envelope. The error names the JSON path of
 // the first violation; broken JSON is left to the decoder.
+//
+// Text that is not UTF-8 is refused too, naming the string that holds it:
+// the decoder would store U+FFFD in its place.
 func CheckJSONLimits(body []byte) error {
+	if e := checkUTF8(body, DefaultLimits); e != nil {
+		return errors.New(e.Message)
+	}
 	if e := checkLimits(body, DefaultLimits); e != nil {
 		return errors.New(e.Message)
 	}

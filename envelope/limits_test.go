@@ -167,8 +167,17 @@ func TestInvalidUTF8IsRefused(t *testing.T) {
 	body := []byte("{\"header\":{},\n\"payload\":{\"s\":\"caf\xe9\"}}")
 	_, err := ParseRequest(body)
 	if err == nil || err.(*Error).Kind != KindMalformedEnvelope ||
-		err.(*Error).Message != "body is not valid UTF-8 at line 2, column 20; send JSON as UTF-8" {
+		err.(*Error).Message != "$.payload.s: body is not valid UTF-8 at line 2, column 20; send JSON as UTF-8" {
 		t.Fatalf("got %v", err)
+	}
+	// A key is named by its object; bytes outside strings by position.
+	_, err = ParseRequest([]byte("{\"header\":{},\"payload\":{\"a\":{\"k\xff\":1}}}"))
+	if err == nil || err.(*Error).Message != "$.payload.a (a key): body is not valid UTF-8 at line 1, column 32; send JSON as UTF-8" {
+		t.Fatalf("bad key: got %v", err)
+	}
+	_, err = ParseRequest([]byte("{\"header\":{}, \xff \"payload\":{}}"))
+	if err == nil || err.(*Error).Message != "body is not valid UTF-8 at line 1, column 15; send JSON as UTF-8" {
+		t.Fatalf("bad byte between tokens: got %v", err)
 	}
 	// Escapes that decode to U+FFFD are valid JSON and kept as the decoder
 	// reads them.
@@ -221,7 +230,7 @@ func BenchmarkCheckLimits(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if checkUTF8(body) != nil || checkLimits(body, DefaultLimits) != nil {
+		if checkUTF8(body, DefaultLimits) != nil || checkLimits(body, DefaultLimits) != nil {
 			b.Fatal("the sample exceeds the default limits")
 		}
 	}

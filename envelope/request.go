@@ -100,7 +100,7 @@ func ParseRequest(body []byte) (*Request, error) {
 // float. A body that is not JSON at all is left to the decoder, which says
 // where it broke.
 func ParseRequestLimits(body []byte, l Limits) (*Request, error) {
-	if err := checkUTF8(body); err != nil {
+	if err := checkUTF8(body, l.withDefaults()); err != nil {
 		return &Request{}, err
 	}
 	if err := checkLimits(body, l.withDefaults()); err != nil {

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
@@ -100,9 +101,13 @@ func isPublic(visibility string) bool {
 	return visibility == "" || strings.EqualFold(visibility, "Public")
 }
 
+// partnerFields are the data fields that name the partner company, in the
+// order partnerOf reads them.
+var partnerFields = []string{"partnerCompany", "responsibleEntity"}
+
 // partnerOf returns the partner company an incident's data names.
 func partnerOf(data map[string]any) string {
-	for _, f := range []string{"partnerCompany", "responsibleEntity"} {
+	for _, f := range partnerFields {
 		if m, ok := asMap(data[f]); ok {
 			if id, ok := m["partnerId"].(string); ok && id != "" {
 				return id
@@ -115,19 +120,108 @@ func partnerOf(data map[string]any) string {
 // checkPartner checks that a submission can go to the partner data names:
 // one is named, it is not the owner, and it belongs to the network.
 func (g *Gateway) checkPartner(pt processType, data map[string]any, owner, network string) (string, error) {
-	if !pt.hasPartner() {
-		return "", envelope.Errorf(envelope.KindInvalidStateTransition, "a %s has no partner company and cannot be submitted", pt.Name)
-	}
 	partner := partnerOf(data)
-	switch {
-	case partner == "":
-		return "", envelope.Errorf(envelope.KindInvalidStateTransition,
+	return partner, g.checkSubmission(pt, partner, owner, network)
+}
+
+// checkSubmission checks that an incident of type pt can be submitted to
+// partner (see checkPartner).
+func (g *Gateway) checkSubmission(pt processType, partner, owner, network string) error {
+	if !pt.hasPartner() {
+		return envelope.Errorf(envelope.KindInvalidStateTransition, "a %s has no partner company and cannot be submitted", pt.Name)
+	}
+	if partner == "" {
+		return envelope.Errorf(envelope.KindInvalidStateTransition,
 			"no partner company is named; set partnerCompany.partnerId (or responsibleEntity.partnerId) before submitting")
+	}
+	return g.checkPartnerID(partner, owner, network)
+}
+
+// checkPartnerID checks that partner may be given an incident of owner in
+// network: it is not the owner, and it belongs to the network.
+func (g *Gateway) checkPartnerID(partner, owner, network string) error {
+	switch {
 	case partner == owner:
-		return "", envelope.Errorf(envelope.KindInvalidStateTransition, "the partner company %q is the owner itself", partner)
+		return envelope.Errorf(envelope.KindInvalidStateTransition, "the partner company %q is the owner itself", partner)
 	case !g.dir.IsMember(network, partner):
-		return "", envelope.Errorf(envelope.KindInvalidStateTransition,
+		return envelope.Errorf(envelope.KindInvalidStateTransition,
 			"partner company %q is not a member of process network %q", partner, network)
 	}
-	return partner, nil
+	return nil
+}
+
+// partnerFieldsOf picks the fields that name the partner out of a
+// payload's data.
+func partnerFieldsOf(data map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, f := range partnerFields {
+		if v, sent := data[f]; sent {
+			out[f] = v
+		}
+	}
+	return out
+}
+
+// partnerAfter is the partner company the data will name once patch is
+// merged into it (objects by member, as an edit merges them).
+func partnerAfter(data, patch map[string]any) string {
+	merged := make(map[string]any, len(partnerFields))
+	for _, f := range partnerFields {
+		sent, isSent := patch[f]
+		if !isSent {
+			merged[f] = data[f]
+			continue
+		}
+		obj, sentObj := asMap(sent)
+		cur, curObj := asMap(data[f])
+		if !sentObj || !curObj {
+			merged[f] = sent
+			continue
+		}
+		m := make(map[string]any, len(cur)+len(obj))
+		for k, v := range cur {
+			m[k] = v
+		}
+		for k, v := range obj {
+			m[k] = v
+		}
+		merged[f] = m
+	}
+	return partnerOf(merged)
+}
+
+// followPartner keeps the company that may see a submitted incident the
+// one its data names. When a change of a submitted incident names another
+// partner, the change hands the incident over in the same write: the new
+// partner can read it at once and the old one no longer can. When it names
+// none, the old partner's access ends and the incident is no longer
+// submitted. The history entry records the hand-over in
+// detail.partnerFrom and detail.partnerTo. It returns the warning that
+// tells the owner what happened ("" if nothing did); a partner that cannot
+// be given the incident is a 409 and nothing is written.
+func (g *Gateway) followPartner(ch *change, patch map[string]any) (string, error) {
+	inc := ch.inc
+	if inc.PartnerID == "" {
+		return "", nil // not submitted: the partner named gets access at submit
+	}
+	next := partnerAfter(inc.Data, patch)
+	if next == inc.PartnerID {
+		return "", nil
+	}
+	from := inc.PartnerID
+	ch.detail("partnerFrom", from)
+	ch.detail("partnerTo", next)
+	ch.Set["partnerId"] = next
+	if next == "" {
+		ch.setData("isSubmittedToPartner", false)
+		ch.setData("dateSubmitted", nil)
+		return fmt.Sprintf("partner company %q no longer has access to %s: it names no partner now, so it is no longer submitted; name a partner and submit it again to share it",
+			from, incidentName(inc)), nil
+	}
+	if err := g.checkPartnerID(next, inc.OwnerID, inc.NetworkID); err != nil {
+		return "", err
+	}
+	ch.setData("dateSubmitted", ch.call.Now.UnixMilli())
+	return fmt.Sprintf("%s was submitted to partner company %q and is now submitted to %q: %q can read it from now on and %q no longer can",
+		incidentName(inc), from, next, next, from), nil
 }

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -68,6 +71,14 @@ func (ch *change) setData(field string, v any) {
 	ch.Activity.Fields = append(ch.Activity.Fields, field)
 }
 
+// detail records a fact about the change in its history entry's detail.
+func (ch *change) detail(key string, v any) {
+	if ch.Activity.Detail == nil {
+		ch.Activity.Detail = map[string]any{}
+	}
+	ch.Activity.Detail[key] = v
+}
+
 // addComments adds comments to the change and names them in its history
 // entry.
 func (ch *change) addComments(comments []store.Comment) {
@@ -111,10 +122,82 @@ func mergeInto(prefix string, patch map[string]any, current map[string]any, set 
 		case isObj && curIsObj:
 			// An empty object merges nothing into an existing one.
 		default:
+			if was, present := current[k]; present && sameValue(was, v) {
+				continue // already so: not a change
+			}
 			set[path] = v
 			*changed = append(*changed, path[len("data."):])
 		}
 	}
+}
+
+// empty reports whether the change would write nothing but a new version:
+// no field, state, partner or comment changes.
+func (ch *change) empty() bool {
+	return len(ch.Set) == 0 && len(ch.AddToSet) == 0 && len(ch.Pull) == 0 &&
+		len(ch.AddComments) == 0 && ch.ReplaceComments == nil
+}
+
+// unchangedWarning is the warning of a change that found everything it
+// sent already so, and wrote no new version.
+func unchangedWarning(inc *store.Incident) string {
+	return fmt.Sprintf("nothing changed: %s %s already has every value sent; no new version was written (dataVersion %d)",
+		incidentName(inc), inc.ID, inc.DataVersion)
+}
+
+// sameValue reports whether a payload value (converted by storable) equals
+// a stored one: numbers by value (the store may read 1.0 back as 1),
+// objects and arrays member by member.
+func sameValue(stored, sent any) bool {
+	switch s := sent.(type) {
+	case map[string]any:
+		m, ok := stored.(map[string]any)
+		if !ok || len(m) != len(s) {
+			return false
+		}
+		for k, e := range s {
+			if was, present := m[k]; !present || !sameValue(was, e) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		a, ok := stored.([]any)
+		if !ok || len(a) != len(s) {
+			return false
+		}
+		for i := range s {
+			if !sameValue(a[i], s[i]) {
+				return false
+			}
+		}
+		return true
+	case int64, float64:
+		x, okx := exactNumber(stored)
+		y, oky := exactNumber(s)
+		return okx && oky && x.Cmp(y) == 0
+	case string, bool, nil:
+		return stored == sent
+	}
+	return false
+}
+
+// exactNumber is a stored or decoded number as an exact rational.
+func exactNumber(v any) (*big.Rat, bool) {
+	switch v := v.(type) {
+	case int64:
+		return new(big.Rat).SetInt64(v), true
+	case int32:
+		return new(big.Rat).SetInt64(int64(v)), true
+	case int:
+		return new(big.Rat).SetInt64(int64(v)), true
+	case float64:
+		if math.IsInf(v, 0) || math.IsNaN(v) {
+			return nil, false
+		}
+		return new(big.Rat).SetFloat64(v), true
+	}
+	return nil, false
 }
 
 // planFunc decides, from the incident as it is now and what the caller is
@@ -143,18 +226,26 @@ func (g *Gateway) mutate(ctx context.Context, call *Call, pt processType, id str
 	}
 	defer unlock()
 	h := call.Request.Header
-	sent, pinned := intField(call.Payload, "dataVersion")
+	sent, pinned, err := payloadVersion(call.Payload)
+	if err != nil {
+		return nil, 0, err
+	}
 	for attempt := 1; ; attempt++ {
 		inc, r, err := g.findVisible(ctx, call, pt, id, with)
 		if err != nil {
 			return nil, 0, err
 		}
 		ch, err := plan(inc, r)
-		if err != nil || ch == nil {
+		if err != nil {
 			return inc, inc.DataVersion, err
 		}
+		// The condition holds for a change that writes nothing too: a
+		// client that sent a stale version must learn that it is stale.
 		if pinned && sent != inc.DataVersion {
 			return nil, 0, staleVersion(sent, inc.DataVersion)
+		}
+		if ch == nil {
+			return inc, inc.DataVersion, nil
 		}
 		ch.IfDataVersion = inc.DataVersion
 		sort.Strings(ch.Activity.Fields)
@@ -313,13 +404,67 @@ func newID() string {
 	return uuid.Must(uuid.NewV7()).String()
 }
 
-// intField reads an integer payload field.
-func intField(p map[string]any, name string) (int64, bool) {
-	n, ok := p[name].(json.Number)
-	if !ok {
+// payloadVersion reads payload.dataVersion, the version a conditional
+// change is based on: pinned is false when it is absent. Any spelling of a
+// whole number from 1 to the largest int64 is that version (1, 1.0, 1e0 and
+// 10E-1 are all version 1); anything else is a SchemaValidationException,
+// never a change made without its condition.
+func payloadVersion(p map[string]any) (version int64, pinned bool, err error) {
+	v, sent := p["dataVersion"]
+	if !sent {
+		return 0, false, nil
+	}
+	if n, ok := v.(json.Number); ok {
+		if version, ok := wholeNumber(n); ok && version >= 1 {
+			return version, true, nil
+		}
+	}
+	return 0, false, schemaError([]string{fmt.Sprintf("$.dataVersion: %s is not a dataVersion; %s", compactJSON(v), dataVersionRule)})
+}
+
+// dataVersionRule says what a dataVersion is, for error messages.
+const dataVersionRule = "send the incident's dataVersion as read, a whole number from 1 to 9223372036854775807"
+
+// wholeNumber reads a JSON number literal as an int64 when its value is a
+// whole number in int64's range, however it is written: 1, 1.0, 1e0, 10E-1
+// and 0.1e1 are all 1. It works on the literal's digits, so that no
+// rounding can make 9223372036854775808 or 1.0000000000000000001 whole.
+func wholeNumber(n json.Number) (int64, bool) {
+	s := string(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	mant, exp := s, 0
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		mant = s[:i]
+		e, err := strconv.Atoi(s[i+1:])
+		if err != nil || e > 1000 || e < -1000 {
+			return 0, false // out of range, or a fraction, whatever the mantissa
+		}
+		exp = e
+	}
+	digits := mant
+	if i := strings.IndexByte(mant, '.'); i >= 0 {
+		digits = mant[:i] + mant[i+1:]
+		exp -= len(mant) - i - 1
+	}
+	if digits == "" || strings.Trim(digits, "0123456789") != "" {
 		return 0, false
 	}
-	v, err := n.Int64()
+	digits = strings.TrimLeft(digits, "0")
+	for len(digits) > 0 && digits[len(digits)-1] == '0' {
+		digits = digits[:len(digits)-1]
+		exp++
+	}
+	if digits == "" {
+		return 0, true // zero, however written
+	}
+	if exp < 0 || len(digits)+exp > 19 {
+		return 0, false // a fraction, or more than int64's 19 digits
+	}
+	if neg {
+		digits = "-" + digits
+	}
+	v, err := strconv.ParseInt(digits+strings.Repeat("0", exp), 10, 64)
 	return v, err == nil
 }
 

@@ -21,6 +21,7 @@ func (g *Gateway) closeIncident(pt processType) HandlerFunc {
 		}
 		data := payloadData(call, append(conclusionFields, "isSubmittedToPartner")...)
 		comments := commentsFrom(call)
+		partnerNote := ""
 		inc, v, err := g.mutate(ctx, call, pt, stringField(call.Payload, "id"), 0, func(inc *store.Incident, r role) (*change, error) {
 			if err := ownerOnly(r, "close it"); err != nil {
 				return nil, err
@@ -32,11 +33,18 @@ func (g *Gateway) closeIncident(pt processType) HandlerFunc {
 			ch := newChange(call, inc)
 			ch.IfStates = openStates
 			ch.mergeData(data)
+			var err error
+			if partnerNote, err = g.followPartner(ch, data); err != nil {
+				return nil, err
+			}
 			ch.setData("incidentConclusion", conclusion)
 			ch.setState(stateClosed)
 			ch.addComments(comments)
 			return ch, nil
 		})
+		if err == nil && partnerNote != "" {
+			call.Warnings = append(call.Warnings, partnerNote)
+		}
 		return changedAnswer(inc, v, err)
 	}
 }

@@ -13,7 +13,8 @@ import (
 // by path, arrays replaced), the base state (newBaseState UnderInvestigation
 // from New), the partner-response submission flags, and the comments of its
 // comment box, as one atomic write. The partner company may edit only its
-// response object and flags.
+// response object and flags. Naming another partner in a submitted incident
+// hands it over (followPartner).
 func (g *Gateway) editIncident(pt processType) HandlerFunc {
 	return func(ctx context.Context, call *Call) (any, error) {
 		if _, sent := call.Payload["isSubmittedToPartner"]; sent {
@@ -27,6 +28,7 @@ func (g *Gateway) editIncident(pt processType) HandlerFunc {
 			}
 		}
 		comments := commentsFrom(call)
+		partnerNote := ""
 		inc, v, err := g.mutate(ctx, call, pt, stringField(call.Payload, "id"), 0, func(inc *store.Incident, r role) (*change, error) {
 			if r == rolePartner {
 				if err := partnerMayEdit(pt, call.Payload); err != nil {
@@ -39,12 +41,25 @@ func (g *Gateway) editIncident(pt processType) HandlerFunc {
 			ch := newChange(call, inc)
 			ch.IfStates = openStates
 			ch.mergeData(data)
+			var err error
+			if partnerNote, err = g.followPartner(ch, data); err != nil {
+				return nil, err
+			}
 			if state := stringField(call.Payload, "newBaseState"); state != "" {
 				ch.setState(state)
 			}
 			ch.addComments(comments)
+			if ch.empty() {
+				return nil, nil // everything sent is already so: no new version
+			}
 			return ch, nil
 		})
+		switch {
+		case err == nil && v == inc.DataVersion:
+			call.Warnings = append(call.Warnings, unchangedWarning(inc))
+		case err == nil && partnerNote != "":
+			call.Warnings = append(call.Warnings, partnerNote)
+		}
 		return changedAnswer(inc, v, err)
 	}
 }

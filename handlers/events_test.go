@@ -256,7 +256,7 @@ func TestSchemaValidationErrors(t *testing.T) {
 			"$.businessPriority: does not have a value in the enumeration [HIGH, MEDIUM, LOW]",
 			"$.resolutionDueDate: string found, integer expected",
 			"$.impactedProducts[0].productDetailId: integer found, string expected",
-			"$.responsibleEntity: string found, object expected",
+			"$.responsibleEntity: string found, null or object expected",
 		}},
 		{"keys the store would misread", map[string]any{
 			"aptBusinessObjectSummary": "x",

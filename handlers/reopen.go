@@ -18,6 +18,7 @@ func (g *Gateway) reopenIncident(pt processType) HandlerFunc {
 		}
 		data := payloadData(call, append(conclusionFields, "isSubmittedToPartner")...)
 		comments := commentsFrom(call)
+		partnerNote := ""
 		inc, v, err := g.mutate(ctx, call, pt, stringField(call.Payload, "id"), 0, func(inc *store.Incident, r role) (*change, error) {
 			if err := ownerOnly(r, "reopen it"); err != nil {
 				return nil, err
@@ -29,12 +30,19 @@ func (g *Gateway) reopenIncident(pt processType) HandlerFunc {
 			ch := newChange(call, inc)
 			ch.IfStates = []string{stateClosed}
 			ch.mergeData(data)
+			var err error
+			if partnerNote, err = g.followPartner(ch, data); err != nil {
+				return nil, err
+			}
 			ch.setData("incidentConclusion", nil)
 			ch.Activity.Detail = map[string]any{"clearedIncidentConclusion": inc.Data["incidentConclusion"]}
 			ch.setState(stateUnderInvestigation)
 			ch.addComments(comments)
 			return ch, nil
 		})
+		if err == nil && partnerNote != "" {
+			call.Warnings = append(call.Warnings, partnerNote)
+		}
 		return changedAnswer(inc, v, err)
 	}
 }

@@ -149,10 +149,16 @@ func checkFieldValues(v any) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("must be an object of field id to value, such as {\"1\": {\"type\": 1, \"stringValue\": \"Open\"}}")
 	}
-	for k, e := range m {
-		if _, ok := e.(map[string]any); !ok {
+	for _, k := range sortedKeys(m) {
+		if _, ok := m[k].(map[string]any); !ok {
 			return nil, fmt.Errorf("[%q] must be an object such as {\"type\": 1, \"stringValue\": \"Open\"}", k)
 		}
+	}
+	// Keys the store would read as operators or paths, and integers it
+	// cannot keep exactly, are refused rather than stored otherwise than
+	// sent.
+	if problems := inexactIntegers(m, "", forbiddenKeys(m, "", nil)); len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "; "))
 	}
 	return storable(m), nil
 }
@@ -196,10 +202,10 @@ func restInput(body map[string]any, creating bool) (map[string]any, int64, error
 	for _, name := range sortedKeys(body) {
 		v := body[name]
 		if name == "dataVersion" && !creating {
-			n, ok := v.(json.Number)
-			i, err := n.Int64()
-			if !ok || err != nil || i < 1 {
-				problems = append(problems, fieldProblem{name, "must be a positive integer, the version the change is based on"})
+			n, _ := v.(json.Number)
+			i, whole := wholeNumber(n)
+			if !whole || i < 1 {
+				problems = append(problems, fieldProblem{name, fmt.Sprintf("%s is not a dataVersion; %s", compactJSON(v), dataVersionRule)})
 				continue
 			}
 			version = i
@@ -311,7 +317,7 @@ func (g *Gateway) restCall(rc *restCaller, plate string, event envelope.EventNam
 	return &Call{
 		Request: &envelope.Request{
 			Header: envelope.RequestHeader{HeaderVersion: 1, EventName: event.String(), OwnerID: rc.CompanyID,
-				ProcessNetworkID: network, AppName: appAPT, Dataspace: restDataspace},
+				ProcessNetworkID: network, AppName: appAPT, Dataspace: g.restDataspace()},
 			Event:   event,
 			Payload: payload,
 		},
@@ -322,9 +328,16 @@ func (g *Gateway) restCall(rc *restCaller, plate string, event envelope.EventNam
 	}
 }
 
-// restDataspace is where the REST routes keep incidents: the seed's API has
-// no dataspace.
-const restDataspace = "default"
+// restDataspace is where the REST routes keep incidents, since their
+// requests name no dataspace: "default" when it is served, otherwise the
+// first dataspace served (Config.Dataspaces), so that REST incidents are
+// always ones the envelope API can reach.
+func (g *Gateway) restDataspace() string {
+	if slices.Contains(g.cfg.Dataspaces, "default") {
+		return "default"
+	}
+	return g.cfg.Dataspaces[0]
+}
 
 // handleRestCreate is POST /api/incident and POST /api/v1/incident.
 func (g *Gateway) handleRestCreate(c echo.Context) error {
@@ -391,7 +404,12 @@ func (g *Gateway) handleRestPatch(c echo.Context) error {
 			}
 			ch := newChange(call, inc)
 			for _, k := range sortedKeys(data) {
-				ch.setData(k, data[k])
+				if was, present := inc.Data[k]; !present || !sameValue(was, data[k]) {
+					ch.setData(k, data[k])
+				}
+			}
+			if ch.empty() {
+				return nil, nil // everything sent is already so: no new version
 			}
 			ch.Activity.Detail = map[string]any{"api": api, "clientId": rc.ClientID}
 			return ch, nil
@@ -399,7 +417,7 @@ func (g *Gateway) handleRestPatch(c echo.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		inc, err := g.store.FindIncident(ctx, restDataspace, found.ID, 0)
+		inc, err := g.store.FindIncident(ctx, g.restDataspace(), found.ID, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -414,7 +432,7 @@ func (g *Gateway) restFind(ctx context.Context, rc *restCaller, id string) (*sto
 	pt, _ := lookupProcessType("incident")
 	notFound := &restError{status: http.StatusNotFound, code: "not_found",
 		description: fmt.Sprintf("no incident with id %q is visible to company %q", id, rc.CompanyID)}
-	inc, err := g.store.FindIncident(ctx, restDataspace, id, 0)
+	inc, err := g.store.FindIncident(ctx, g.restDataspace(), id, 0)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, pt, notFound
 	}
@@ -465,6 +483,28 @@ func restBody(c echo.Context, raw []byte) (map[string]any, error) {
 		return nil, &restError{status: http.StatusBadRequest, code: "invalid_request", description: "the body must be one JSON object, with nothing after it"}
 	}
 	return body, nil
+}
+
+// canonicalBody is the JSON of a request body in one spelling, for the
+// idempotency hash: a retry whose client serialized the same content again
+// (other whitespace, key order or escapes) is the same request. Numbers keep
+// the digits they were written with. A body that is not JSON within the
+// limits stays as it is; its request fails the same way every time.
+func canonicalBody(raw []byte) []byte {
+	if envelope.CheckJSONLimits(raw) != nil {
+		return raw
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil || dec.More() {
+		return raw
+	}
+	canonical, err := json.Marshal(v)
+	if err != nil {
+		return raw
+	}
+	return canonical
 }
 
 // rest runs one REST route: bearer authentication, the rate limit, for a
@@ -523,7 +563,7 @@ func (g *Gateway) rest(c echo.Context, route string, write bool, run func(ctx co
 			setStep(c, "claiming the Idempotency-Key")
 			var replay *store.IdempotencyRecord
 			var recovered *recoveredAnswer
-			claim, replay, recovered, err = g.claimRestKey(ctx, c, rc, plate, key, raw)
+			claim, replay, recovered, err = g.claimRestKey(ctx, c, rc, plate, key, canonicalBody(raw))
 			switch {
 			case err != nil:
 				return fail(err)
@@ -580,7 +620,7 @@ func (g *Gateway) claimRestKey(ctx context.Context, c echo.Context, rc *restCall
 		h.Write([]byte{0})
 	}
 	h.Write(raw)
-	call := &Call{Request: &envelope.Request{Header: envelope.RequestHeader{Dataspace: restDataspace, OwnerID: rc.CompanyID}},
+	call := &Call{Request: &envelope.Request{Header: envelope.RequestHeader{Dataspace: g.restDataspace(), OwnerID: rc.CompanyID}},
 		Caller: rc.Caller, LicensePlate: plate, Now: g.now()}
 	ev := &Event{Recover: func(e *store.Effect) (any, []string) { return newRestIncident(e.Incident), nil }}
 	return g.claimKey(ctx, call, ev, key, hex.EncodeToString(h.Sum(nil)))

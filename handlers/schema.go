@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -86,9 +87,17 @@ func (p *payloadSchema) check(payload map[string]any) ([]string, *envelope.Error
 	problems := forbiddenKeys(payload, "$", nil)
 	w := &schemaWalker{}
 	w.walk(p.compiled, payload, "$", nil)
+	var invalid []string
 	if err := p.compiled.Validate(any(payload)); err != nil {
-		problems = append(problems, describeValidation(err, payload)...)
+		invalid = describeValidation(err, payload)
 	}
+	// A value the schema already refuses needs no second problem.
+	for _, big := range inexactIntegers(payload, "$", nil) {
+		if !slices.ContainsFunc(invalid, func(s string) bool { return strings.HasPrefix(s, problemPath(big)+": ") }) {
+			problems = append(problems, big)
+		}
+	}
+	problems = append(problems, invalid...)
 	if len(problems) > 0 {
 		return nil, schemaError(capList(dedupe(problems), "problems"))
 	}
@@ -153,6 +162,34 @@ func forbiddenKeys(v any, at string, out []string) []string {
 		}
 	}
 	return out
+}
+
+// inexactIntegers names the integers written without a fraction or an
+// exponent that int64 cannot hold: stored as a float they would lose
+// digits, so they are refused instead of kept differently from how they
+// were sent.
+func inexactIntegers(v any, at string, out []string) []string {
+	switch v := v.(type) {
+	case map[string]any:
+		for _, k := range sortedKeys(v) {
+			out = inexactIntegers(v[k], envelope.PathChild(at, k), out)
+		}
+	case []any:
+		for i, e := range v {
+			out = inexactIntegers(e, at+"["+strconv.Itoa(i)+"]", out)
+		}
+	case json.Number:
+		if _, err := v.Int64(); err != nil && !strings.ContainsAny(v.String(), ".eE") {
+			out = append(out, fmt.Sprintf("%s: integer %s does not fit 64 bits (-9223372036854775808 to 9223372036854775807); send it as a string to keep every digit", at, v))
+		}
+	}
+	return out
+}
+
+// problemPath is the JSON path a problem line starts with.
+func problemPath(problem string) string {
+	path, _, _ := strings.Cut(problem, ": ")
+	return path
 }
 
 func sortedKeys(m map[string]any) []string {
@@ -378,6 +415,14 @@ func collectProblems(ve *jsonschema.ValidationError, payload any, out *[]string)
 		return
 	case *kind.MaxLength:
 		*out = append(*out, fmt.Sprintf("%s: must be at most %d characters long", at, k.Want))
+		return
+	case *kind.Minimum:
+		// The number as sent and the bound exactly: the library's own
+		// message rounds both to a few digits.
+		*out = append(*out, fmt.Sprintf("%s: is %v, at least %s allowed", at, valueAt(payload, ve.InstanceLocation), k.Want.RatString()))
+		return
+	case *kind.Maximum:
+		*out = append(*out, fmt.Sprintf("%s: is %v, at most %s allowed", at, valueAt(payload, ve.InstanceLocation), k.Want.RatString()))
 		return
 	case *kind.AnyOf, *kind.OneOf:
 		// A value of the wrong type fails every branch on its type; say so

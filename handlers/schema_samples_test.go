@@ -387,7 +387,7 @@ func TestSchemaRejectsInvalidPayloads(t *testing.T) {
 			[]string{"$.id: is missing but it is required", "$.processId: is missing but it is required"}},
 		// Other shapes.
 		{"edit-incident.v5.json", `{"id": "x", "dataVersion": 0}`,
-			[]string{"$.dataVersion: minimum: got 0, want 1"}},
+			[]string{"$.dataVersion: is 0, at least 1 allowed"}},
 		{"add-incident.v5.json", `{"aptBusinessObjectSummary": "s", "resolutionDueDate": "tomorrow"}`,
 			[]string{"$.resolutionDueDate: string found, integer expected"}},
 		{"add-indirect-supplier-incident.v3.json", `{"aptBusinessObjectSummary": "s", "indirectSupplierImpact": {"financialImpact": "a lot"}}`,

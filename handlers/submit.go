@@ -9,9 +9,17 @@ import (
 
 // submitIncident submits an open incident to the partner company its data
 // names, which must belong to the incident's network. From then on the
-// partner can read it, comment and respond. A second submit is 409.
+// partner can read it, comment and respond.
+//
+// The payload may name the partner itself (partnerCompany or
+// responsibleEntity, merged into the data as an edit merges them). So a
+// submitted incident is handed to another partner by submitting it to that
+// partner: the new partner can read it at once, the previous one no longer
+// can, and the history entry names both (detail.partnerFrom). Submitting
+// it again to the partner it is submitted to is 409.
 func (g *Gateway) submitIncident(pt processType) HandlerFunc {
 	return func(ctx context.Context, call *Call) (any, error) {
+		named := partnerFieldsOf(payloadData(call))
 		inc, v, err := g.mutate(ctx, call, pt, stringField(call.Payload, "id"), 0, func(inc *store.Incident, r role) (*change, error) {
 			if err := ownerOnly(r, "submit it"); err != nil {
 				return nil, err
@@ -19,21 +27,25 @@ func (g *Gateway) submitIncident(pt processType) HandlerFunc {
 			if err := mustBeOpen(inc, "submit it"); err != nil {
 				return nil, err
 			}
-			if inc.PartnerID != "" {
+			partner := partnerAfter(inc.Data, named)
+			if inc.PartnerID != "" && partner == inc.PartnerID {
 				return nil, envelope.Errorf(envelope.KindInvalidStateTransition,
-					"%s %s was already submitted to partner %q", incidentName(inc), inc.ID, inc.PartnerID)
+					"%s %s was already submitted to partner %q; to hand it to another partner, submit it with that partner in partnerCompany.partnerId (or change partnerCompany.partnerId in an edit)",
+					incidentName(inc), inc.ID, inc.PartnerID)
 			}
-			partner, err := g.checkPartner(pt, inc.Data, inc.OwnerID, inc.NetworkID)
-			if err != nil {
+			if err := g.checkSubmission(pt, partner, inc.OwnerID, inc.NetworkID); err != nil {
 				return nil, err
 			}
 			ch := newChange(call, inc)
 			ch.IfStates = openStates
-			ch.IfNotSubmitted = true
+			ch.mergeData(named)
 			ch.Set["partnerId"] = partner
 			ch.setData("isSubmittedToPartner", true)
 			ch.setData("dateSubmitted", call.Now.UnixMilli())
-			ch.Activity.Detail = map[string]any{"partnerId": partner}
+			ch.detail("partnerId", partner)
+			if inc.PartnerID != "" {
+				ch.detail("partnerFrom", inc.PartnerID)
+			}
 			return ch, nil
 		})
 		return changedAnswer(inc, v, err)
