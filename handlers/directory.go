@@ -116,7 +116,6 @@ func (d *Directory) Refresh(ctx context.Context) error {
 func (d *Directory) Run(ctx context.Context, onError func(error)) {
 	t := time.NewTicker(d.poll)
 	defer t.Stop()
-	rs, counts := d.store.(clientsRevisioner)
 	ticksPerRefresh := int((d.refresh + d.poll - 1) / d.poll)
 	for tick := 1; ; tick++ {
 		select {
@@ -124,20 +123,29 @@ func (d *Directory) Run(ctx context.Context, onError func(error)) {
 			return
 		case <-t.C:
 		}
-		due := tick%ticksPerRefresh == 0
-		if !due && counts {
-			r, err := rs.ClientsRevision(ctx)
-			d.mu.RLock()
-			due = err != nil || r != d.revision
-			d.mu.RUnlock()
-		}
-		if !due {
-			continue
-		}
-		if err := d.Refresh(ctx); err != nil && ctx.Err() == nil && onError != nil {
+		if err := d.catchUp(ctx, tick%ticksPerRefresh == 0); err != nil && ctx.Err() == nil && onError != nil {
 			onError(err)
 		}
 	}
+}
+
+// catchUp reloads the view if full is set, or if the clients' revision in
+// the store is not the view's (or cannot be read).
+func (d *Directory) catchUp(ctx context.Context, full bool) error {
+	if !full {
+		rs, ok := d.store.(clientsRevisioner)
+		if !ok {
+			return nil // without a revision, only the full reloads
+		}
+		r, err := rs.ClientsRevision(ctx)
+		d.mu.RLock()
+		full = err != nil || r != d.revision
+		d.mu.RUnlock()
+	}
+	if !full {
+		return nil
+	}
+	return d.Refresh(ctx)
 }
 
 // Put adds or replaces one client in the view, for clients this instance
