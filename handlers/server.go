@@ -43,7 +43,7 @@ type Config struct {
 	CompanyRateBurst int
 	// TokenRateLimit is the token requests per second allowed per OAuth
 	// client and per client address, in bursts of TokenRateBurst; zero
-	// means RateLimit and RateBurst.
+	// means RateLimit and RateBurst, a negative value disables the limit.
 	TokenRateLimit float64
 	TokenRateBurst int
 	// AuthFailureLimit failed authentications of one identity (apiKey,
