@@ -29,3 +29,20 @@ func TestHashAndVerify(t *testing.T) {
 		t.Fatalf("api keys %q %q", a, b)
 	}
 }
+
+func TestSealOpensOnlyForTheSameSecretAndRecord(t *testing.T) {
+	seed := AnswerSeed("alice-secret-0123456789")
+	sealed := Seal(seed, "rec-1", []byte(`{"apiSecret":"s3cret"}`))
+	if strings.Contains(string(sealed), "s3cret") {
+		t.Fatal("the sealed text holds the plaintext")
+	}
+	if got, err := Open(seed, "rec-1", sealed); err != nil || string(got) != `{"apiSecret":"s3cret"}` {
+		t.Fatalf("open: %q %v", got, err)
+	}
+	if _, err := Open(AnswerSeed("bob-secret-0123456789"), "rec-1", sealed); err == nil {
+		t.Fatal("another secret opened the answer")
+	}
+	if _, err := Open(seed, "rec-2", sealed); err == nil {
+		t.Fatal("the answer opened under another record")
+	}
+}

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"sort"
 	"sync"
 	"time"
@@ -13,24 +12,35 @@ import (
 
 // Directory is the gateway's in-memory view of API clients and network
 // memberships, so that authenticating and authorizing a request costs no
-// store round trip. It reloads everything from the store every refresh
-// interval (so a client revoked by another instance or the CLI stops working
-// within that interval) and looks an unknown apiKey up once, remembering a
-// miss for the same interval.
+// store round trip. The view is complete: an apiKey it does not hold is
+// unknown, answered from memory in the same time as a wrong secret for a
+// known one. It checks the store's revision of the clients every poll
+// interval (at most a second) and reloads when it changed, so a client
+// created or revoked by another instance or the CLI is seen within that
+// interval; it also reloads everything every refresh interval.
 type Directory struct {
 	store   Store
 	refresh time.Duration
+	poll    time.Duration
 
 	mu       sync.RWMutex
 	clients  map[string]store.Client
+	live     map[string]int             // company -> active clients
 	networks map[string]map[string]bool // network -> member companies
 	defaults map[string]string          // company -> default network
-	misses   map[string]time.Time       // apiKey -> when a lookup found nothing
+	revision int64                      // the clients' revision the view was loaded at
 }
 
-// maxRememberedMisses bounds the negative cache, so that a flood of random
-// apiKeys cannot grow memory without bound.
-const maxRememberedMisses = 10000
+// clientsRevisioner is a store that counts changes of the API clients
+// (*store.Store does), so that the directory reloads only when they
+// changed.
+type clientsRevisioner interface {
+	ClientsRevision(ctx context.Context) (int64, error)
+}
+
+// maxRevisionPoll bounds how long a client created or revoked elsewhere
+// takes to reach the directory.
+const maxRevisionPoll = time.Second
 
 // NewDirectory returns an empty directory; call Refresh before serving.
 func NewDirectory(st Store, refresh time.Duration) *Directory {
@@ -40,15 +50,26 @@ func NewDirectory(st Store, refresh time.Duration) *Directory {
 	return &Directory{
 		store:    st,
 		refresh:  refresh,
+		poll:     min(refresh, maxRevisionPoll),
 		clients:  map[string]store.Client{},
+		live:     map[string]int{},
 		networks: map[string]map[string]bool{},
 		defaults: map[string]string{},
-		misses:   map[string]time.Time{},
 	}
 }
 
 // Refresh reloads clients and networks from the store.
 func (d *Directory) Refresh(ctx context.Context) error {
+	// The revision is read first: a change made during the load is seen
+	// again at the next poll.
+	var revision int64
+	if rs, ok := d.store.(clientsRevisioner); ok {
+		r, err := rs.ClientsRevision(ctx)
+		if err != nil {
+			return err
+		}
+		revision = r
+	}
 	clients, err := d.store.Clients(ctx)
 	if err != nil {
 		return err
@@ -58,8 +79,12 @@ func (d *Directory) Refresh(ctx context.Context) error {
 		return err
 	}
 	byKey := make(map[string]store.Client, len(clients))
+	live := map[string]int{}
 	for _, c := range clients {
 		byKey[c.APIKey] = c
+		if c.Active() {
+			live[c.CompanyID]++
+		}
 	}
 	sort.SliceStable(networks, func(i, j int) bool {
 		if networks[i].Position != networks[j].Position {
@@ -80,82 +105,86 @@ func (d *Directory) Refresh(ctx context.Context) error {
 		members[n.ID] = m
 	}
 	d.mu.Lock()
-	d.clients, d.networks, d.defaults = byKey, members, defaults
-	d.misses = map[string]time.Time{}
+	d.clients, d.live, d.networks, d.defaults, d.revision = byKey, live, members, defaults, revision
 	d.mu.Unlock()
 	return nil
 }
 
-// Run refreshes the directory every refresh interval until ctx ends. A failed
-// refresh keeps the previous view.
+// Run keeps the directory fresh until ctx ends: every poll interval it
+// reloads if the clients' revision changed, and every refresh interval in
+// any case. A failed refresh keeps the previous view.
 func (d *Directory) Run(ctx context.Context, onError func(error)) {
-	t := time.NewTicker(d.refresh)
+	t := time.NewTicker(d.poll)
 	defer t.Stop()
-	for {
+	ticksPerRefresh := int((d.refresh + d.poll - 1) / d.poll)
+	for tick := 1; ; tick++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := d.Refresh(ctx); err != nil && ctx.Err() == nil && onError != nil {
-				onError(err)
-			}
+		}
+		if err := d.catchUp(ctx, tick%ticksPerRefresh == 0); err != nil && ctx.Err() == nil && onError != nil {
+			onError(err)
 		}
 	}
 }
 
+// catchUp reloads the view if full is set, or if the clients' revision in
+// the store is not the view's (or cannot be read).
+func (d *Directory) catchUp(ctx context.Context, full bool) error {
+	if !full {
+		rs, ok := d.store.(clientsRevisioner)
+		if !ok {
+			return nil // without a revision, only the full reloads
+		}
+		r, err := rs.ClientsRevision(ctx)
+		d.mu.RLock()
+		full = err != nil || r != d.revision
+		d.mu.RUnlock()
+	}
+	if !full {
+		return nil
+	}
+	return d.Refresh(ctx)
+}
+
 // Put adds or replaces one client in the view, for clients this instance
-// has just created.
+// has just created or found revoked.
 func (d *Directory) Put(c store.Client) {
 	d.mu.Lock()
+	if old, ok := d.clients[c.APIKey]; ok && old.Active() {
+		d.live[old.CompanyID]--
+	}
+	if c.Active() {
+		d.live[c.CompanyID]++
+	}
 	d.clients[c.APIKey] = c
-	delete(d.misses, c.APIKey)
 	d.mu.Unlock()
 }
 
+// LiveKeys counts a company's active API clients.
+func (d *Directory) LiveKeys(company string) int {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.live[company]
+}
+
 // Authenticate returns the active client whose apiKey and apiSecret these
-// are. The secret is always compared in constant time, also for unknown keys.
-// An error is returned only when the store had to be asked and failed.
-func (d *Directory) Authenticate(ctx context.Context, apiKey, secret string) (*store.Client, bool, error) {
-	c, known, err := d.lookup(ctx, apiKey)
-	if err != nil {
-		return nil, false, err
-	}
+// are. Known and unknown keys cost the same: one map lookup and one
+// constant-time comparison of SHA-256 hashes (against a dummy for unknown
+// keys), with no store round trip.
+func (d *Directory) Authenticate(apiKey, secret string) (*store.Client, bool) {
+	d.mu.RLock()
+	c, known := d.clients[apiKey]
+	d.mu.RUnlock()
 	hash := ""
 	if known {
 		hash = c.SecretHash
 	}
 	if !credentials.Verify(hash, secret) || !known || !c.Active() {
-		return nil, false, nil
+		return nil, false
 	}
-	return &c, true, nil
-}
-
-func (d *Directory) lookup(ctx context.Context, apiKey string) (store.Client, bool, error) {
-	d.mu.RLock()
-	c, ok := d.clients[apiKey]
-	missedAt, missed := d.misses[apiKey]
-	d.mu.RUnlock()
-	if ok {
-		return c, true, nil
-	}
-	if missed && time.Since(missedAt) < d.refresh {
-		return store.Client{}, false, nil
-	}
-	found, err := d.store.FindClient(ctx, apiKey)
-	if errors.Is(err, store.ErrNotFound) {
-		d.mu.Lock()
-		if len(d.misses) >= maxRememberedMisses {
-			d.misses = map[string]time.Time{}
-		}
-		d.misses[apiKey] = time.Now()
-		d.mu.Unlock()
-		return store.Client{}, false, nil
-	}
-	if err != nil {
-		return store.Client{}, false, err
-	}
-	d.Put(*found)
-	return *found, true, nil
+	return &c, true
 }
 
 // IsMember reports whether company belongs to network.

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
 
+	"github.com/scwm-gateway/scwm-gateway/credentials"
 	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
@@ -87,7 +88,7 @@ func (g *Gateway) process(ctx context.Context, c echo.Context, o *outcome) {
 	if o.caller, o.err = g.authenticate(ctx, r); o.err != nil {
 		return
 	}
-	if o.err = g.limits.allow(o.caller.APIKey); o.err != nil {
+	if o.err = g.limits.allow(o.caller); o.err != nil {
 		return
 	}
 	req := o.req
@@ -170,32 +171,36 @@ func (g *Gateway) readBody(c echo.Context) ([]byte, error) {
 }
 
 // authenticate checks the HTTP Basic apiKey:apiSecret against the directory.
-// A client address with too many recent failures is refused before its
-// credentials are even looked at.
+// An attempt the failed-authentication throttle stops (limits) is refused
+// before its credentials are even looked at.
 func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (Caller, error) {
 	source := clientAddress(r)
-	if err := g.limits.authAllowed(source); err != nil {
-		return Caller{}, err
-	}
-	fail := func(msg string) (Caller, error) {
-		g.limits.authFailed(source)
+	anonymous := func(msg string) (Caller, error) {
+		if err := g.limits.authAllowed("", source); err != nil {
+			return Caller{}, err
+		}
+		g.limits.authFailed("", source)
 		return Caller{}, envelope.Errorf(envelope.KindAuthentication, "%s", msg)
 	}
 	if r.Header.Get("Authorization") == "" {
-		return fail("the Authorization header is missing; send HTTP Basic credentials: base64 of apiKey:apiSecret")
+		return anonymous("the Authorization header is missing; send HTTP Basic credentials: base64 of apiKey:apiSecret")
 	}
 	key, secret, ok := r.BasicAuth()
 	if !ok || key == "" {
-		return fail("the Authorization header is not valid HTTP Basic; send 'Basic ' and base64 of apiKey:apiSecret")
+		return anonymous("the Authorization header is not valid HTTP Basic; send 'Basic ' and base64 of apiKey:apiSecret")
 	}
-	client, ok, err := g.dir.Authenticate(ctx, key, secret)
-	if err != nil {
+	identity := apiKeyIdentity(key)
+	if err := g.limits.authAllowed(identity, source); err != nil {
 		return Caller{}, err
 	}
+	client, ok := g.dir.Authenticate(key, secret)
 	if !ok {
-		return fail("unknown apiKey or wrong apiSecret")
+		g.limits.authFailed(identity, source)
+		return Caller{}, envelope.Errorf(envelope.KindAuthentication, "unknown apiKey or wrong apiSecret")
 	}
-	return Caller{APIKey: client.APIKey, CompanyID: client.CompanyID, UserID: client.UserID}, nil
+	g.limits.authSucceeded(identity, source)
+	return Caller{APIKey: client.APIKey, CompanyID: client.CompanyID, UserID: client.UserID,
+		answerSeed: credentials.AnswerSeed(secret)}, nil
 }
 
 // authorize checks that the caller may act as header.ownerId and, for

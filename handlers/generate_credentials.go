@@ -2,8 +2,10 @@ package handlers
 
 import (
 	"context"
+	"errors"
 
 	"github.com/scwm-gateway/scwm-gateway/credentials"
+	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -13,17 +15,43 @@ const zeroUUID = "00000000-0000-0000-0000-000000000000"
 
 // generateCredentials mints a new apiKey/apiSecret pair for the caller's own
 // company and user. The secret is answered once and stored only as a hash.
+//
+// Minting is limited per company (a rate, and a cap on its active keys), so
+// that one key cannot multiply itself, and the minting key is read again
+// from the store first, so that a key revoked elsewhere (the CLI) cannot
+// mint its own replacement before the directory hears of it. The new key
+// records who minted it: revoking the minter revokes it too.
 func (g *Gateway) generateCredentials(ctx context.Context, call *Call) (any, error) {
+	company := call.Caller.CompanyID
+	defer g.mintLocks.Lock(company)()
+	minter, err := g.store.FindClient(ctx, call.Caller.APIKey)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !minter.Active()) {
+		if minter != nil {
+			g.dir.Put(*minter)
+		}
+		return nil, envelope.Errorf(envelope.KindAuthentication, "this apiKey was revoked; it can mint no credentials")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if n := g.dir.LiveKeys(company); n >= g.cfg.MaxKeysPerCompany {
+		return nil, envelope.Errorf(envelope.KindAuthorization,
+			"company %q has %d active API keys, the most allowed; revoke keys it no longer uses before minting more", company, n)
+	}
+	if err := g.limits.allowMint(company); err != nil {
+		return nil, err
+	}
 	key, secret := credentials.NewAPIKey(), credentials.NewSecret()
 	c := store.Client{
 		APIKey:     key,
 		SecretHash: credentials.HashSecret(secret),
-		CompanyID:  call.Caller.CompanyID,
+		CompanyID:  company,
 		UserID:     call.Caller.UserID,
 		CreatedAt:  call.Now.UnixMilli(),
 		// The plate finds this client again if the request dies before
 		// its idempotency key records the answer.
 		LicensePlate: call.LicensePlate,
+		MintedBy:     call.Caller.APIKey,
 	}
 	if err := g.store.InsertClient(ctx, c); err != nil {
 		return nil, err

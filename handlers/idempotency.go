@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,7 +9,9 @@ import (
 	"errors"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
+	"github.com/scwm-gateway/scwm-gateway/credentials"
 	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
@@ -25,6 +28,8 @@ func idempotencyKey(r *http.Request, req *envelope.Request) (string, error) {
 	fromHTTP := r.Header.Get("Idempotency-Key")
 	fromEnvelope := req.Header.IdempotencyKey
 	switch {
+	case !utf8.ValidString(fromHTTP):
+		return "", envelope.Errorf(envelope.KindHeaderValidation, "invalid header: Idempotency-Key: is not valid UTF-8; send a key of printable characters, such as a UUID")
 	case len(fromHTTP) > maxIdempotencyKeyLen:
 		return "", envelope.Errorf(envelope.KindHeaderValidation, "invalid header: Idempotency-Key: is %d bytes long, at most %d allowed", len(fromHTTP), maxIdempotencyKeyLen)
 	case fromHTTP != "" && fromEnvelope != "" && fromHTTP != fromEnvelope:
@@ -52,8 +57,37 @@ func requestHash(req *envelope.Request) string {
 
 // keyClaim is an idempotency key held by the request being handled.
 type keyClaim struct {
-	id    string // the record's _id: company and key
+	id    string // the record's _id: the caller and its key
 	plate string // the plate the answer and the effect carry
+	// seed, when set, seals the recorded answer (sealAnswer).
+	seed []byte
+}
+
+// sealedPrefix starts a recorded answer that is sealed; no JSON answer
+// starts so.
+var sealedPrefix = []byte("scwm-sealed-v1:")
+
+// sealAnswer is the form an answer is recorded in: sealed under the
+// caller's answer seed when it has one (credentials.Seal), so that the
+// store never holds a minted apiSecret, or any answer, in clear, and only
+// the caller that presents the same secret can read it again.
+func sealAnswer(seed []byte, id string, body []byte) []byte {
+	if seed == nil {
+		return body
+	}
+	return append(append([]byte{}, sealedPrefix...), credentials.Seal(seed, id, body)...)
+}
+
+// openAnswer undoes sealAnswer for the caller's seed.
+func openAnswer(seed []byte, id string, recorded []byte) ([]byte, error) {
+	sealed, ok := bytes.CutPrefix(recorded, sealedPrefix)
+	if !ok {
+		return recorded, nil
+	}
+	if seed == nil {
+		return nil, credentials.ErrSealed
+	}
+	return credentials.Open(seed, id, sealed)
 }
 
 // recoveredAnswer is the answer rebuilt from the effect of a request that
@@ -68,7 +102,8 @@ type recoveredAnswer struct {
 const idempotencyPoll = 20 * time.Millisecond
 
 // claimKey makes the request the holder of its idempotency key, or finds
-// the answer to send instead:
+// the answer to send instead. Keys belong to the caller that sent them (its
+// company, API client and user): another caller's same key is another key.
 //   - a new key is claimed, under this request's plate;
 //   - a key used for a different request is 422;
 //   - a key whose request was answered gives that answer again (replay);
@@ -79,7 +114,7 @@ const idempotencyPoll = 20 * time.Millisecond
 func (g *Gateway) claimKey(ctx context.Context, call *Call, ev *Event, key, hash string) (*keyClaim, *store.IdempotencyRecord, *recoveredAnswer, error) {
 	now := g.now()
 	rec := &store.IdempotencyRecord{
-		Key:          store.IdempotencyKeyID(call.Caller.CompanyID, key),
+		Key:          store.IdempotencyKeyID(call.Caller.CompanyID, call.Caller.APIKey, call.Caller.UserID, key),
 		RequestHash:  hash,
 		LicensePlate: call.LicensePlate,
 		Dataspace:    call.Request.Header.Dataspace,
@@ -98,7 +133,16 @@ func (g *Gateway) claimKey(ctx context.Context, call *Call, ev *Event, key, hash
 				"Idempotency-Key %q was used for a different request (license plate %s); use a new key for a new request", key, existing.LicensePlate)
 		}
 		if existing.State == store.IdempotencyDone {
-			return nil, existing, nil, nil
+			body, err := openAnswer(call.Caller.answerSeed, existing.Key, existing.Body)
+			if err != nil {
+				// Only a secret changed under the same apiKey (a seed
+				// rewrite) gets here.
+				return nil, nil, nil, envelope.Errorf(envelope.KindIdempotencyKeyReuse,
+					"Idempotency-Key %q was answered to this apiKey under another apiSecret (license plate %s); use a new key", key, existing.LicensePlate)
+			}
+			replay := *existing
+			replay.Body = body
+			return nil, &replay, nil, nil
 		}
 		if g.now().After(existing.LeaseUntil) {
 			won, err := g.store.TakeOverIdempotencyKey(ctx, existing, g.now().Add(g.lease()))
@@ -106,7 +150,7 @@ func (g *Gateway) claimKey(ctx context.Context, call *Call, ev *Event, key, hash
 				return nil, nil, nil, err
 			}
 			if won {
-				claim := &keyClaim{id: existing.Key, plate: existing.LicensePlate}
+				claim := &keyClaim{id: existing.Key, plate: existing.LicensePlate, seed: call.Caller.answerSeed}
 				recovered, err := g.rebuildAnswer(ctx, ev, existing)
 				return claim, nil, recovered, err
 			}
@@ -123,7 +167,7 @@ func (g *Gateway) claimKey(ctx context.Context, call *Call, ev *Event, key, hash
 			return nil, nil, nil, err
 		}
 	}
-	return &keyClaim{id: rec.Key, plate: rec.LicensePlate}, nil, nil, nil
+	return &keyClaim{id: rec.Key, plate: rec.LicensePlate, seed: call.Caller.answerSeed}, nil, nil, nil
 }
 
 // lease is how long a claim keeps a key: the request timeout and half of it
@@ -158,7 +202,7 @@ func (g *Gateway) finishKey(claim *keyClaim, status int, body []byte) {
 	if status >= 500 {
 		err = g.store.ReleaseIdempotencyLease(ctx, claim.id, claim.plate)
 	} else {
-		err = g.store.FinishIdempotencyKey(ctx, claim.id, claim.plate, status, body)
+		err = g.store.FinishIdempotencyKey(ctx, claim.id, claim.plate, status, sealAnswer(claim.seed, claim.id, body))
 	}
 	if err != nil {
 		// The answer was sent; a retry will take the key over once the

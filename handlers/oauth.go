@@ -7,7 +7,9 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -46,8 +48,8 @@ type oauthError struct {
 	retryAfter time.Duration
 }
 
-// throttled is the answer to an address that failed authentication too
-// often (limits.authAllowed).
+// throttled is the answer to an attempt the failed-authentication throttle
+// stops (limits.authAllowed), or to a request over a rate limit.
 func throttled(err error) *oauthError {
 	oe := &oauthError{status: http.StatusTooManyRequests, code: "slow_down", description: err.Error()}
 	var ee *envelope.Error
@@ -101,7 +103,16 @@ func (g *Gateway) handleToken(c echo.Context) error {
 	return c.JSON(http.StatusOK, resp)
 }
 
+// token answers a token request. It is rate-limited per address before
+// anything else and per OAuth client once the client is authenticated; a
+// password grant checks the password only when a password-check slot is
+// free (passwordGate), and answers a user of another company, a disabled
+// user, an unknown user and a wrong password alike.
 func (g *Gateway) token(ctx context.Context, c echo.Context) (*tokenResponse, string, error) {
+	source := clientAddress(c.Request())
+	if err := g.limits.allowTokenRequest(source); err != nil {
+		return nil, "", throttled(err)
+	}
 	form, err := oauthForm(c)
 	if err != nil {
 		return nil, "", err
@@ -111,6 +122,9 @@ func (g *Gateway) token(ctx context.Context, c echo.Context) (*tokenResponse, st
 	if err != nil {
 		return nil, "", err
 	}
+	if err := g.limits.allowTokenGrant(client.ClientID); err != nil {
+		return nil, client.ClientID, throttled(err)
+	}
 	setStep(c, "granting the tokens")
 	switch grant := form.Get("grant_type"); grant {
 	case "password":
@@ -118,26 +132,33 @@ func (g *Gateway) token(ctx context.Context, c echo.Context) (*tokenResponse, st
 		if username == "" || password == "" {
 			return nil, client.ClientID, invalidRequest("the password grant needs username and password")
 		}
+		identity := userIdentity(username)
+		if err := g.limits.authAllowed(identity, source); err != nil {
+			return nil, client.ClientID, throttled(err)
+		}
 		user, err := g.store.FindUser(ctx, username)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, client.ClientID, err
 		}
 		hash := ""
-		if user != nil && !user.Disabled {
+		if user != nil && !user.Disabled && user.CompanyID == client.CompanyID {
 			hash = user.PasswordHash
 		}
 		setStep(c, "checking the password")
+		release, err := g.passwordChecks.acquire(ctx)
+		if err != nil {
+			return nil, client.ClientID, err
+		}
 		ok := g.passwords.Verify(hash, password)
+		release()
 		if err := timedOutWhile(ctx, "checking the password"); err != nil {
 			return nil, client.ClientID, err
 		}
 		if !ok {
-			g.limits.authFailed(clientAddress(c.Request()))
+			g.limits.authFailed(identity, source)
 			return nil, client.ClientID, invalidGrant("unknown username or wrong password")
 		}
-		if user.CompanyID != client.CompanyID {
-			return nil, client.ClientID, invalidGrant("user %q does not belong to the company of client %q", user.Username, client.ClientID)
-		}
+		g.limits.authSucceeded(identity, source)
 		resp, err := g.issueTokens(ctx, client, user)
 		return resp, client.ClientID, err
 	case "refresh_token":
@@ -164,7 +185,7 @@ func (g *Gateway) token(ctx context.Context, c echo.Context) (*tokenResponse, st
 			return nil, client.ClientID, invalidGrant("the refresh token expired at %s", t.ExpiresAt.UTC().Format(time.RFC3339))
 		}
 		user, err := g.store.FindUser(ctx, t.Username)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && (user.Disabled || user.CompanyID != client.CompanyID)) {
+		if errors.Is(err, store.ErrNotFound) || (err == nil && (!user.MaySignIn(t.IssuedAt) || user.CompanyID != client.CompanyID)) {
 			return nil, client.ClientID, invalidGrant("the user of this refresh token may no longer sign in")
 		}
 		if err != nil {
@@ -275,10 +296,17 @@ func oauthForm(c echo.Context) (url.Values, error) {
 // authenticateOAuthClient checks the client's id and secret: HTTP Basic
 // (RFC 6749 §2.3.1, both parts form-encoded), or client_id and
 // client_secret in the form when there is no Authorization header.
+//
+// Failures are throttled per client id and address (limits); requests that
+// name no client are throttled by address alone.
 func (g *Gateway) authenticateOAuthClient(ctx context.Context, r *http.Request, form url.Values) (*store.OAuthClient, error) {
 	source := clientAddress(r)
-	if err := g.limits.authAllowed(source); err != nil {
-		return nil, throttled(err)
+	anonymous := func(e *oauthError) (*store.OAuthClient, error) {
+		if err := g.limits.authAllowed("", source); err != nil {
+			return nil, throttled(err)
+		}
+		g.limits.authFailed("", source)
+		return nil, e
 	}
 	id, secret, basic := r.BasicAuth()
 	switch {
@@ -288,14 +316,16 @@ func (g *Gateway) authenticateOAuthClient(ctx context.Context, r *http.Request, 
 		}
 		id, secret = formDecoded(id), formDecoded(secret)
 	case r.Header.Get("Authorization") != "":
-		g.limits.authFailed(source)
-		return nil, invalidClient("the Authorization header is not HTTP Basic; send Basic and base64 of clientId:clientSecret")
+		return anonymous(invalidClient("the Authorization header is not HTTP Basic; send Basic and base64 of clientId:clientSecret"))
 	default:
 		id, secret = form.Get("client_id"), form.Get("client_secret")
 		if id == "" {
-			g.limits.authFailed(source)
-			return nil, invalidClient("client authentication is missing; send HTTP Basic with clientId:clientSecret")
+			return anonymous(invalidClient("client authentication is missing; send HTTP Basic with clientId:clientSecret"))
 		}
+	}
+	identity := oauthClientIdentity(id)
+	if err := g.limits.authAllowed(identity, source); err != nil {
+		return nil, throttled(err)
 	}
 	client, err := g.store.FindOAuthClient(ctx, id)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -306,9 +336,10 @@ func (g *Gateway) authenticateOAuthClient(ctx context.Context, r *http.Request, 
 		hash = client.SecretHash
 	}
 	if !credentials.Verify(hash, secret) {
-		g.limits.authFailed(source)
+		g.limits.authFailed(identity, source)
 		return nil, invalidClient("unknown client or wrong client secret")
 	}
+	g.limits.authSucceeded(identity, source)
 	return client, nil
 }
 
@@ -327,28 +358,36 @@ type restCaller struct {
 	ClientID string
 }
 
-// bearer authenticates a REST request by its access token.
+// bearer authenticates a REST request by its access token. A request
+// without a token, or with one that does not exist, names no identity: such
+// failures are throttled by address, and only such requests are refused
+// (limits), so a valid token always works.
 func (g *Gateway) bearer(ctx context.Context, r *http.Request) (*restCaller, error) {
 	source := clientAddress(r)
-	if err := g.limits.authAllowed(source); err != nil {
-		return nil, throttled(err)
+	anonymous := func(e *oauthError) (*restCaller, error) {
+		if err := g.limits.authAllowed("", source); err != nil {
+			return nil, throttled(err)
+		}
+		g.limits.authFailed("", source)
+		return nil, e
 	}
 	auth := r.Header.Get("Authorization")
 	scheme, value, _ := strings.Cut(auth, " ")
 	value = strings.TrimSpace(value)
 	switch {
 	case auth == "":
+		if err := g.limits.authAllowed("", source); err != nil {
+			return nil, throttled(err)
+		}
 		return nil, &oauthError{status: http.StatusUnauthorized, code: "invalid_token",
 			description: "no access token: send Authorization: Bearer <access_token> from POST /api/oauth/token",
 			challenge:   `Bearer realm="scwm-gateway"`}
 	case !strings.EqualFold(scheme, "Bearer") || value == "":
-		g.limits.authFailed(source)
-		return nil, invalidToken("the Authorization header is not a bearer token; send Bearer <access_token>")
+		return anonymous(invalidToken("the Authorization header is not a bearer token; send Bearer <access_token>"))
 	}
 	t, err := g.store.FindToken(ctx, credentials.HashSecret(value))
 	if errors.Is(err, store.ErrNotFound) {
-		g.limits.authFailed(source)
-		return nil, invalidToken("unknown access token")
+		return anonymous(invalidToken("unknown access token"))
 	}
 	if err != nil {
 		return nil, err
@@ -369,13 +408,59 @@ func (g *Gateway) bearer(ctx context.Context, r *http.Request) (*restCaller, err
 		return nil, err
 	}
 	user, err := g.store.FindUser(ctx, t.Username)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (user.Disabled || user.CompanyID != t.CompanyID)) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (!user.MaySignIn(t.IssuedAt) || user.CompanyID != t.CompanyID)) {
 		return nil, invalidToken("the user of this token may no longer sign in")
 	}
 	if err != nil {
 		return nil, err
 	}
 	return &restCaller{Caller: Caller{APIKey: "oauth:" + t.ClientID, CompanyID: t.CompanyID, UserID: t.Username}, ClientID: t.ClientID}, nil
+}
+
+// passwordGate bounds the password checks (bcrypt, deliberately slow) that
+// run at once, so that sign-ins cannot take every core, and the grants that
+// wait for a slot, so that a flood is refused at once instead of piling up.
+type passwordGate struct {
+	slots   chan struct{}
+	waiting atomic.Int64
+	queue   int64
+}
+
+func newPasswordGate(checks, queue int) *passwordGate {
+	if checks <= 0 {
+		checks = runtime.GOMAXPROCS(0)
+	}
+	switch {
+	case queue == 0:
+		queue = 4 * checks
+	case queue < 0:
+		queue = 0
+	}
+	return &passwordGate{slots: make(chan struct{}, checks), queue: int64(queue)}
+}
+
+// acquire waits for a slot, until ctx ends, unless the queue is full; it
+// answers 503 with Retry-After when it gets none.
+func (p *passwordGate) acquire(ctx context.Context) (release func(), err error) {
+	release = func() { <-p.slots }
+	select {
+	case p.slots <- struct{}{}:
+		return release, nil
+	default:
+	}
+	busy := &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
+		description: "too many sign-ins are being checked right now; retry after the Retry-After seconds", retryAfter: time.Second}
+	if p.waiting.Add(1) > p.queue {
+		p.waiting.Add(-1)
+		return nil, busy
+	}
+	defer p.waiting.Add(-1)
+	select {
+	case p.slots <- struct{}{}:
+		return release, nil
+	case <-ctx.Done():
+		return nil, busy
+	}
 }
 
 // noStore marks an answer that carries or concerns credentials as not to be

@@ -33,6 +33,10 @@ type Caller struct {
 	APIKey    string
 	CompanyID string
 	UserID    string
+	// answerSeed seals the caller's recorded answers (idempotency.go); it
+	// is derived from the secret the caller presented, nil for callers
+	// without one.
+	answerSeed []byte
 }
 
 // HandlerFunc carries out one event and returns the response payload.

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -516,8 +517,8 @@ func canonicalBody(raw []byte) []byte {
 // a hash of the route and body, a retry gets the first answer again (with
 // Idempotent-Replayed: true), and a retry after the first request died
 // gets the answer rebuilt from the version it wrote, found by its license
-// plate. Keys are shared with the envelope API: a key used for an event and
-// then for a REST request is 422.
+// plate. Keys belong to the OAuth client and user that sent them: another
+// caller's same key, on either API, is another key.
 func (g *Gateway) rest(c echo.Context, route string, write bool, run func(ctx context.Context, rc *restCaller, plate string, raw []byte) (any, error)) error {
 	start := time.Now()
 	ctx, cancel := g.withDeadline(c)
@@ -544,7 +545,7 @@ func (g *Gateway) rest(c echo.Context, route string, write bool, run func(ctx co
 		g.restLog(start, c, route, status, rc.ClientID, rc.UserID, err)
 		return g.sendAndRecord(c, claim, status, body)
 	}
-	if err := g.limits.allow(rc.APIKey); err != nil {
+	if err := g.limits.allow(rc.Caller); err != nil {
 		return fail(err)
 	}
 	plate := envelope.NewLicensePlate()
@@ -612,8 +613,14 @@ func (g *Gateway) sendAndRecord(c echo.Context, claim *keyClaim, status int, bod
 	return err
 }
 
-// claimRestKey claims a REST write's idempotency key (see rest).
+// claimRestKey claims a REST write's idempotency key (see rest). The key
+// belongs to the OAuth client and user that sent it, and must be valid
+// UTF-8 (invalid bytes would all become the same key).
 func (g *Gateway) claimRestKey(ctx context.Context, c echo.Context, rc *restCaller, plate, key string, raw []byte) (*keyClaim, *store.IdempotencyRecord, *recoveredAnswer, error) {
+	if !utf8.ValidString(key) {
+		return nil, nil, nil, &restError{status: http.StatusBadRequest, code: "invalid_request",
+			description: "Idempotency-Key is not valid UTF-8; send a key of printable characters, such as a UUID"}
+	}
 	h := sha256.New()
 	for _, part := range []string{"rest", c.Request().Method, c.Path(), c.Param("id"), rc.CompanyID} {
 		h.Write([]byte(part))

@@ -37,10 +37,36 @@ type Config struct {
 	// of RateBurst; 0 disables the limit.
 	RateLimit float64
 	RateBurst int
-	// AuthFailureLimit failed authentications from one address within
-	// AuthFailureWindow make it wait for the window's end; 0 disables.
+	// CompanyRateLimit is the requests per second allowed per company, all
+	// its API keys and OAuth clients together, in bursts of
+	// CompanyRateBurst; 0 disables the limit.
+	CompanyRateLimit float64
+	CompanyRateBurst int
+	// TokenRateLimit is the token requests per second allowed per OAuth
+	// client and per client address, in bursts of TokenRateBurst; zero
+	// means RateLimit and RateBurst, a negative value disables the limit.
+	TokenRateLimit float64
+	TokenRateBurst int
+	// AuthFailureLimit failed authentications of one identity (apiKey,
+	// OAuth client, username) from one address within AuthFailureWindow
+	// make that pair wait for the window's end; see limits for the rest of
+	// the throttle. 0 disables.
 	AuthFailureLimit  int
 	AuthFailureWindow time.Duration
+	// MintRate is the API credentials a company may mint per second
+	// (generate-apiKeyCredentials), in bursts of MintBurst
+	// (DefaultMintRate, DefaultMintBurst when zero); MaxKeysPerCompany caps
+	// a company's active API keys (DefaultMaxKeysPerCompany when zero).
+	MintRate          float64
+	MintBurst         int
+	MaxKeysPerCompany int
+	// PasswordChecks bounds the password checks (bcrypt) that run at once
+	// (GOMAXPROCS when zero), and PasswordCheckQueue the password grants
+	// that wait for one (4 per check when zero, -1 for none); a grant that
+	// finds the queue full, or waits past the request timeout, is answered
+	// 503 with Retry-After.
+	PasswordChecks     int
+	PasswordCheckQueue int
 	// AccessTokenTTL and RefreshTokenTTL are the lifetimes of the OAuth
 	// tokens of the REST surface (DefaultAccessTokenTTL,
 	// DefaultRefreshTokenTTL when zero).
@@ -59,8 +85,11 @@ type Config struct {
 
 // Defaults of Config's zero fields.
 const (
-	DefaultBodyLimit      = 1 << 20
-	DefaultRequestTimeout = 10 * time.Second
+	DefaultBodyLimit         = 1 << 20
+	DefaultRequestTimeout    = 10 * time.Second
+	DefaultMintRate          = 1.0 / 60
+	DefaultMintBurst         = 10
+	DefaultMaxKeysPerCompany = 1000
 )
 
 // Gateway is the whole HTTP application: routes, the event pipeline, the
@@ -77,6 +106,11 @@ type Gateway struct {
 	incidentLocks *keylock.Striped
 	limits        *limits
 	passwords     credentials.Passwords
+	// passwordChecks bounds the bcrypt checks running at once (oauth.go).
+	passwordChecks *passwordGate
+	// mintLocks makes one company's credential mints take turns, so that
+	// the cap on its keys holds (generate_credentials.go).
+	mintLocks *keylock.Striped
 }
 
 // now is the gateway's clock (Config.Now).
@@ -109,6 +143,18 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 	if cfg.AuthFailureWindow <= 0 {
 		cfg.AuthFailureWindow = time.Minute
 	}
+	if cfg.TokenRateLimit == 0 {
+		cfg.TokenRateLimit, cfg.TokenRateBurst = cfg.RateLimit, cfg.RateBurst
+	}
+	if cfg.MintRate <= 0 {
+		cfg.MintRate = DefaultMintRate
+	}
+	if cfg.MintBurst <= 0 {
+		cfg.MintBurst = DefaultMintBurst
+	}
+	if cfg.MaxKeysPerCompany <= 0 {
+		cfg.MaxKeysPerCompany = DefaultMaxKeysPerCompany
+	}
 	g := &Gateway{
 		cfg:   cfg,
 		store: st,
@@ -116,8 +162,16 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 		log:   cfg.Logger,
 
 		incidentLocks: keylock.New(1024),
-		limits:        newLimits(cfg.Now, cfg.RateLimit, cfg.RateBurst, cfg.AuthFailureLimit, cfg.AuthFailureWindow),
-		passwords:     credentials.Passwords{Cost: cfg.PasswordCost},
+		limits: newLimits(cfg.Now, limitsConfig{
+			perKey:       rateSpec{cfg.RateLimit, cfg.RateBurst},
+			perCompany:   rateSpec{cfg.CompanyRateLimit, cfg.CompanyRateBurst},
+			token:        rateSpec{cfg.TokenRateLimit, cfg.TokenRateBurst},
+			mint:         rateSpec{cfg.MintRate, cfg.MintBurst},
+			authFailures: cfg.AuthFailureLimit, authWindow: cfg.AuthFailureWindow,
+		}),
+		passwords:      credentials.Passwords{Cost: cfg.PasswordCost},
+		passwordChecks: newPasswordGate(cfg.PasswordChecks, cfg.PasswordCheckQueue),
+		mintLocks:      keylock.New(64),
 	}
 	reg, err := NewRegistry(g.catalogue())
 	if err != nil {

@@ -41,6 +41,9 @@ type Client struct {
 	// LicensePlate is the plate of the request that created the client, if
 	// an event did.
 	LicensePlate string `bson:"licensePlate,omitempty"`
+	// MintedBy is the apiKey of the client that minted this one, if an
+	// event did: revoking that client revokes this one too.
+	MintedBy string `bson:"mintedBy,omitempty"`
 }
 
 // Active reports whether the client may still authenticate.
@@ -120,8 +123,34 @@ func (s *Store) InsertClient(ctx context.Context, c Client) error {
 	if c.CreatedAt == 0 {
 		c.CreatedAt = time.Now().UnixMilli()
 	}
-	_, err := s.clients.InsertOne(ctx, c)
-	return wrap("insert client", err)
+	if _, err := s.clients.InsertOne(ctx, c); err != nil {
+		return wrap("insert client", err)
+	}
+	return s.clientsChanged(ctx)
+}
+
+// clientsRevisionKey is the counter of client changes among the sequences;
+// sequence keys have three parts, so it cannot collide with one.
+var clientsRevisionKey = `["clients-revision"]`
+
+// clientsChanged counts a change of the clients (ClientsRevision).
+func (s *Store) clientsChanged(ctx context.Context) error {
+	_, err := s.reserveSequence(ctx, clientsRevisionKey, 1)
+	return err
+}
+
+// ClientsRevision counts the clients' creations and revocations by
+// InsertClient and RevokeClient, so that a gateway learns of a change by
+// reading one document instead of every client.
+func (s *Store) ClientsRevision(ctx context.Context) (int64, error) {
+	var doc struct {
+		Seq int64 `bson:"seq"`
+	}
+	err := s.sequences.FindOne(ctx, bson.M{"_id": clientsRevisionKey}).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, nil
+	}
+	return doc.Seq, wrap("clients revision", err)
 }
 
 // PutClient makes the stored client match c (a seed entry): it is created if
@@ -141,8 +170,40 @@ func (s *Store) PutClient(ctx context.Context, c Client) error {
 		bson.M{"$set": bson.M{"secretHash": c.SecretHash, "companyId": c.CompanyID, "userId": c.UserID}}))
 }
 
-// RevokeClient marks the client revoked; ErrNotFound if there is none.
+// RevokeClient marks the client revoked, and with it every client it
+// minted, and theirs; ErrNotFound if there is none.
 func (s *Store) RevokeClient(ctx context.Context, apiKey string) error {
+	if err := s.revokeOneClient(ctx, apiKey); err != nil {
+		return err
+	}
+	// The clients minted by the revoked ones, breadth first. Revoked
+	// clients are revoked again (it changes nothing), so a client minted
+	// while this runs is caught as well.
+	seen := map[string]bool{apiKey: true}
+	for queue := []string{apiKey}; len(queue) > 0; queue = queue[1:] {
+		var minted []Client
+		cur, err := s.clients.Find(ctx, bson.M{"mintedBy": queue[0]})
+		if err == nil {
+			err = cur.All(ctx, &minted)
+		}
+		if err != nil {
+			return wrap("find minted clients", err)
+		}
+		for _, c := range minted {
+			if seen[c.APIKey] {
+				continue
+			}
+			seen[c.APIKey] = true
+			if err := s.revokeOneClient(ctx, c.APIKey); err != nil {
+				return err
+			}
+			queue = append(queue, c.APIKey)
+		}
+	}
+	return s.clientsChanged(ctx)
+}
+
+func (s *Store) revokeOneClient(ctx context.Context, apiKey string) error {
 	defer s.locks.lock(s.clients.Name(), apiKey)()
 	res, err := s.clients.UpdateOne(ctx, bson.M{"_id": apiKey, "revokedAt": int64(0)},
 		bson.M{"$set": bson.M{"revokedAt": time.Now().UnixMilli()}})

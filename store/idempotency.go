@@ -16,18 +16,21 @@ const (
 	IdempotencyDone    = "done"    // the response is recorded
 )
 
-// IdempotencyRecord remembers one idempotency key of one company: which
+// IdempotencyRecord remembers one idempotency key of one caller: which
 // request claimed it, under which license plate, and, once it is answered,
 // the answer, so that a retry gets the same one.
 type IdempotencyRecord struct {
-	// Key is the company and the client's key, as the _id.
+	// Key is the caller (company, API client, user) and the caller's key,
+	// as the _id (IdempotencyKeyID).
 	Key          string `bson:"_id"`
 	RequestHash  string `bson:"requestHash"`
 	LicensePlate string `bson:"licensePlate"`
 	Dataspace    string `bson:"dataspace"`
 	State        string `bson:"state"`
 	Status       int    `bson:"status"`
-	Body         []byte `bson:"body"`
+	// Body is the recorded answer; the gateway seals the answers of callers
+	// that authenticate with a secret, so that only they can read them.
+	Body []byte `bson:"body"`
 	// LeaseUntil is when a pending record may be taken over: by then the
 	// request that claimed it has finished or died.
 	LeaseUntil time.Time `bson:"leaseUntil"`
@@ -37,9 +40,12 @@ type IdempotencyRecord struct {
 	ExpiresAt time.Time `bson:"expiresAt"`
 }
 
-// IdempotencyKeyID is the _id of a company's key.
-func IdempotencyKeyID(companyID, key string) string {
-	id, _ := json.Marshal([]string{companyID, key})
+// IdempotencyKeyID is the _id of one caller's key. A key belongs to the
+// caller that sent it (its company, API client and user), so that two
+// callers who pick the same key never see each other's answers. The key
+// must be valid UTF-8: the encoding would make every invalid byte the same.
+func IdempotencyKeyID(companyID, client, user, key string) string {
+	id, _ := json.Marshal([]string{companyID, client, user, key})
 	return string(id)
 }
 

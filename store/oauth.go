@@ -20,6 +20,16 @@ type User struct {
 	CompanyID    string `bson:"companyId"`
 	Name         string `bson:"name"`
 	Disabled     bool   `bson:"disabled"`
+	// DisabledAt is when the user was last disabled: tokens issued until
+	// then stay dead after the user is enabled again.
+	DisabledAt time.Time `bson:"disabledAt"`
+}
+
+// MaySignIn reports whether a token issued to the user at issuedAt is
+// still good as far as the user goes: the user is enabled and was not
+// disabled since.
+func (u *User) MaySignIn(issuedAt time.Time) bool {
+	return !u.Disabled && issuedAt.After(u.DisabledAt)
 }
 
 // OAuthClient is an application allowed to ask for tokens on behalf of the
@@ -82,8 +92,24 @@ func (s *Store) FindUser(ctx context.Context, username string) (*User, error) {
 }
 
 // SetUserDisabled disables or enables a user; ErrNotFound if there is none.
+// Disabling records when (User.DisabledAt), so that enabling the user again
+// does not bring back the tokens issued before.
 func (s *Store) SetUserDisabled(ctx context.Context, username string, disabled bool) error {
-	return s.setFlag(ctx, s.users, NormalizeUsername(username), "disabled", disabled, "disable user")
+	if !disabled {
+		return s.setFlag(ctx, s.users, NormalizeUsername(username), "disabled", false, "enable user")
+	}
+	id := NormalizeUsername(username)
+	defer s.locks.lock(s.users.Name(), id)()
+	done := s.writeTurn()
+	res, err := s.users.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"disabled": true, "disabledAt": time.Now()}})
+	done()
+	if err != nil {
+		return wrap("disable user", err)
+	}
+	if res.MatchedCount == 0 {
+		return wrap("disable user", mongo.ErrNoDocuments)
+	}
+	return nil
 }
 
 // PutOAuthClient makes the stored OAuth client match c (a seed entry): it

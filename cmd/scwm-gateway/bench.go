@@ -280,7 +280,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	rep := &benchReport{
 		Machine: benchMachine{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, NumCPU: runtime.NumCPU(), GoVersion: runtime.Version()},
 		Params: benchParams{Clients: cfg.clients, WarmupS: cfg.warmup.Seconds(), DurationS: cfg.duration.Seconds(),
-			Target: "self-started gateway (embedded store), log level info, --rate-limit 0"},
+			Target: "self-started gateway (embedded store), log level info, --rate-limit 0 --company-rate-limit 0"},
 	}
 	for _, m := range cfg.mixes {
 		rep.Params.Phases = append(rep.Params.Phases, m.name()+" ("+m.String()+")")
@@ -300,7 +300,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		progress("starting the gateway: %s serve (embedded store in %s)", self, filepath.Join(tmp, "gateway"))
 		gw, err = startBenchChild(ctx, "gateway", self, "listening",
-			"serve", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(tmp, "gateway"), "--seed", seed, "--rate-limit", "0")
+			"serve", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(tmp, "gateway"), "--seed", seed, "--rate-limit", "0", "--company-rate-limit", "0")
 		if err != nil {
 			return fmt.Errorf("the gateway could not start: %w", err)
 		}

@@ -43,6 +43,7 @@ type serveConfig struct {
 	rateBurst        int
 	authFailureLimit int
 	authWindow       time.Duration
+	auth             authFlags
 }
 
 // parseServe reads serve's flags; every flag defaults to its environment
@@ -67,15 +68,16 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	refreshTTL := fs.String("refresh-token-ttl", envOr(getenv, "SCWM_REFRESH_TOKEN_TTL", "720h"), "lifetime of the REST API's OAuth refresh tokens (env SCWM_REFRESH_TOKEN_TTL)")
 	rate := fs.String("rate-limit", envOr(getenv, "SCWM_RATE_LIMIT", "500"), "requests per second per API key; 0 disables (env SCWM_RATE_LIMIT)")
 	burst := fs.String("rate-burst", envOr(getenv, "SCWM_RATE_BURST", "1000"), "burst of requests per API key above the rate (env SCWM_RATE_BURST)")
-	authFailures := fs.String("auth-failure-limit", envOr(getenv, "SCWM_AUTH_FAILURE_LIMIT", "20"), "failed authentications per client address per window before it must wait; 0 disables (env SCWM_AUTH_FAILURE_LIMIT)")
+	authFailures := fs.String("auth-failure-limit", envOr(getenv, "SCWM_AUTH_FAILURE_LIMIT", "20"), "failed authentications of one apiKey, OAuth client or username from one address per window before that pair must wait; 0 disables (env SCWM_AUTH_FAILURE_LIMIT)")
 	authWindow := fs.String("auth-failure-window", envOr(getenv, "SCWM_AUTH_FAILURE_WINDOW", "1m"), "the window of --auth-failure-limit (env SCWM_AUTH_FAILURE_WINDOW)")
+	c.auth.register(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
 	}
-	var problems []string
+	problems := c.auth.parse()
 	for _, d := range strings.Split(*dataspaces, ",") {
 		if d = strings.TrimSpace(d); d != "" {
 			c.dataspaces = append(c.dataspaces, d)

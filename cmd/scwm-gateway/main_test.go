@@ -211,8 +211,17 @@ func TestSeedFileAndClientsCommands(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &created); err != nil || created.APIKey == "" || created.APISecret == "" {
 		t.Fatalf("clients create printed %q (%v)", stdout.String(), err)
 	}
-	if status, resp := post(t, url, created.Authorization, add); status != 200 {
-		t.Fatalf("new client: %d %v", status, resp)
+	// The serving gateway hears of the new client at its next look at
+	// the store's clients (every 100ms here).
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		status, resp := post(t, url, created.Authorization, add)
+		if status == 200 {
+			break
+		}
+		if status != 401 || time.Now().After(deadline) {
+			t.Fatalf("new client: %d %v", status, resp)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 
 	stdout.Reset()

@@ -62,7 +62,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
-	gw, err := handlers.New(ctx, handlers.Config{
+	gw, err := handlers.New(ctx, cfg.auth.apply(handlers.Config{
 		Dataspaces:        cfg.dataspaces,
 		BodyLimit:         cfg.bodyLimit,
 		RequestTimeout:    cfg.requestTimeout,
@@ -76,7 +76,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		AuthFailureWindow: cfg.authWindow,
 		AccessTokenTTL:    cfg.accessTokenTTL,
 		RefreshTokenTTL:   cfg.refreshTokenTTL,
-	}, st)
+	}), st)
 	if err != nil {
 		return err
 	}
