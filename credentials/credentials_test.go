@@ -6,6 +6,7 @@ import (
 )
 
 func TestHashAndVerify(t *testing.T) {
+	t.Parallel()
 	secret := NewSecret()
 	if len(secret) < 40 || strings.ContainsAny(secret, "+/=") {
 		t.Fatalf("secret %q is short or not URL-safe", secret)
@@ -31,6 +32,7 @@ func TestHashAndVerify(t *testing.T) {
 }
 
 func TestSealOpensOnlyForTheSameSecretAndRecord(t *testing.T) {
+	t.Parallel()
 	seed := AnswerSeed("alice-secret-0123456789")
 	sealed := Seal(seed, "rec-1", []byte(`{"apiSecret":"s3cret"}`))
 	if strings.Contains(string(sealed), "s3cret") {

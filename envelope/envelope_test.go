@@ -7,6 +7,7 @@ import (
 )
 
 func TestParseEventName(t *testing.T) {
+	t.Parallel()
 	good := map[string]EventName{
 		"agile-process-teams:add-incident:v5":                 {"agile-process-teams", "add-incident", 5},
 		"authorization-manager:generate-apiKeyCredentials:v1": {"authorization-manager", "generate-apiKeyCredentials", 1},
@@ -33,6 +34,7 @@ func TestParseEventName(t *testing.T) {
 }
 
 func TestParseRequestPositions(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		"{":                               "line 1, column 2",
 		"{\"header\": {}, \"payload\": }": "line 1, column 27",
@@ -58,6 +60,7 @@ func asError(err error, target **Error) bool {
 }
 
 func TestFailureEnvelopeShape(t *testing.T) {
+	t.Parallel()
 	req, err := ParseRequest([]byte(`{"header":{"eventName":"agile-process-teams:close-incident:v1","ownerId":"acme"},"payload":{}}`))
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +74,7 @@ func TestFailureEnvelopeShape(t *testing.T) {
 }
 
 func TestLicensePlatesAreShortURLSafeUniqueAndOrdered(t *testing.T) {
+	t.Parallel()
 	prev := ""
 	seen := map[string]bool{}
 	for i := 0; i < 10000; i++ {

@@ -40,6 +40,7 @@ func jsonObject(n int) string {
 // Each limit: a body just within it passes, one just over it fails with a
 // MalformedEnvelope error that names the limit and the JSON path.
 func TestDefaultLimits(t *testing.T) {
+	t.Parallel()
 	long := func(n int) string { return strings.Repeat("x", n) }
 	cases := []struct {
 		name    string
@@ -101,6 +102,7 @@ func TestDefaultLimits(t *testing.T) {
 }
 
 func TestExplicitLimits(t *testing.T) {
+	t.Parallel()
 	l := Limits{MaxDepth: 4, MaxStringLen: 8, MaxArrayLen: 3, MaxKeys: 3, MaxNumberLen: 5}
 	cases := []struct {
 		name, body, want string
@@ -131,6 +133,7 @@ func TestExplicitLimits(t *testing.T) {
 // A key may appear once per object; the decoder would keep the last one
 // silently, where another reader might take the first.
 func TestDuplicateKeys(t *testing.T) {
+	t.Parallel()
 	many := func(dup string) string { // 40 keys: past the linear comparison
 		var b strings.Builder
 		for i := range 40 {
@@ -164,6 +167,7 @@ func TestDuplicateKeys(t *testing.T) {
 }
 
 func TestInvalidUTF8IsRefused(t *testing.T) {
+	t.Parallel()
 	body := []byte("{\"header\":{},\n\"payload\":{\"s\":\"caf\xe9\"}}")
 	_, err := ParseRequest(body)
 	if err == nil || err.(*Error).Kind != KindMalformedEnvelope ||
@@ -190,6 +194,7 @@ func TestInvalidUTF8IsRefused(t *testing.T) {
 // Broken JSON is reported by the decoder, with its line and column, even
 // when the scan got far enough to count past a limit.
 func TestBrokenJSONIsReportedAsBroken(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		"unclosed over-long array":         `{"header":{},"payload":{"a":` + strings.TrimSuffix(jsonArray(10001, "0"), "]"),
 		"unterminated long string":         `{"header":{},"payload":{"a":"` + strings.Repeat("x", 70000),

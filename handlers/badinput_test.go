@@ -12,6 +12,7 @@ import (
 // exceptionName, a license plate, payload null, and an errMsg that says what
 // is wrong. Nothing bad reaches the store.
 func TestBadInputGetsAnErrorEnvelope(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	auth := gt.Basic(gt.Acme)
 	valid := gt.Envelope(gt.Acme, addIncident, map[string]any{"aptBusinessObjectSummary": "x"})
@@ -118,6 +119,7 @@ func TestBadInputGetsAnErrorEnvelope(t *testing.T) {
 // The two published samples that are not valid JSON are answered with a
 // MalformedEnvelope error that points at where the parser gave up.
 func TestPublishedInvalidSamplesPointAtTheLine(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	for _, rel := range []string{
 		"indirectSupplierIncident/readIndSupIncPayloadTemplate.json",
@@ -131,6 +133,7 @@ func TestPublishedInvalidSamplesPointAtTheLine(t *testing.T) {
 }
 
 func TestOtherPathsAndMethods(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	for _, tc := range []struct {
 		method, path string

@@ -17,6 +17,7 @@ import (
 // docs/events.md is generated from the registry: this test fails when the
 // file differs from what the registry says, and `go test ./handlers -update` rewrites it.
 func TestEventCatalogueDoc(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	got := renderCatalogue(t, h.Gateway.Registry())
 	path := filepath.Join("..", "docs", "events.md")

@@ -12,6 +12,7 @@ import (
 // docs/copy-groups.md is generated from copyGroups and processTypes; this
 // test fails when they disagree (go test ./handlers -update rewrites it).
 func TestCopyGroupsDoc(t *testing.T) {
+	t.Parallel()
 	var b bytes.Buffer
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("# Copy groups\n\n")

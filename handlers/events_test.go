@@ -60,6 +60,7 @@ func readOne(t *testing.T, h *gt.Harness, c gt.Client, id string) incidentRecord
 }
 
 func TestAddThenReadReturnsTheRecord(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	resp := h.Send(t, gt.Acme, addIncident, map[string]any{
 		"aptBusinessObjectSummary": "No EPCIS data for 1 package",
@@ -123,6 +124,7 @@ func loadSample(t *testing.T, rel string, c gt.Client) []byte {
 }
 
 func TestPublishedAddIncidentSampleIsAccepted(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	resp := h.Post(t, loadSample(t, "incident/addIncidentPayloadTemplate.json", gt.Acme), gt.Basic(gt.Acme), nil).MustOK(t)
 	if len(resp.Header.Warnings) != 0 {
@@ -137,6 +139,7 @@ func TestPublishedAddIncidentSampleIsAccepted(t *testing.T) {
 }
 
 func TestRestartKeepsData(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	h := gt.Start(t, gt.Options{DataDir: dir})
 	id := addOne(t, h, gt.Acme, map[string]any{"aptBusinessObjectSummary": "survives a restart"})
@@ -155,6 +158,7 @@ func TestRestartKeepsData(t *testing.T) {
 }
 
 func TestLicensePlates(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	plateRE := regexp.MustCompile(`^[0-9A-Za-z_~]{16}$`)
 	seen := map[string]bool{}
@@ -177,6 +181,7 @@ func TestLicensePlates(t *testing.T) {
 }
 
 func TestReadIsScopedToCompanyNetworkAndDataspace(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	id := addOne(t, h, gt.Acme, map[string]any{"aptBusinessObjectSummary": "acme only"})
 
@@ -192,6 +197,7 @@ func TestReadIsScopedToCompanyNetworkAndDataspace(t *testing.T) {
 }
 
 func TestAuthorization(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	// Acting as another company.
 	body := gt.Envelope(gt.Other, addIncident, map[string]any{"aptBusinessObjectSummary": "x"})
@@ -208,6 +214,7 @@ func TestAuthorization(t *testing.T) {
 }
 
 func TestHealthAndReadiness(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	for _, path := range []string{"/healthz", "/readyz"} {
 		resp, err := http.Get(h.URL + path)
@@ -236,6 +243,7 @@ func TestHealthAndReadiness(t *testing.T) {
 }
 
 func TestSchemaValidationErrors(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	cases := []struct {
 		name    string
@@ -289,6 +297,7 @@ func TestSchemaValidationErrors(t *testing.T) {
 }
 
 func TestEnumsMatchWithoutRegardToCaseAndUnknownFieldsWarn(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	r := h.Send(t, gt.Acme, addIncident, map[string]any{
 		"aptBusinessObjectSummary": "x",
@@ -341,6 +350,7 @@ func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 // A payload with many unknown fields gets a short answer, not thousands of
 // warnings.
 func TestWarningsAreCapped(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	payload := map[string]any{"aptBusinessObjectSummary": "x"}
 	for i := 0; i < 150; i++ {

@@ -30,6 +30,7 @@ func withPayload(payload string) string {
 // where, through the real HTTP stack; none is a 500, none drops the
 // connection, nothing is stored, and the gateway keeps serving.
 func TestHostileInputGetsAnErrorEnvelope(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	summary := `"aptBusinessObjectSummary":"hostile"`
 	elements := func(n int, elem string) string {
@@ -132,6 +133,7 @@ func TestHostileInputGetsAnErrorEnvelope(t *testing.T) {
 // largest string and number literals pass, and a key repeated in different
 // objects is no duplicate.
 func TestUnusualButValidInputIsStoredAsSent(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	long := strings.Repeat("y", 65536)
 	body := withPayload(`{"aptBusinessObjectSummary":"a\u0000b","aptBusinessObjectDescription":"` + long + `",` +
@@ -151,6 +153,7 @@ func TestUnusualButValidInputIsStoredAsSent(t *testing.T) {
 // NUL): it must be refused like keys starting with '$' or containing '.',
 // not reach the store and come back as a 500.
 func TestNULInPayloadKeyIsRefused(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	for _, payload := range []string{
 		`{"aptBusinessObjectSummary":"x","k\u0000ey":1}`,
@@ -166,6 +169,7 @@ func TestNULInPayloadKeyIsRefused(t *testing.T) {
 // request; net/http, before any handler, answers them as a bad request and
 // closes the connection. The gateway keeps serving.
 func TestContentLengthSmallerThanTheBody(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	u, err := url.Parse(h.URL)
 	if err != nil {
@@ -215,6 +219,7 @@ func TestContentLengthSmallerThanTheBody(t *testing.T) {
 // A 10 MB body sent without Content-Length (chunked) is cut at the body
 // limit and answered 413 in an envelope; so is one that announces its size.
 func TestTenMegabyteBodiesAreTooLarge(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	body := []byte(withPayload(`{"aptBusinessObjectSummary":"` + strings.Repeat("z", 10<<20) + `"}`))
 	for _, chunked := range []bool{true, false} {

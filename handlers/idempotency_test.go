@@ -27,6 +27,7 @@ func countIncidents(t *testing.T, h *gt.Harness) int {
 }
 
 func TestIdempotentRetryReplaysTheFirstAnswer(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	body := gt.Envelope(gt.Acme, addIncident, map[string]any{"aptBusinessObjectSummary": "retried"})
 	first := h.Post(t, body, gt.Basic(gt.Acme), withKey("k-1")).MustOK(t)
@@ -63,6 +64,7 @@ func TestIdempotentRetryReplaysTheFirstAnswer(t *testing.T) {
 
 // Every state-changing event is idempotent, not only add.
 func TestEveryChangeIsIdempotent(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	id := addOne(t, h, gt.Acme, map[string]any{"aptBusinessObjectSummary": "x", "partnerCompany": map[string]any{"partnerId": "supplier-1"}})
 	steps := []struct {
@@ -98,6 +100,7 @@ func TestEveryChangeIsIdempotent(t *testing.T) {
 // Retries that arrive while the first request is still running wait for its
 // answer instead of running again.
 func TestConcurrentRetriesRunOnce(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	body := gt.Envelope(gt.Acme, addIncident, map[string]any{"aptBusinessObjectSummary": "stampede"})
 	const n = 12
@@ -134,6 +137,7 @@ func TestConcurrentRetriesRunOnce(t *testing.T) {
 }
 
 func TestIdempotencySurvivesARestart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	h := gt.Start(t, gt.Options{DataDir: dir})
 	body := gt.Envelope(gt.Acme, addIncident, map[string]any{"aptBusinessObjectSummary": "before the restart"})
@@ -150,6 +154,7 @@ func TestIdempotencySurvivesARestart(t *testing.T) {
 }
 
 func TestIdempotencyKeysExpire(t *testing.T) {
+	t.Parallel()
 	clock := gt.NewClock(time.Now())
 	h := gt.Start(t, gt.Options{Clock: clock, Config: handlers.Config{IdempotencyTTL: time.Hour}})
 	h.Post(t, gt.Envelope(gt.Acme, addIncident, map[string]any{"aptBusinessObjectSummary": "a"}), gt.Basic(gt.Acme), withKey("short")).MustOK(t)
@@ -204,6 +209,7 @@ func (s *crashingStore) InsertIncident(ctx context.Context, inc *store.Incident)
 // the retry waits out the lease, finds the change by its license plate, and
 // answers with the same id and plate instead of adding a second incident.
 func TestRetryAfterACrashFindsTheChange(t *testing.T) {
+	t.Parallel()
 	cs := &crashingStore{}
 	h := gt.Start(t, gt.Options{
 		Config:    handlers.Config{RequestTimeout: 200 * time.Millisecond},
@@ -247,6 +253,7 @@ func TestRetryAfterACrashFindsTheChange(t *testing.T) {
 // (here it did not): the retry takes the key over at once, finds no change
 // under the plate, and runs the request under the first request's plate.
 func TestRetryAfterAFailedWriteRunsAgain(t *testing.T) {
+	t.Parallel()
 	cs := &crashingStore{}
 	h := gt.Start(t, gt.Options{WrapStore: func(s handlers.Store) handlers.Store { cs.Store = s; return cs }})
 	cs.failInsert.Store(true)

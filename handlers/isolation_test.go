@@ -97,6 +97,7 @@ func seedIncidents(t *testing.T, h *gt.Harness) (ids, comments map[string]string
 // for an id that does not exist; acting as the owner is 403; and nothing
 // changed.
 func TestOtherCompaniesLearnNothing(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{Config: handlers.Config{Dataspaces: []string{"default", "staging"}}})
 	ids, comments := seedIncidents(t, h)
 	staging := func(c gt.Client, event string, payload map[string]any) *gt.Response {
@@ -133,6 +134,7 @@ func TestOtherCompaniesLearnNothing(t *testing.T) {
 // response (and its own comments); everything else is 403. Its view of the
 // comments leaves out the owner's non-public ones.
 func TestPartnerAccessAfterSubmit(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	ids, comments := seedIncidents(t, h)
 	for _, pt := range processTypes {

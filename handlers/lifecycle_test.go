@@ -92,6 +92,7 @@ func read(t *testing.T, h *gt.Harness, c gt.Client, pt processType, id string) i
 // It runs against the embedded store and against the same store reached
 // through a MongoDB URI, the MONGODB_URI code path.
 func TestWholeLifeOfEveryProcessType(t *testing.T) {
+	t.Parallel()
 	for _, viaURI := range []bool{false, true} {
 		t.Run(map[bool]string{false: "embedded", true: "uri"}[viaURI], func(t *testing.T) {
 			wholeLife(t, gt.Start(t, gt.Options{ViaURI: viaURI}))
@@ -260,6 +261,7 @@ func listFor(t *testing.T, h *gt.Harness, c gt.Client, id string) []comment {
 }
 
 func TestCommentsVisibilityAndEdits(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	id := step(t, h, gt.Acme, addIncident, map[string]any{"aptBusinessObjectSummary": "x",
 		"responsibleEntity": map[string]any{"partnerId": "supplier-1"}, "isSubmittedToPartner": true}, nil).ID
@@ -301,6 +303,7 @@ func TestCommentsVisibilityAndEdits(t *testing.T) {
 }
 
 func TestFollowToggles(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	id := addOne(t, h, gt.Acme, map[string]any{"aptBusinessObjectSummary": "x"})
 	follow := func(payload map[string]any) bool {
@@ -328,6 +331,7 @@ func TestFollowToggles(t *testing.T) {
 }
 
 func TestSubmitNeedsAPartnerInTheNetwork(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	noPartner := addOne(t, h, gt.Acme, map[string]any{"aptBusinessObjectSummary": "x"})
 	r := h.Send(t, gt.Acme, "agile-process-teams:submit-incident-to-partner:v1", map[string]any{"id": noPartner}).MustFail(t, 409, "InvalidStateTransitionException")
@@ -343,6 +347,7 @@ func TestSubmitNeedsAPartnerInTheNetwork(t *testing.T) {
 }
 
 func TestDataVersionMakesWritesConditional(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	id := addOne(t, h, gt.Acme, map[string]any{"aptBusinessObjectSummary": "x"})
 	step(t, h, gt.Acme, "agile-process-teams:edit-incident:v5", map[string]any{"id": id, "dataVersion": 1, "incidentCategory": "a"}, nil)
@@ -357,6 +362,7 @@ func TestDataVersionMakesWritesConditional(t *testing.T) {
 }
 
 func TestGenerateCredentials(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	body, _ := json.Marshal(map[string]any{
 		"header": map[string]any{"headerVersion": 1, "eventName": "authorization-manager:generate-apiKeyCredentials:v1",

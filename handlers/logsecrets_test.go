@@ -35,6 +35,7 @@ func (b *logBuffer) String() string {
 // whether the request succeeds or fails; every request gets exactly one log
 // line with its license plate, event name, apiKey and status (SPEC §9).
 func TestLogsNameTheRequestButNoSecret(t *testing.T) {
+	t.Parallel()
 	var logs logBuffer
 	h := gt.Start(t, gt.Options{Logs: &logs})
 

@@ -13,6 +13,7 @@ import (
 // each, numbered without gaps. Without per-change atomicity (the embedded
 // store loses concurrent updates of one document) this fails.
 func TestConcurrentEditsLoseNothing(t *testing.T) {
+	t.Parallel()
 	h := gt.Start(t, gt.Options{})
 	id := addOne(t, h, gt.Acme, map[string]any{"aptBusinessObjectSummary": "hot incident"})
 	const n = 50

@@ -102,6 +102,7 @@ func wantOAuthError(t *testing.T, a *restAnswer, status int, code string) {
 // The token endpoint per RFC 6749: the password grant with HTTP Basic
 // client authentication, url-encoded or multipart, and every error of §5.2.
 func TestOAuthTokenEndpoint(t *testing.T) {
+	t.Parallel()
 	h := startREST(t, handlers.Config{})
 
 	a := tokenRequest(t, h, gatewaytest.Tim.ClientID, gatewaytest.Tim.ClientSecret, passwordGrant(gatewaytest.Tim))
@@ -196,6 +197,7 @@ func TestOAuthTokenEndpoint(t *testing.T) {
 // Refresh tokens give a new pair once; they are bound to their client and
 // are not access tokens.
 func TestOAuthRefreshToken(t *testing.T) {
+	t.Parallel()
 	h := startREST(t, handlers.Config{})
 	tim := gatewaytest.Tim
 	access, refresh := login(t, h, tim)
@@ -223,6 +225,7 @@ func TestOAuthRefreshToken(t *testing.T) {
 // Every way a bearer token can be wrong is 401 invalid_token with a
 // challenge, and creates nothing.
 func TestBearerTokenErrors(t *testing.T) {
+	t.Parallel()
 	clock := gatewaytest.NewClock(time.Now())
 	h := gatewaytest.Start(t, gatewaytest.Options{Seed: gatewaytest.RESTSeed(), Clock: clock, Config: handlers.Config{AccessTokenTTL: time.Second}})
 	tim := gatewaytest.Tim
@@ -282,6 +285,7 @@ func TestBearerTokenErrors(t *testing.T) {
 // back, and the incident is the same one through the envelope API, with its
 // history.
 func TestRESTCreateEveryField(t *testing.T) {
+	t.Parallel()
 	h := startREST(t, handlers.Config{})
 	token, _ := login(t, h, gatewaytest.Tim)
 	in := map[string]any{
@@ -346,6 +350,7 @@ func TestRESTCreateEveryField(t *testing.T) {
 // Bad REST bodies are 400 (415 for the media type) naming every field and
 // the values it may take, and create nothing.
 func TestRESTCreateErrors(t *testing.T) {
+	t.Parallel()
 	h := startREST(t, handlers.Config{})
 	token, _ := login(t, h, gatewaytest.Tim)
 	ok := func() map[string]any {
@@ -418,6 +423,7 @@ func TestRESTCreateErrors(t *testing.T) {
 // GET and PATCH /api/v1/incident/{id}, and the two APIs seeing each other's
 // changes; who may read and change what.
 func TestRESTReadAndPatchAcrossBothAPIs(t *testing.T) {
+	t.Parallel()
 	h := startREST(t, handlers.Config{})
 	tim, _ := login(t, h, gatewaytest.Tim)
 	sara, _ := login(t, h, gatewaytest.Sara)
@@ -501,6 +507,7 @@ func TestRESTReadAndPatchAcrossBothAPIs(t *testing.T) {
 // user, and never a password, client secret, token or Authorization value,
 // whether the request succeeds or fails.
 func TestRESTLogsNoSecret(t *testing.T) {
+	t.Parallel()
 	var logs logBuffer
 	h := gatewaytest.Start(t, gatewaytest.Options{Seed: gatewaytest.RESTSeed(), Logs: &logs})
 	tim := gatewaytest.Tim
@@ -539,6 +546,7 @@ func TestRESTLogsNoSecret(t *testing.T) {
 // The REST routes share the envelope API's protections: the per-client rate
 // limit, the throttle on failed authentication, and the body limit.
 func TestRESTLimits(t *testing.T) {
+	t.Parallel()
 	h := startREST(t, handlers.Config{RateLimit: 1, RateBurst: 2, AuthFailureLimit: 3, AuthFailureWindow: time.Minute, BodyLimit: 2048})
 	tim := gatewaytest.Tim
 	token, _ := login(t, h, tim)
@@ -566,6 +574,7 @@ func TestRESTLimits(t *testing.T) {
 // A refresh token used by several requests at once gives one new pair:
 // exactly one of them succeeds.
 func TestRefreshTokenUsedOnceUnderRace(t *testing.T) {
+	t.Parallel()
 	h := startREST(t, handlers.Config{})
 	tim := gatewaytest.Tim
 	_, refresh := login(t, h, tim)
@@ -616,6 +625,7 @@ func restWithKey(t *testing.T, h *gatewaytest.Harness, method, path, token, key 
 // after the first request died once its change was stored gets the answer
 // rebuilt from that change.
 func TestRESTIdempotencyKeys(t *testing.T) {
+	t.Parallel()
 	cs := &crashingStore{}
 	h := gatewaytest.Start(t, gatewaytest.Options{Seed: gatewaytest.RESTSeed(),
 		Config:    handlers.Config{RequestTimeout: 200 * time.Millisecond},

@@ -127,6 +127,7 @@ func schemaProblems(t *testing.T, e *envelope.Error) []string {
 }
 
 func TestSampleSchemas(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob(filepath.Join(samplesDir, "*", "*.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -192,6 +193,7 @@ func TestSampleSchemas(t *testing.T) {
 // TestInvalidSamplesAreNotJSON keeps the skip list honest: a skipped sample
 // must really be broken.
 func TestInvalidSamplesAreNotJSON(t *testing.T) {
+	t.Parallel()
 	for name := range invalidSamples {
 		raw, err := os.ReadFile(filepath.Join(samplesDir, filepath.FromSlash(name)))
 		if err != nil {
@@ -204,6 +206,7 @@ func TestInvalidSamplesAreNotJSON(t *testing.T) {
 }
 
 func TestSchemaFilesCompile(t *testing.T) {
+	t.Parallel()
 	set, err := newSchemaSet()
 	if err != nil {
 		t.Fatal(err)
@@ -251,6 +254,7 @@ func TestSchemaFilesCompile(t *testing.T) {
 // TestSchemaFilesForEveryEvent checks that every event of SPEC §4 has its
 // schema file, named the way the catalogue derives it.
 func TestSchemaFilesForEveryEvent(t *testing.T) {
+	t.Parallel()
 	type versions struct {
 		noun, readNoun                         string
 		add, edit, copy, close, reopen, submit int
@@ -318,6 +322,7 @@ func checkPayload(t *testing.T, set *schemaSet, file, payload string) (map[strin
 }
 
 func TestSchemaRejectsInvalidPayloads(t *testing.T) {
+	t.Parallel()
 	set, err := newSchemaSet()
 	if err != nil {
 		t.Fatal(err)
@@ -412,6 +417,7 @@ func TestSchemaRejectsInvalidPayloads(t *testing.T) {
 }
 
 func TestSchemaAcceptsPublishedShapes(t *testing.T) {
+	t.Parallel()
 	set, err := newSchemaSet()
 	if err != nil {
 		t.Fatal(err)
@@ -442,6 +448,7 @@ func TestSchemaAcceptsPublishedShapes(t *testing.T) {
 // (nested, inside arrays, inside anyOf branches) come out in their canonical
 // spelling.
 func TestSchemaCanonicalizesEnums(t *testing.T) {
+	t.Parallel()
 	set, err := newSchemaSet()
 	if err != nil {
 		t.Fatal(err)

@@ -29,6 +29,7 @@ func openTest(t *testing.T) *Store {
 // Concurrent callers never get the same number: the sequence is one atomic
 // findOneAndUpdate.
 func TestNextSequenceIsAtomicAndPerCompany(t *testing.T) {
+	t.Parallel()
 	s := openTest(t)
 	ctx := context.Background()
 	const n = 40
@@ -65,6 +66,7 @@ func TestNextSequenceIsAtomicAndPerCompany(t *testing.T) {
 }
 
 func TestClientsAndSeed(t *testing.T) {
+	t.Parallel()
 	s := openTest(t)
 	ctx := context.Background()
 	seed := &Seed{
@@ -101,6 +103,7 @@ func TestClientsAndSeed(t *testing.T) {
 // Concurrent changes of one incident all land, and dataVersion counts each:
 // on the embedded store this holds only because of docLocks.
 func TestConcurrentChangesOfOneIncidentAllLand(t *testing.T) {
+	t.Parallel()
 	s := openTest(t)
 	ctx := context.Background()
 	inc := &Incident{ID: "i1", Dataspace: "default", OwnerID: "acme", DataVersion: 1, Data: map[string]any{}, Activities: []Activity{{LicensePlate: "add"}}}
@@ -134,6 +137,7 @@ func TestConcurrentChangesOfOneIncidentAllLand(t *testing.T) {
 
 // What the cache holds after changes is what the store holds.
 func TestCacheFollowsChanges(t *testing.T) {
+	t.Parallel()
 	s := openTest(t)
 	ctx := context.Background()
 	inc := &Incident{ID: "c1", Dataspace: "default", OwnerID: "acme", DataVersion: 1, CurrentBaseState: "New",
@@ -178,6 +182,7 @@ func TestCacheFollowsChanges(t *testing.T) {
 // as after a restart), and the history holds one entry per version, in
 // order.
 func TestVersionsAndHistory(t *testing.T) {
+	t.Parallel()
 	s := openTest(t)
 	ctx := context.Background()
 	for _, n := range []int{0, 1, 2, 3, 6, 7, 8, 16, 33} {
@@ -228,6 +233,7 @@ func TestVersionsAndHistory(t *testing.T) {
 // version a conflict, and an unpinned change is decided again on the newer
 // version: no version is ever written twice.
 func TestVersionWrittenMeanwhile(t *testing.T) {
+	t.Parallel()
 	s := openTest(t)
 	ctx := context.Background()
 	inc := &Incident{ID: "w1", Dataspace: "default", OwnerID: "acme", DataVersion: 1, Data: map[string]any{"x": "one"},
@@ -262,6 +268,7 @@ func TestVersionWrittenMeanwhile(t *testing.T) {
 // text); a version in MongoDB's form, as data copied from MongoDB would be,
 // reads the same.
 func TestBothStoredFormsRead(t *testing.T) {
+	t.Parallel()
 	s := openTest(t)
 	ctx := context.Background()
 	inc := &Incident{ID: "f1", Dataspace: "default", OwnerID: "acme", DataVersion: 1, CurrentBaseState: "New",
@@ -312,6 +319,7 @@ func TestBothStoredFormsRead(t *testing.T) {
 // start it over. Without the checkpoint in the write turn it grew as large
 // as the database.
 func TestWALStaysSmallUnderSteadyWrites(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s, err := Open(context.Background(), Config{DataDir: dir})
 	if err != nil {
@@ -355,6 +363,7 @@ func TestWALStaysSmallUnderSteadyWrites(t *testing.T) {
 // MongoDB's form), run against the embedded store's wire protocol: there is
 // no MongoDB server here, but the queries and their decoding are the same.
 func TestMongoDBPathsAgainstTheWireProtocol(t *testing.T) {
+	t.Parallel()
 	s := openTest(t)
 	s.ferret, s.cache, s.locks = false, nil, newDocLocks(false)
 	ctx := context.Background()

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -17,15 +16,11 @@ import (
 // short run, and checks that the JSON report holds every figure: a positive
 // throughput and no error in every phase, a baseline, a ratio, the RSS.
 func TestBenchShortRun(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts the gateway and a store as processes")
 	}
-	bin := filepath.Join(t.TempDir(), "scwm-gateway")
-	started := time.Now()
-	if out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	t.Logf("built the gateway in %v", time.Since(started).Round(time.Millisecond))
+	bin := gatewayBinary(t)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
@@ -33,7 +28,7 @@ func TestBenchShortRun(t *testing.T) {
 	cmd := exec.CommandContext(ctx, bin, "bench", "--clients", "4", "--duration", "1s", "--warmup", "300ms", "--json")
 	cmd.Env = durEnviron()
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	started = time.Now()
+	started := time.Now()
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("bench: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
@@ -101,6 +96,7 @@ func TestBenchShortRun(t *testing.T) {
 }
 
 func TestBenchFlags(t *testing.T) {
+	t.Parallel()
 	phases := func(args ...string) []string {
 		t.Helper()
 		cfg, err := parseBench(args, io.Discard)

@@ -61,19 +61,12 @@ const durSeed = `{
   ]
 }`
 
-// durBuild builds the gateway binary into a temporary directory and writes
-// the seed file next to it; it returns both paths.
+// durBuild returns the gateway binary (gatewayBinary) and a seed file
+// written for the test.
 func durBuild(t *testing.T) (bin, seed string) {
 	t.Helper()
-	dir := t.TempDir()
-	bin = filepath.Join(dir, "scwm-gateway")
-	started := time.Now()
-	out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	t.Logf("built the gateway in %v", time.Since(started).Round(time.Millisecond))
-	seed = filepath.Join(dir, "seed.json")
+	bin = gatewayBinary(t)
+	seed = filepath.Join(t.TempDir(), "seed.json")
 	writeFile(t, seed, durSeed)
 	return bin, seed
 }
@@ -524,6 +517,7 @@ func durRandSeed(t *testing.T) uint64 {
 }
 
 func TestKill9LosesNoAcknowledgedEvent(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and kills the real binary; skipped with -short")
 	}
@@ -773,6 +767,7 @@ func durCheckStoreOnce(t *testing.T, dataDir string, workers []*durWorker) {
 }
 
 func TestSigtermFinishesRequestsInFlight(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and signals the real binary; skipped with -short")
 	}
@@ -936,6 +931,7 @@ func TestSigtermFinishesRequestsInFlight(t *testing.T) {
 // without an Idempotency-Key) was sent, restarts it and sends an add without
 // and one with an Idempotency-Key.
 func TestKill9DuringFirstUseLeavesAWorkingStore(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and kills the real binary; skipped with -short")
 	}

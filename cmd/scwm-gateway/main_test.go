@@ -132,6 +132,7 @@ var (
 // credentials and a curl line; the curl line creates an incident; reading it
 // back returns the record; a restart keeps it and prints no secret again.
 func TestFirstRunPrintsWorkingCredentialsAndRestartKeepsData(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	env := map[string]string{"SCWM_DATA_DIR": dir, "SCWM_ADDR": "127.0.0.1:0"}
 	gw := startServe(t, env)
@@ -177,6 +178,7 @@ func TestFirstRunPrintsWorkingCredentialsAndRestartKeepsData(t *testing.T) {
 }
 
 func TestSeedFileAndClientsCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	seed := dir + "/seed.json"
 	writeFile(t, seed, `{
@@ -305,6 +307,7 @@ func restToken(t *testing.T, base, clientID, secret, username, password string) 
 }
 
 func TestBadConfigurationIsRefused(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"serve", "--body-limit", "ten"},
 		{"serve", "--log-format", "xml"},
@@ -327,6 +330,7 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	var stdout bytes.Buffer
 	if err := run(context.Background(), []string{"scwm-gateway", "version"}, func(string) string { return "" }, &stdout, io.Discard); err != nil {
 		t.Fatal(err)

@@ -137,15 +137,12 @@ func (r timedResponse) payloadField(name string) string {
 // working from the in-memory directory, and once the store is back the
 // gateway serves again, old data included, without a restart.
 func TestOutageStoreKilledAndRestarted(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary and runs the store as a process")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "scwm-gateway")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := gatewayBinary(t)
 	dataDir := filepath.Join(dir, "data")
 	storeAddr := gatewaytest.FreeLoopbackAddr(t)
 	st := startStoreProcess(t, bin, storeAddr, dataDir)
