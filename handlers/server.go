@@ -21,6 +21,16 @@ type Config struct {
 	Dataspaces []string
 	// BodyLimit is the largest request body accepted, in bytes.
 	BodyLimit int64
+	// BodyReadTimeout bounds the time a request's body may take to arrive,
+	// counted from when its handler starts; a body still arriving then is
+	// refused (DefaultBodyReadTimeout when zero).
+	BodyReadTimeout time.Duration
+	// MaxBodyBytesInFlight caps the bytes of request bodies held at once
+	// across the gateway, counted by their declared length (BodyLimit for a
+	// body of unknown length) from before the body is read until the
+	// request is answered; a request that would pass it is answered 503
+	// (DefaultMaxBodyBytesInFlight when zero, no cap when negative).
+	MaxBodyBytesInFlight int64
 	// RequestTimeout bounds the work on one event, store calls included.
 	RequestTimeout time.Duration
 	// DirectoryRefresh is how often clients and networks are reloaded.
@@ -58,8 +68,10 @@ type Config struct {
 
 // Defaults of Config's zero fields.
 const (
-	DefaultBodyLimit      = 1 << 20
-	DefaultRequestTimeout = 10 * time.Second
+	DefaultBodyLimit            = 1 << 20
+	DefaultRequestTimeout       = 10 * time.Second
+	DefaultBodyReadTimeout      = 10 * time.Second
+	DefaultMaxBodyBytesInFlight = 64 << 20
 )
 
 // Gateway is the whole HTTP application: routes, the event pipeline, the
@@ -76,6 +88,8 @@ type Gateway struct {
 	incidentLocks *keylock.Striped
 	limits        *limits
 	passwords     credentials.Passwords
+	// bodies counts the request bodies held (Config.MaxBodyBytesInFlight).
+	bodies *bodyBudget
 }
 
 // now is the gateway's clock (Config.Now).
@@ -92,6 +106,12 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.BodyReadTimeout <= 0 {
+		cfg.BodyReadTimeout = DefaultBodyReadTimeout
+	}
+	if cfg.MaxBodyBytesInFlight == 0 {
+		cfg.MaxBodyBytesInFlight = DefaultMaxBodyBytesInFlight
 	}
 	if cfg.IdempotencyTTL <= 0 {
 		cfg.IdempotencyTTL = DefaultIdempotencyTTL
@@ -117,6 +137,7 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 		incidentLocks: keylock.New(1024),
 		limits:        newLimits(cfg.Now, cfg.RateLimit, cfg.RateBurst, cfg.AuthFailureLimit, cfg.AuthFailureWindow),
 		passwords:     credentials.Passwords{Cost: cfg.PasswordCost},
+		bodies:        newBodyBudget(cfg.MaxBodyBytesInFlight),
 	}
 	reg, err := NewRegistry(g.catalogue())
 	if err != nil {
