@@ -41,9 +41,11 @@ type Rejection struct {
 	Remote net.Addr
 }
 
-// Render builds the reply to a Rejection: its Content-Type and body. It is
-// called on the connection's goroutine and must not block.
-type Render func(Rejection) (contentType string, body []byte)
+// Render builds the reply to a Rejection: its header fields (Content-Type
+// among them) and body. The status is the Rejection's; Content-Length and
+// Connection: close are added. It is called on the connection's goroutine
+// and must not block.
+type Render func(Rejection) (header http.Header, body []byte)
 
 // Listen wraps inner so that net/http's plain-text rejections on its
 // connections are replaced by what render builds.
@@ -80,10 +82,17 @@ func (c *conn) Write(p []byte) (int, error) {
 		return c.Conn.Write(p)
 	}
 	r.Remote = c.RemoteAddr()
-	contentType, body := c.render(r)
+	header, body := c.render(r)
+	header = header.Clone()
+	if header == nil {
+		header = http.Header{}
+	}
+	header.Set("Content-Length", strconv.Itoa(len(body)))
+	header.Set("Connection", "close")
 	var reply bytes.Buffer
-	fmt.Fprintf(&reply, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
-		r.Status, http.StatusText(r.Status), contentType, len(body))
+	fmt.Fprintf(&reply, "HTTP/1.1 %d %s\r\n", r.Status, http.StatusText(r.Status))
+	_ = header.Write(&reply)
+	reply.WriteString("\r\n")
 	reply.Write(body)
 	if _, err := c.Conn.Write(reply.Bytes()); err != nil {
 		return 0, err

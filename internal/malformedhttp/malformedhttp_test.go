@@ -19,9 +19,9 @@ func start(t *testing.T, handler http.Handler) string {
 		t.Fatal(err)
 	}
 	srv := httptest.NewUnstartedServer(handler)
-	srv.Listener = Listen(inner, func(r Rejection) (string, []byte) {
+	srv.Listener = Listen(inner, func(r Rejection) (http.Header, []byte) {
 		b, _ := json.Marshal(map[string]any{"status": r.Status, "reason": r.Reason, "remote": r.Remote != nil})
-		return "application/json", b
+		return http.Header{"Content-Type": {"application/json"}, "X-Extra": {"yes"}}, b
 	})
 	srv.Config.MaxHeaderBytes = 4 << 10
 	srv.Start()
@@ -69,7 +69,8 @@ func TestNetHTTPRejectionsAreRendered(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := raw(t, addr, tc.request)
 			body, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != tc.status || resp.Header.Get("Content-Type") != "application/json" {
+			if resp.StatusCode != tc.status || resp.Header.Get("Content-Type") != "application/json" ||
+				resp.Header.Get("X-Extra") != "yes" || !resp.Close {
 				t.Fatalf("got %d %q: %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 			}
 			var got struct {
