@@ -86,7 +86,7 @@ func (g *Gateway) readBody(c echo.Context) ([]byte, error) {
 		return nil, tooLarge
 	}
 	return g.readWithin(c, g.cfg.BodyLimit, func(body io.Reader) ([]byte, error) {
-		b, err := io.ReadAll(body)
+		b, err := readAllSized(body, r.ContentLength)
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, tooLarge
@@ -132,6 +132,28 @@ func (g *Gateway) readWithin(c echo.Context, limit int64, read func(io.Reader) (
 		return nil, errClientClosed
 	}
 	return nil, envelope.Errorf(envelope.KindMalformedEnvelope, "the body could not be read: %v", err)
+}
+
+// readAllSized reads r to its end into a buffer of the declared size, so a
+// body holds what its share of the budget counts and no more; a body of
+// unknown length (size < 0) grows as it comes.
+func readAllSized(r io.Reader, size int64) ([]byte, error) {
+	if size < 0 {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, size+1) // one more byte to meet EOF without growing
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		switch {
+		case err == io.EOF:
+			return b, nil
+		case err != nil:
+			return b, err
+		case len(b) == cap(b):
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // bodyProgress says how much of a body came before its deadline.
