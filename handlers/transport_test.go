@@ -282,4 +282,3 @@ func TestClientDisconnectIsLoggedAsSuch(t *testing.T) {
 		}
 	}
 }
-
