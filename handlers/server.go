@@ -25,11 +25,11 @@ type Config struct {
 	// counted from when its handler starts; a body still arriving then is
 	// refused (DefaultBodyReadTimeout when zero).
 	BodyReadTimeout time.Duration
-	// MaxBodyBytesInFlight caps the bytes of request bodies held at once
-	// across the gateway, counted by their declared length (BodyLimit for a
-	// body of unknown length) from before the body is read until the
-	// request is answered; a request that would pass it is answered 503
-	// (DefaultMaxBodyBytesInFlight when zero, no cap when negative).
+	// MaxBodyBytesInFlight caps the bytes of request bodies being read at
+	// once across the gateway, each counted by its declared length
+	// (BodyLimit for a body of unknown length) while it is read; a request
+	// whose body does not fit is answered 503 (DefaultMaxBodyBytesInFlight
+	// when zero, no cap when negative).
 	MaxBodyBytesInFlight int64
 	// RequestTimeout bounds the work on one event, store calls included.
 	RequestTimeout time.Duration
@@ -88,7 +88,7 @@ type Gateway struct {
 	incidentLocks *keylock.Striped
 	limits        *limits
 	passwords     credentials.Passwords
-	// bodies counts the request bodies held (Config.MaxBodyBytesInFlight).
+	// bodies counts the bytes of bodies being read (Config.MaxBodyBytesInFlight).
 	bodies *bodyBudget
 }
 
