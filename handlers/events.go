@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -64,16 +63,34 @@ func (g *Gateway) handleEvent(c echo.Context) error {
 		}()
 		g.process(ctx, c, o)
 	}()
+	if g.clientClosed(c, start, o) {
+		return nil
+	}
 	g.respond(c, start, o)
 	return nil
 }
 
-// process runs the pipeline of one event: media type, size, envelope,
-// authentication and rate limits, header, event lookup, authorization,
-// schema, idempotency, handler. It fills in o.
+// process runs the pipeline of one event: media type, declared size,
+// authentication and rate limits (from the headers alone), body, envelope,
+// header, event lookup, authorization, schema, idempotency, handler. It
+// fills in o.
 func (g *Gateway) process(ctx context.Context, c echo.Context, o *outcome) {
 	r := c.Request()
+	g.armBodyDeadline(c)
 	if o.err = checkMediaType(r.Header.Get("Content-Type")); o.err != nil {
+		return
+	}
+	if r.ContentLength > g.cfg.BodyLimit {
+		o.err = envelope.Errorf(envelope.KindPayloadTooLarge, "the body is larger than the limit of %d bytes", g.cfg.BodyLimit)
+		return
+	}
+	// The caller is known from the headers before a byte of the body is
+	// read: an unauthenticated client holds no memory (bodies.go).
+	o.step = "authenticating the API key"
+	if o.caller, o.err = g.authenticate(ctx, r); o.err != nil {
+		return
+	}
+	if o.err = g.limits.allow(o.caller); o.err != nil {
 		return
 	}
 	o.step = "reading the body"
@@ -82,13 +99,6 @@ func (g *Gateway) process(ctx context.Context, c echo.Context, o *outcome) {
 		return
 	}
 	if o.req, o.err = envelope.ParseRequest(body); o.err != nil {
-		return
-	}
-	o.step = "authenticating the API key"
-	if o.caller, o.err = g.authenticate(ctx, r); o.err != nil {
-		return
-	}
-	if o.err = g.limits.allow(o.caller); o.err != nil {
 		return
 	}
 	req := o.req
@@ -151,23 +161,6 @@ func checkMediaType(contentType string) error {
 		return envelope.Errorf(envelope.KindUnsupportedMediaType, "Content-Type %q is not supported; send the envelope as application/json", contentType)
 	}
 	return nil
-}
-
-func (g *Gateway) readBody(c echo.Context) ([]byte, error) {
-	r := c.Request()
-	tooLarge := envelope.Errorf(envelope.KindPayloadTooLarge, "the body is larger than the limit of %d bytes", g.cfg.BodyLimit)
-	if r.ContentLength > g.cfg.BodyLimit {
-		return nil, tooLarge
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response().Writer, r.Body, g.cfg.BodyLimit))
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		return nil, tooLarge
-	case err != nil:
-		return nil, envelope.Errorf(envelope.KindMalformedEnvelope, "the body could not be read: %v", err)
-	}
-	return body, nil
 }
 
 // authenticate checks the HTTP Basic apiKey:apiSecret against the directory.

@@ -1,10 +1,13 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -113,7 +116,7 @@ func (g *Gateway) token(ctx context.Context, c echo.Context) (*tokenResponse, st
 	if err := g.limits.allowTokenRequest(source); err != nil {
 		return nil, "", throttled(err)
 	}
-	form, err := oauthForm(c)
+	form, err := g.oauthForm(c)
 	if err != nil {
 		return nil, "", err
 	}
@@ -238,7 +241,7 @@ func (g *Gateway) handleRevoke(c echo.Context) error {
 	ctx, cancel := g.withDeadline(c)
 	defer cancel()
 	noStore(c)
-	form, err := oauthForm(c)
+	form, err := g.oauthForm(c)
 	if err != nil {
 		return g.restFail(c, start, "revoke", "", "", err)
 	}
@@ -268,29 +271,50 @@ func (g *Gateway) handleRevoke(c echo.Context) error {
 // oauthForm reads the form of a token or revocation request: url-encoded or
 // multipart, parameters in the body only (RFC 6749 §3.2: credentials in the
 // query string end up in logs).
-func oauthForm(c echo.Context) (url.Values, error) {
+func (g *Gateway) oauthForm(c echo.Context) (url.Values, error) {
 	r := c.Request()
 	if r.URL.RawQuery != "" {
 		return nil, invalidRequest("send the parameters in the request body, not in the query string")
 	}
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
 		mt = ""
 	}
-	r.Body = http.MaxBytesReader(c.Response().Writer, r.Body, oauthFormLimit)
-	switch mt {
-	case "application/x-www-form-urlencoded":
-		if err := r.ParseForm(); err != nil {
+	if mt != "application/x-www-form-urlencoded" && mt != "multipart/form-data" {
+		return nil, invalidRequest("Content-Type %q is not supported; send application/x-www-form-urlencoded or multipart/form-data", r.Header.Get("Content-Type"))
+	}
+	if r.ContentLength > oauthFormLimit {
+		return nil, &oauthError{status: http.StatusRequestEntityTooLarge, code: "invalid_request",
+			description: fmt.Sprintf("the form is larger than the limit of %d bytes", oauthFormLimit)}
+	}
+	// The client's credentials may be in the form, so it is read before
+	// anyone is authenticated: small, under the body read timeout and
+	// within the budget of body bytes being read.
+	g.armBodyDeadline(c)
+	raw, err := g.readWithin(c, oauthFormLimit, io.ReadAll)
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return nil, &oauthError{status: http.StatusRequestEntityTooLarge, code: "invalid_request",
+			description: fmt.Sprintf("the form is larger than the limit of %d bytes", oauthFormLimit)}
+	case errors.Is(err, errClientClosed):
+		return nil, invalidRequest("the form ended before its Content-Length")
+	case err != nil:
+		return nil, restBodyError(err)
+	}
+	if mt == "application/x-www-form-urlencoded" {
+		form, err := url.ParseQuery(string(raw))
+		if err != nil {
 			return nil, invalidRequest("the form could not be read: %v", err)
 		}
-		return r.PostForm, nil
-	case "multipart/form-data":
-		if err := r.ParseMultipartForm(oauthFormLimit); err != nil {
-			return nil, invalidRequest("the multipart form could not be read: %v", err)
-		}
-		return url.Values(r.MultipartForm.Value), nil
+		return form, nil
 	}
-	return nil, invalidRequest("Content-Type %q is not supported; send application/x-www-form-urlencoded or multipart/form-data", r.Header.Get("Content-Type"))
+	mf, err := multipart.NewReader(bytes.NewReader(raw), params["boundary"]).ReadForm(oauthFormLimit)
+	if err != nil {
+		return nil, invalidRequest("the multipart form could not be read: %v", err)
+	}
+	defer func() { _ = mf.RemoveAll() }()
+	return url.Values(mf.Value), nil
 }
 
 // authenticateOAuthClient checks the client's id and secret: HTTP Basic

@@ -459,13 +459,23 @@ func (g *Gateway) restRead(c echo.Context) ([]byte, error) {
 	}
 	raw, err := g.readBody(c)
 	if err != nil {
-		var ee *envelope.Error
-		if errors.As(err, &ee) {
-			return nil, &restError{status: ee.Kind.Status(), code: "invalid_request", description: ee.Message}
-		}
-		return nil, err
+		return nil, restBodyError(err)
 	}
 	return raw, nil
+}
+
+// restBodyError is a body read error (readBody, readWithin) in the REST
+// surface's JSON.
+func restBodyError(err error) error {
+	var ee *envelope.Error
+	switch {
+	case !errors.As(err, &ee):
+		return err
+	case ee.Kind == envelope.KindServiceUnavailable:
+		return &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
+			description: ee.Message, retryAfter: ee.RetryAfter}
+	}
+	return &restError{status: ee.Kind.Status(), code: "invalid_request", description: ee.Message}
 }
 
 // restBody parses a JSON object body within the gateway's JSON shape
@@ -523,6 +533,10 @@ func (g *Gateway) rest(c echo.Context, route string, write bool, run func(ctx co
 	start := time.Now()
 	ctx, cancel := g.withDeadline(c)
 	defer cancel()
+	if write {
+		g.armBodyDeadline(c)
+	}
+	// The token is checked before a byte of the body is read.
 	setStep(c, "checking the access token")
 	rc, err := g.bearer(ctx, c.Request())
 	if err != nil {
@@ -552,7 +566,10 @@ func (g *Gateway) rest(c echo.Context, route string, write bool, run func(ctx co
 	var raw []byte
 	if write {
 		setStep(c, "reading the body")
-		if raw, err = g.restRead(c); err != nil {
+		if raw, err = g.restRead(c); errors.Is(err, errClientClosed) {
+			g.restLog(start, c, route, statusClientClosed, rc.ClientID, rc.UserID, err)
+			return nil
+		} else if err != nil {
 			return fail(err)
 		}
 		key := c.Request().Header.Get("Idempotency-Key")

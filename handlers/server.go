@@ -22,6 +22,16 @@ type Config struct {
 	Dataspaces []string
 	// BodyLimit is the largest request body accepted, in bytes.
 	BodyLimit int64
+	// BodyReadTimeout bounds the time a request's body may take to arrive,
+	// counted from when its handler starts; a body still arriving then is
+	// refused (DefaultBodyReadTimeout when zero).
+	BodyReadTimeout time.Duration
+	// MaxBodyBytesInFlight caps the bytes of request bodies being read at
+	// once across the gateway, each counted by its declared length
+	// (BodyLimit for a body of unknown length) while it is read; a request
+	// whose body does not fit is answered 503 (DefaultMaxBodyBytesInFlight
+	// when zero, no cap when negative).
+	MaxBodyBytesInFlight int64
 	// RequestTimeout bounds the work on one event, store calls included.
 	RequestTimeout time.Duration
 	// DirectoryRefresh is how often clients and networks are reloaded.
@@ -85,11 +95,13 @@ type Config struct {
 
 // Defaults of Config's zero fields.
 const (
-	DefaultBodyLimit         = 1 << 20
-	DefaultRequestTimeout    = 10 * time.Second
-	DefaultMintRate          = 1.0 / 60
-	DefaultMintBurst         = 10
-	DefaultMaxKeysPerCompany = 1000
+	DefaultBodyLimit            = 1 << 20
+	DefaultRequestTimeout       = 10 * time.Second
+	DefaultMintRate             = 1.0 / 60
+	DefaultMintBurst            = 10
+	DefaultMaxKeysPerCompany    = 1000
+	DefaultBodyReadTimeout      = 10 * time.Second
+	DefaultMaxBodyBytesInFlight = 64 << 20
 )
 
 // Gateway is the whole HTTP application: routes, the event pipeline, the
@@ -111,6 +123,8 @@ type Gateway struct {
 	// mintLocks makes one company's credential mints take turns, so that
 	// the cap on its keys holds (generate_credentials.go).
 	mintLocks *keylock.Striped
+	// bodies counts the bytes of bodies being read (Config.MaxBodyBytesInFlight).
+	bodies *bodyBudget
 }
 
 // now is the gateway's clock (Config.Now).
@@ -127,6 +141,12 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.BodyReadTimeout <= 0 {
+		cfg.BodyReadTimeout = DefaultBodyReadTimeout
+	}
+	if cfg.MaxBodyBytesInFlight == 0 {
+		cfg.MaxBodyBytesInFlight = DefaultMaxBodyBytesInFlight
 	}
 	if cfg.IdempotencyTTL <= 0 {
 		cfg.IdempotencyTTL = DefaultIdempotencyTTL
@@ -172,6 +192,7 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 		passwords:      credentials.Passwords{Cost: cfg.PasswordCost},
 		passwordChecks: newPasswordGate(cfg.PasswordChecks, cfg.PasswordCheckQueue),
 		mintLocks:      keylock.New(64),
+		bodies:         newBodyBudget(cfg.MaxBodyBytesInFlight),
 	}
 	reg, err := NewRegistry(g.catalogue())
 	if err != nil {

@@ -44,6 +44,12 @@ type serveConfig struct {
 	authFailureLimit int
 	authWindow       time.Duration
 	auth             authFlags
+	// Connection and body limits, see docs/operations.md.
+	maxConns             int
+	maxConnsPerAddr      int
+	idleTimeout          time.Duration
+	bodyReadTimeout      time.Duration
+	maxBodyBytesInFlight int64
 }
 
 // parseServe reads serve's flags; every flag defaults to its environment
@@ -71,6 +77,11 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	authFailures := fs.String("auth-failure-limit", envOr(getenv, "SCWM_AUTH_FAILURE_LIMIT", "20"), "failed authentications of one apiKey, OAuth client or username from one address per window before that pair must wait; 0 disables (env SCWM_AUTH_FAILURE_LIMIT)")
 	authWindow := fs.String("auth-failure-window", envOr(getenv, "SCWM_AUTH_FAILURE_WINDOW", "1m"), "the window of --auth-failure-limit (env SCWM_AUTH_FAILURE_WINDOW)")
 	c.auth.register(fs, getenv)
+	maxConns := fs.String("max-connections", envOr(getenv, "SCWM_MAX_CONNECTIONS", "4096"), "most client connections open at once; more are closed at once; keep it under the open-file limit (env SCWM_MAX_CONNECTIONS)")
+	maxConnsPerAddr := fs.String("max-connections-per-addr", envOr(getenv, "SCWM_MAX_CONNECTIONS_PER_ADDR", "512"), "most connections open at once from one client IP address; raise it behind a proxy (env SCWM_MAX_CONNECTIONS_PER_ADDR)")
+	idleTimeout := fs.String("idle-timeout", envOr(getenv, "SCWM_IDLE_TIMEOUT", "30s"), "how long an idle keep-alive connection stays open (env SCWM_IDLE_TIMEOUT)")
+	bodyReadTimeout := fs.String("body-read-timeout", envOr(getenv, "SCWM_BODY_READ_TIMEOUT", "10s"), "how long a request body may take to arrive (env SCWM_BODY_READ_TIMEOUT)")
+	bodyBytes := fs.String("max-body-bytes-in-flight", envOr(getenv, "SCWM_MAX_BODY_BYTES_IN_FLIGHT", "67108864"), "most bytes of request bodies being read at once, across all clients; more is answered 503 (env SCWM_MAX_BODY_BYTES_IN_FLIGHT)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -104,6 +115,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 		{"access-token-ttl", *accessTTL, &c.accessTokenTTL},
 		{"refresh-token-ttl", *refreshTTL, &c.refreshTokenTTL},
 		{"auth-failure-window", *authWindow, &c.authWindow},
+		{"idle-timeout", *idleTimeout, &c.idleTimeout},
+		{"body-read-timeout", *bodyReadTimeout, &c.bodyReadTimeout},
 	}
 	for _, d := range durations {
 		v, err := time.ParseDuration(d.raw)
@@ -126,6 +139,22 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 		problems = append(problems, fmt.Sprintf("--auth-failure-limit %q must be a whole number, 0 to disable", *authFailures))
 	} else {
 		c.authFailureLimit = v
+	}
+	for _, n := range []struct {
+		name string
+		raw  string
+		dst  *int
+	}{{"max-connections", *maxConns, &c.maxConns}, {"max-connections-per-addr", *maxConnsPerAddr, &c.maxConnsPerAddr}} {
+		if v, err := strconv.Atoi(n.raw); err != nil || v < 1 {
+			problems = append(problems, fmt.Sprintf("--%s %q must be a whole number, at least 1", n.name, n.raw))
+		} else {
+			*n.dst = v
+		}
+	}
+	if v, err := strconv.ParseInt(*bodyBytes, 10, 64); err != nil || v < c.bodyLimit {
+		problems = append(problems, fmt.Sprintf("--max-body-bytes-in-flight %q must be a number of bytes, at least --body-limit", *bodyBytes))
+	} else {
+		c.maxBodyBytesInFlight = v
 	}
 	switch c.logFormat {
 	case "auto", "console", "json":

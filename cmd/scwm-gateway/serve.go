@@ -5,13 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/scwm-gateway/scwm-gateway/handlers"
+	"github.com/scwm-gateway/scwm-gateway/internal/connlimit"
+	"github.com/scwm-gateway/scwm-gateway/internal/malformedhttp"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -38,11 +42,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	// Listen before anything is created, so that a taken port stops the
 	// start before a first-run client exists.
-	ln, err := net.Listen("tcp", cfg.addr)
+	tcp, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
-	defer ln.Close()
+	defer tcp.Close()
 
 	st, err := openStore(ctx, cfg.store, cfg.storeTimeout, log)
 	if err != nil {
@@ -76,19 +80,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		AuthFailureWindow: cfg.authWindow,
 		AccessTokenTTL:    cfg.accessTokenTTL,
 		RefreshTokenTTL:   cfg.refreshTokenTTL,
+
+		BodyReadTimeout:      cfg.bodyReadTimeout,
+		MaxBodyBytesInFlight: cfg.maxBodyBytesInFlight,
 	}), st)
 	if err != nil {
 		return err
 	}
 
+	ln := listener(tcp, cfg, gw, log)
 	srv := &http.Server{
 		Handler:           gw,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          nil,
+		ReadHeaderTimeout: readHeaderTimeout,
+		// Bodies have their own deadline (--body-read-timeout); this one
+		// bounds what no handler reads, such as a body net/http drains.
+		ReadTimeout:    readHeaderTimeout + cfg.bodyReadTimeout,
+		WriteTimeout:   60 * time.Second,
+		IdleTimeout:    cfg.idleTimeout,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       stdlog.New(serverLog{log}, "", 0),
 	}
 	runCtx, stopRun := context.WithCancel(context.Background())
 	defer stopRun()
@@ -121,6 +131,41 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// readHeaderTimeout bounds the arrival of a request's line and header
+// fields, and so how long a silent new connection is kept.
+const readHeaderTimeout = 10 * time.Second
+
+// listener is the gateway's listener over tcp: connections limited in
+// total and per client address (connlimit), and net/http's plain-text
+// answers to unparseable requests replaced by error envelopes
+// (malformedhttp).
+func listener(tcp net.Listener, cfg *serveConfig, gw *handlers.Gateway, log zerolog.Logger) net.Listener {
+	limited := connlimit.New(tcp, connlimit.Config{
+		MaxConns:        cfg.maxConns,
+		MaxConnsPerAddr: cfg.maxConnsPerAddr,
+		OnRefused: func(remote net.Addr, perAddr bool) {
+			limit := "--max-connections"
+			if perAddr {
+				limit = "--max-connections-per-addr"
+			}
+			log.Debug().Str("remote", remote.String()).Str("limit", limit).Msg("connection refused: limit reached")
+		},
+		OnAcceptError: func(err error, failures int) {
+			log.Warn().Err(err).Int("failures", failures).Msg("accepting connections fails; retrying with backoff")
+		},
+	})
+	return malformedhttp.Listen(limited, gw.AnswerMalformedHTTP)
+}
+
+// serverLog passes net/http's own messages (such as TLS handshake or
+// hijack errors) to the process log.
+type serverLog struct{ log zerolog.Logger }
+
+func (s serverLog) Write(p []byte) (int, error) {
+	s.log.Warn().Str("source", "net/http").Msg(strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 // openStore opens the configured store; the embedded store's own log records
