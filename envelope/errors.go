@@ -7,7 +7,7 @@ import (
 )
 
 // Kind classifies a failure the way the SCWM protocol reports it. Each kind
-// has one HTTP status and one exceptionName; the table is SPEC §3.
+// has one HTTP status and one exceptionName; the table is the protocol's, listed in docs/protocol.md.
 type Kind int
 
 // The error kinds of the protocol.

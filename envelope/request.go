@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -100,6 +101,10 @@ func ParseRequest(body []byte) (*Request, error) {
 // float. A body that is not JSON at all is left to the decoder, which says
 // where it broke.
 func ParseRequestLimits(body []byte, l Limits) (*Request, error) {
+	if looksLikeForm(body) {
+		return &Request{}, Errorf(KindMalformedEnvelope,
+			"body is not JSON: this looks like form data (%s): send the envelope as JSON (json= in requests, not data=)", formPreview(body))
+	}
 	if err := checkUTF8(body, l.withDefaults()); err != nil {
 		return &Request{}, err
 	}
@@ -308,4 +313,22 @@ func jsonKind(v any) string {
 		return "object"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// formField is how a form-encoded body starts: a field name and "=".
+var formField = regexp.MustCompile(`^[A-Za-z0-9_.~%+-]+=`)
+
+// looksLikeForm reports whether body is form-encoded rather than JSON, as
+// Python requests sends a dict passed as data= instead of json=.
+func looksLikeForm(body []byte) bool {
+	return formField.Match(body)
+}
+
+// formPreview is the start of a form body, for the error message.
+func formPreview(body []byte) string {
+	const max = 40
+	if len(body) > max {
+		return string(body[:max]) + "..."
+	}
+	return string(body)
 }

@@ -36,7 +36,7 @@ PROCESS_TYPES = ["incident", "directSupplierIncident", "indirectSupplierIncident
                  "externalManufacturingIncident", "internalManufacturingIncident"]
 HIDDEN_FROM_PARTNER = {"internal", "internalonly", "owneronly"}   # comment visibilityType values
 
-# The seed of the self-started gateway (SPEC §5 format).
+# The seed of the self-started gateway (the seed file format of docs/configuration.md).
 SEED = {
     "companies": [{"id": "acme", "name": "Acme Pharma"}, {"id": "supplier-1", "name": "Supplier One"},
                   {"id": "other-co", "name": "Other Co"}],
@@ -132,7 +132,7 @@ class Answer:
 
 
 def response_event(event):
-    """`app:action:vN` -> `app:action-response:vN` (SPEC §3)."""
+    """`app:action:vN` -> `app:action-response:vN`."""
     parts = event.split(":") if isinstance(event, str) else []
     return f"{parts[0]}:{parts[1]}-response:{parts[2]}" if len(parts) == 3 else None
 

@@ -13,7 +13,7 @@ type copyGroup struct {
 	Objects []string
 }
 
-// copyGroups is the copy table of SPEC §4, the same for every process type;
+// copyGroups is the copy table, the same for every process type;
 // a type's own objects come in through its prefix. docs/copy-groups.md shows
 // it per type and a test keeps the two in step.
 var copyGroups = []copyGroup{

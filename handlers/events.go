@@ -157,6 +157,9 @@ func checkMediaType(contentType string) error {
 		return envelope.Errorf(envelope.KindUnsupportedMediaType, "Content-Type is missing; send the envelope as application/json")
 	}
 	mt, _, err := mime.ParseMediaType(contentType)
+	if mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data" {
+		return envelope.Errorf(envelope.KindUnsupportedMediaType, "Content-Type %q is form data: send the envelope as JSON with Content-Type: application/json (json= in requests, not data=)", contentType)
+	}
 	if err != nil || mt != "application/json" {
 		return envelope.Errorf(envelope.KindUnsupportedMediaType, "Content-Type %q is not supported; send the envelope as application/json", contentType)
 	}

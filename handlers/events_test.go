@@ -282,7 +282,7 @@ func TestSchemaValidationErrors(t *testing.T) {
 				Failed []string `json:"validation-failed"`
 			}
 			if err := json.Unmarshal([]byte(r.Header.ErrMsg), &msg); err != nil {
-				t.Fatalf("errMsg is not the JSON object of SPEC §3: %q", r.Header.ErrMsg)
+				t.Fatalf("errMsg is not the JSON object of the protocol: %q", r.Header.ErrMsg)
 			}
 			for _, w := range tc.want {
 				if !contains(msg.Failed, w) {

@@ -9,7 +9,7 @@ import (
 	gt "github.com/scwm-gateway/scwm-gateway/internal/gatewaytest"
 )
 
-// processType mirrors the SPEC §4 table as a client spells the events.
+// processType mirrors the catalogue's process types as a client spells the events.
 type processType struct {
 	name, noun, readEvent string
 	copyV, closeV         int

@@ -34,7 +34,7 @@ func (b *logBuffer) String() string {
 
 // No apiSecret, minted or sent, and no Authorization value reaches the log,
 // whether the request succeeds or fails; every request gets exactly one log
-// line with its license plate, event name, apiKey and status (SPEC §9).
+// line with its license plate, event name, apiKey and status.
 func TestLogsNameTheRequestButNoSecret(t *testing.T) {
 	t.Parallel()
 	var logs logBuffer

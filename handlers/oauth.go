@@ -22,7 +22,7 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
-// The OAuth 2.0 side of the REST compatibility surface (SPEC §10): the token
+// The OAuth 2.0 side of the REST compatibility surface: the token
 // endpoint (RFC 6749: the password and refresh_token grants, client
 // authentication by HTTP Basic), token revocation (RFC 7009), and bearer
 // tokens on the REST routes (RFC 6750).

@@ -23,7 +23,7 @@ type processType struct {
 	Read                                   []int
 }
 
-// processTypes are the incident process types served, SPEC §4.
+// processTypes are the incident process types served.
 var processTypes = []processType{
 	{Name: "incident", Noun: "incident", ReadNoun: "incident", Prefix: "incident",
 		Add: 5, Edit: 5, Copy: 3, Close: 1, Reopen: 1, Submit: 1, Read: []int{4}},

@@ -19,7 +19,7 @@ func (g *Gateway) readIncident(pt processType) HandlerFunc {
 	}
 }
 
-// record is the incident as read events return it, SPEC §4.
+// record is the incident as read events return it.
 type record struct {
 	ID                  string         `json:"id"`
 	ObjectType          string         `json:"objectType"`

@@ -23,7 +23,7 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
-// The incident routes of the REST compatibility surface (SPEC §10), for
+// The incident routes of the REST compatibility surface, for
 // clients written against the ServiceOps incident API: a bearer token from
 // /api/oauth/token, JSON in and out. They create, read and change the same
 // incidents as the envelope API (process type incident), through the same
@@ -313,7 +313,7 @@ var (
 )
 
 // restCall is the Call a REST route runs as: the caller's company in its
-// default network (SPEC §5), or in the incident's network.
+// default network (the first network listing it), or in the incident's network.
 func (g *Gateway) restCall(rc *restCaller, plate string, event envelope.EventName, network string, payload map[string]any) *Call {
 	return &Call{
 		Request: &envelope.Request{

@@ -251,7 +251,7 @@ func TestSchemaFilesCompile(t *testing.T) {
 	}
 }
 
-// TestSchemaFilesForEveryEvent checks that every event of SPEC §4 has its
+// TestSchemaFilesForEveryEvent checks that every event of the catalogue has its
 // schema file, named the way the catalogue derives it.
 func TestSchemaFilesForEveryEvent(t *testing.T) {
 	t.Parallel()
@@ -299,7 +299,7 @@ func TestSchemaFilesForEveryEvent(t *testing.T) {
 	}
 	for _, e := range entries {
 		if !known[e.Name()] {
-			t.Errorf("schemas/%s is no event of SPEC §4", e.Name())
+			t.Errorf("schemas/%s is no event of the catalogue", e.Name())
 		}
 	}
 }

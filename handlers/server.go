@@ -230,7 +230,7 @@ func (g *Gateway) routes() *echo.Echo {
 	e.Use(g.recoverPanics)
 
 	e.Any("/api/events", g.handleEvent)
-	// The REST compatibility surface, SPEC §10 (oauth.go, rest.go).
+	// The REST compatibility surface (oauth.go, rest.go).
 	e.POST("/api/oauth/token", g.handleToken)
 	e.POST("/api/oauth/revoke", g.handleRevoke)
 	e.POST("/api/incident", g.handleRestCreate)

@@ -1,6 +1,6 @@
 package main
 
-// bench (SPEC §8): the gateway under N concurrent clients, and as the
+// bench: the gateway under N concurrent clients, and as the
 // baseline one InsertOne per request straight into the same kind of store,
 // in one run on one machine. See docs/performance.md.
 

@@ -1,6 +1,6 @@
 package main
 
-// Durability of the real binary (SPEC §7): a 200_OK means the write is
+// Durability of the real binary: a 200_OK means the write is
 // committed, so `kill -9` at any moment loses no acknowledged event, and
 // SIGTERM stops accepting, finishes the requests in flight and exits cleanly.
 //

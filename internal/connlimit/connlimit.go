@@ -126,10 +126,12 @@ func (l *Listener) admit(c net.Conn) (net.Conn, bool) {
 	total := l.cfg.MaxConns > 0 && l.open >= l.cfg.MaxConns
 	if perAddr || total {
 		l.mu.Unlock()
-		_ = c.Close()
+		// Told before the close, so that a client that sees its
+		// connection closed finds the refusal already counted.
 		if l.cfg.OnRefused != nil {
 			l.cfg.OnRefused(c.RemoteAddr(), perAddr)
 		}
+		_ = c.Close()
 		return nil, false
 	}
 	l.open++
