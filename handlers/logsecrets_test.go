@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	gt "github.com/scwm-gateway/scwm-gateway/internal/gatewaytest"
 )
@@ -99,25 +98,19 @@ func TestLogsNameTheRequestButNoSecret(t *testing.T) {
 	post("minted key, wrong secret", valid, gt.Basic(gt.Client{APIKey: minted.APIKey, APISecret: minted.APISecret + "x"}), "", minted.APIKey).
 		MustFail(t, 401, "AuthenticationException")
 
-	// The line of a request is written after its answer: wait for all.
-	var lines map[string][]map[string]any
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		lines = map[string][]map[string]any{}
-		for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-			var m map[string]any
-			if err := json.Unmarshal([]byte(l), &m); err != nil {
-				t.Fatalf("log line is not JSON: %v\n%s", err, l)
-			}
-			if m["message"] == "event" {
-				plate, _ := m["licensePlate"].(string)
-				lines[plate] = append(lines[plate], m)
-			}
+	// The line of a request is written after its answer: stopping the
+	// server waits for every request, so all lines are in.
+	h.Stop()
+	lines := map[string][]map[string]any{}
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line is not JSON: %v\n%s", err, l)
 		}
-		if len(lines) >= len(requests) || time.Now().After(deadline) {
-			break
+		if m["message"] == "event" {
+			plate, _ := m["licensePlate"].(string)
+			lines[plate] = append(lines[plate], m)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 
 	log := logs.String()
