@@ -531,6 +531,7 @@ func canonicalBody(raw []byte) []byte {
 // caller's same key, on either API, is another key.
 func (g *Gateway) rest(c echo.Context, route string, write bool, run func(ctx context.Context, rc *restCaller, plate string, raw []byte) (any, error)) error {
 	start := time.Now()
+	client := c.Request().Context() // ends when the client hangs up
 	ctx, cancel := g.withDeadline(c)
 	defer cancel()
 	if write {
@@ -555,6 +556,15 @@ func (g *Gateway) rest(c echo.Context, route string, write bool, run func(ctx co
 		}
 	}()
 	fail := func(err error) error {
+		if errors.Is(err, context.Canceled) && client.Err() != nil {
+			// Nobody is left to answer: log it as such, and give the
+			// key back (any 5xx does) for the client's retry.
+			if claim != nil {
+				g.finishKey(claim, http.StatusInternalServerError, nil)
+			}
+			g.restLog(start, c, route, statusClientClosed, rc.ClientID, rc.UserID, errClientClosed)
+			return nil
+		}
 		status, body := g.errorAnswer(c, err)
 		g.restLog(start, c, route, status, rc.ClientID, rc.UserID, err)
 		return g.sendAndRecord(c, claim, status, body)

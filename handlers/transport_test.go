@@ -244,7 +244,7 @@ func TestClientDisconnectIsLoggedAsSuch(t *testing.T) {
 	t.Parallel()
 	logs := newLineLog()
 	stall := &stallingStore{id: uuid.NewString(), entered: make(chan struct{}, 1)}
-	h := gt.Start(t, gt.Options{Logs: logs, WrapStore: func(s handlers.Store) handlers.Store { stall.Store = s; return stall }})
+	h := gt.Start(t, gt.Options{Seed: gt.RESTSeed(), Logs: logs, WrapStore: func(s handlers.Store) handlers.Store { stall.Store = s; return stall }})
 	isEvent := func(eventName string) func(map[string]any) bool {
 		return func(m map[string]any) bool {
 			return m["message"] == "event" && m["eventName"] == eventName && m["apiKey"] == gt.Acme.APIKey
@@ -274,6 +274,21 @@ func TestClientDisconnectIsLoggedAsSuch(t *testing.T) {
 	line = logs.waitFor(t, "for the add whose client hung up", isEvent(""))
 	if line["status"] != float64(499) || line["level"] != "info" {
 		t.Errorf("log line of a body cut short: %v", line)
+	}
+
+	// Hanging up while a REST read is handled.
+	token, _ := login(t, h, gt.Tim)
+	c = rawConn(t, h)
+	if _, err := io.WriteString(c, "GET /api/v1/incident/"+stall.id+" HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer "+token+"\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	<-stall.entered
+	c.Close()
+	line = logs.waitFor(t, "for the REST read whose client hung up", func(m map[string]any) bool {
+		return m["message"] == "rest request" && m["route"] == "read"
+	})
+	if line["status"] != float64(499) || line["level"] != "info" {
+		t.Errorf("log line of a REST request whose client hung up: %v", line)
 	}
 
 	for _, m := range logs.lines() {
