@@ -205,10 +205,14 @@ const (
 // Callers must not modify the Data or Comments of what it returns: they may
 // be shared with the cache.
 func (s *Store) FindIncident(ctx context.Context, dataspace, id string, with int) (*Incident, error) {
-	ctx, cancel := s.operation(ctx)
-	defer cancel()
 	cached, hit, gen := s.cache.get(id)
 	inc := &cached
+	if !hit || with&WithActivities != 0 {
+		// A cached incident costs no store operation; the rest does.
+		var cancel context.CancelFunc
+		ctx, cancel = s.operation(ctx)
+		defer cancel()
+	}
 	if !hit {
 		doc, err := s.latestVersion(ctx, id)
 		if err != nil {
