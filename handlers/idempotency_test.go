@@ -213,7 +213,7 @@ func TestRetryAfterACrashFindsTheChange(t *testing.T) {
 	cs := &crashingStore{}
 	clock := gt.NewClock(time.Now())
 	h := gt.Start(t, gt.Options{Clock: clock,
-		Config:    handlers.Config{RequestTimeout: 200 * time.Millisecond},
+		Config:    handlers.Config{RequestTimeout: 2 * time.Second},
 		WrapStore: func(s handlers.Store) handlers.Store { cs.Store = s; return cs },
 	})
 	cs.failFinish.Store(true)
@@ -228,7 +228,7 @@ func TestRetryAfterACrashFindsTheChange(t *testing.T) {
 	}
 	// Once the lease has run out (the request timeout, half of it again
 	// and a second), the retry takes the key over.
-	clock.Advance(200*time.Millisecond + 100*time.Millisecond + time.Second + time.Millisecond)
+	clock.Advance(2*time.Second + time.Second + time.Second + time.Millisecond)
 	again := h.Post(t, body, gt.Basic(gt.Acme), withKey("crash")).MustOK(t)
 	var a, b struct{ ID string }
 	first.Decode(t, &a)

@@ -629,7 +629,7 @@ func TestRESTIdempotencyKeys(t *testing.T) {
 	cs := &crashingStore{}
 	clock := gatewaytest.NewClock(time.Now())
 	h := gatewaytest.Start(t, gatewaytest.Options{Seed: gatewaytest.RESTSeed(), Clock: clock,
-		Config:    handlers.Config{RequestTimeout: 200 * time.Millisecond},
+		Config:    handlers.Config{RequestTimeout: 2 * time.Second},
 		WrapStore: func(s handlers.Store) handlers.Store { cs.Store = s; return cs }})
 	tim := gatewaytest.Tim
 	token, _ := login(t, h, tim)
@@ -658,7 +658,7 @@ func TestRESTIdempotencyKeys(t *testing.T) {
 	cs.failFinish.Store(false)
 	// The lease runs out after the request timeout, half of it again and
 	// a second.
-	clock.Advance(200*time.Millisecond + 100*time.Millisecond + time.Second + time.Millisecond)
+	clock.Advance(2*time.Second + time.Second + time.Second + time.Millisecond)
 	rebuilt := restWithKey(t, h, http.MethodPost, "/api/v1/incident", token, "k3", map[string]any{"subject": "crash", "requesterEmail": tim.Username})
 	if crashed.Status != 200 || rebuilt.Status != 200 || rebuilt.Body["id"] != crashed.Body["id"] || rebuilt.Body["name"] != crashed.Body["name"] {
 		t.Fatalf("retry after a crash: first %s, retry %d %s", crashed.Raw, rebuilt.Status, rebuilt.Raw)
