@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/internal/jsonvalue"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -294,7 +295,7 @@ func payloadData(call *Call, skip ...string) map[string]any {
 	data := make(map[string]any, len(call.Payload))
 	for k, v := range call.Payload {
 		if !controlFields[k] {
-			data[k] = storable(v)
+			data[k] = jsonvalue.Copy(v)
 		}
 	}
 	for _, f := range skip {
@@ -360,7 +361,7 @@ func newComment(call *Call, c map[string]any) store.Comment {
 func newAttachments(v any) []map[string]any {
 	var out []map[string]any
 	for _, a := range objects(v) {
-		m := storable(a).(map[string]any)
+		m := jsonvalue.Copy(a).(map[string]any)
 		m["id"] = newID()
 		out = append(out, m)
 	}
@@ -481,32 +482,4 @@ func incidentID(p map[string]any) string {
 		return id
 	}
 	return stringField(p, "processId")
-}
-
-// storable converts decoded JSON into values the BSON encoder keeps exactly:
-// integers that fit become int64, other numbers float64.
-func storable(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			out[k] = storable(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = storable(e)
-		}
-		return out
-	case json.Number:
-		if i, err := v.Int64(); err == nil {
-			return i
-		}
-		if f, err := v.Float64(); err == nil && !math.IsInf(f, 0) {
-			return f
-		}
-		return v.String()
-	}
-	return v
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/internal/jsonvalue"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -161,7 +162,7 @@ func checkFieldValues(v any) (any, error) {
 	if problems := inexactIntegers(m, "", forbiddenKeys(m, "", nil)); len(problems) > 0 {
 		return nil, errors.New(strings.Join(problems, "; "))
 	}
-	return storable(m), nil
+	return jsonvalue.Copy(m), nil
 }
 
 // fieldProblem is one rejected field.

@@ -15,6 +15,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/scwm-gateway/scwm-gateway/internal/jsonvalue"
 )
 
 // Incident is one version of an incident: its metadata, its data (every
@@ -184,7 +186,7 @@ func (s *Store) InsertIncident(ctx context.Context, inc *Incident) error {
 	}
 	if s.cache != nil {
 		cached := doc.Incident
-		cached.Data = storedCopy(inc.Data).(map[string]any)
+		cached.Data = jsonvalue.Copy(inc.Data).(map[string]any)
 		cached.Comments = slices.Clone(inc.Comments)
 		s.cache.added(&cached)
 	}
@@ -315,20 +317,20 @@ func decoded(doc *versionDoc) (*versionDoc, error) {
 		}
 		doc.Key, doc.JSON = key, ""
 	}
-	doc.Data = plain(doc.Data).(map[string]any)
+	doc.Data = jsonvalue.Plain(doc.Data).(map[string]any)
 	for i := range doc.Comments {
 		for j, a := range doc.Comments[i].Attachments {
-			doc.Comments[i].Attachments[j] = plain(a).(map[string]any)
+			doc.Comments[i].Attachments[j] = jsonvalue.Plain(a).(map[string]any)
 		}
 	}
 	if doc.Activity.Detail != nil {
-		doc.Activity.Detail = plain(doc.Activity.Detail).(map[string]any)
+		doc.Activity.Detail = jsonvalue.Plain(doc.Activity.Detail).(map[string]any)
 	}
 	return doc, nil
 }
 
 // unmarshalText decodes JSON text into v, numbers kept as json.Number for
-// plain to convert.
+// jsonvalue.Plain to convert.
 func unmarshalText(text string, v any) error {
 	dec := json.NewDecoder(strings.NewReader(text))
 	dec.UseNumber()
@@ -389,40 +391,6 @@ func (s *Store) history(ctx context.Context, id string, n int64) ([]Activity, er
 
 // historyLookups is how many versions history looks up at once on FerretDB.
 const historyLookups = 4
-
-// plain turns decoded BSON or JSON into plain Go JSON values: arrays come
-// out of the driver as bson.A, numbers of JSON text as json.Number, and
-// callers should not need to know those types.
-func plain(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		if v == nil {
-			return map[string]any{}
-		}
-		for k, e := range v {
-			v[k] = plain(e)
-		}
-		return v
-	case bson.A:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = plain(e)
-		}
-		return out
-	case []any:
-		for i, e := range v {
-			v[i] = plain(e)
-		}
-		return v
-	case json.Number:
-		if i, err := v.Int64(); err == nil {
-			return i
-		}
-		f, _ := v.Float64()
-		return f
-	}
-	return v
-}
 
 // ListIncidents returns the latest versions of the incidents a company owns
 // in a dataspace, without comments and history, ordered by id. It serves
@@ -549,7 +517,7 @@ const maxChangeAttempts = 5
 // that is not an array; the store writes nothing then.
 func applied(cur *Incident, ch Change) (*Incident, error) {
 	next := *cur
-	next.Data = storedCopy(cur.Data).(map[string]any)
+	next.Data = jsonvalue.Copy(cur.Data).(map[string]any)
 	next.DataVersion++
 	next.LastUpdatedBy, next.LastUpdatedAt = ch.UserID, ch.DateTime
 	for _, path := range sortedPaths(ch.Set) {
@@ -568,7 +536,7 @@ func applied(cur *Incident, ch Change) (*Incident, error) {
 			}
 			next.PartnerID = partner
 		case strings.HasPrefix(path, "data."):
-			if !setPath(next.Data, strings.Split(path[len("data."):], "."), storedCopy(v)) {
+			if !setPath(next.Data, strings.Split(path[len("data."):], "."), jsonvalue.Copy(v)) {
 				return nil, fmt.Errorf("%s: a value on the path is not an object", path)
 			}
 		default:
