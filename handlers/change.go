@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -112,7 +114,7 @@ func (ch *change) mergeData(fields map[string]any) {
 }
 
 func mergeInto(prefix string, patch map[string]any, current map[string]any, set map[string]any, changed *[]string) {
-	for _, k := range sortedKeys(patch) {
+	for _, k := range slices.Sorted(maps.Keys(patch)) {
 		path := prefix + "." + k
 		v := patch[k]
 		obj, isObj := v.(map[string]any)

@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -142,7 +142,7 @@ func dedupe(list []string) []string {
 func forbiddenKeys(v any, at string, out []string) []string {
 	switch v := v.(type) {
 	case map[string]any:
-		for _, k := range sortedKeys(v) {
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			p := envelope.PathChild(at, k)
 			switch {
 			case strings.HasPrefix(k, "$"):
@@ -171,7 +171,7 @@ func forbiddenKeys(v any, at string, out []string) []string {
 func inexactIntegers(v any, at string, out []string) []string {
 	switch v := v.(type) {
 	case map[string]any:
-		for _, k := range sortedKeys(v) {
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			out = inexactIntegers(v[k], envelope.PathChild(at, k), out)
 		}
 	case []any:
@@ -190,15 +190,6 @@ func inexactIntegers(v any, at string, out []string) []string {
 func problemPath(problem string) string {
 	path, _, _ := strings.Cut(problem, ": ")
 	return path
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // schemaWalker walks a payload alongside its compiled schema to canonicalize
@@ -239,7 +230,7 @@ func (w *schemaWalker) walk(s *jsonschema.Schema, v any, at string, set func(any
 				open = true
 			}
 		}
-		for _, k := range sortedKeys(v) {
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			ps, ok := known[k]
 			if !ok {
 				if constrained && !open {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -520,7 +521,8 @@ func applied(cur *Incident, ch Change) (*Incident, error) {
 	next.Data = jsonvalue.Copy(cur.Data).(map[string]any)
 	next.DataVersion++
 	next.LastUpdatedBy, next.LastUpdatedAt = ch.UserID, ch.DateTime
-	for _, path := range sortedPaths(ch.Set) {
+	// Paths in order, so that a change applies the same way every time.
+	for _, path := range slices.Sorted(maps.Keys(ch.Set)) {
 		v := ch.Set[path]
 		switch {
 		case path == "currentBaseState":
@@ -543,7 +545,7 @@ func applied(cur *Incident, ch Change) (*Incident, error) {
 			return nil, fmt.Errorf("%s: not a field a change can set", path)
 		}
 	}
-	for _, path := range sortedPaths(ch.AddToSet) {
+	for _, path := range slices.Sorted(maps.Keys(ch.AddToSet)) {
 		v := ch.AddToSet[path]
 		list, ok := arrayAt(next.Data, path)
 		if !ok {
@@ -554,7 +556,7 @@ func applied(cur *Incident, ch Change) (*Incident, error) {
 		}
 		next.Data[path[len("data."):]] = list
 	}
-	for _, path := range sortedPaths(ch.Pull) {
+	for _, path := range slices.Sorted(maps.Keys(ch.Pull)) {
 		v := ch.Pull[path]
 		list, ok := arrayAt(next.Data, path)
 		if !ok {
@@ -569,17 +571,6 @@ func applied(cur *Incident, ch Change) (*Incident, error) {
 		next.Comments = append(slices.Clip(cur.Comments), ch.AddComments...)
 	}
 	return &next, nil
-}
-
-// sortedPaths returns a change's paths in order, so that a change applies
-// the same way every time.
-func sortedPaths(m map[string]any) []string {
-	paths := make([]string, 0, len(m))
-	for p := range m {
-		paths = append(paths, p)
-	}
-	slices.Sort(paths)
-	return paths
 }
 
 // setPath sets v at keys below m, creating objects on the way; false if a
