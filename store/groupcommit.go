@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -33,9 +32,6 @@ type groupInserter struct {
 	mu      sync.Mutex
 	pending []*pendingInsert
 	writing bool
-
-	// batches and docs count the writes made and the documents they held.
-	batches, docs atomic.Int64
 }
 
 type pendingInsert struct {
@@ -100,8 +96,6 @@ func (g *groupInserter) drain() {
 }
 
 func (g *groupInserter) write(batch []*pendingInsert) {
-	g.batches.Add(1)
-	g.docs.Add(int64(len(batch)))
 	// The write and its wait for the turn are bounded by the store
 	// timeout; each caller's own context bounds its wait for the outcome.
 	ctx, cancel := context.WithTimeout(context.Background(), g.timeout)

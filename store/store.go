@@ -171,20 +171,6 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// Stats are counters of the store's work since it opened.
-type Stats struct {
-	// InsertBatches writes committed InsertedVersions incident versions
-	// (new incidents and changes): their ratio is the mean group-commit
-	// size.
-	InsertBatches    int64 `json:"insertBatches"`
-	InsertedVersions int64 `json:"insertedVersions"`
-}
-
-// Stats reports the store's counters.
-func (s *Store) Stats() Stats {
-	return Stats{InsertBatches: s.versionInserts.batches.Load(), InsertedVersions: s.versionInserts.docs.Load()}
-}
-
 // incidentCacheSize bounds the incidents kept in memory in front of FerretDB
 // (a few KiB each).
 const incidentCacheSize = 4096
@@ -240,9 +226,6 @@ func isFerretDB(ctx context.Context, db *mongo.Database) bool {
 // Describe names the store for logs: the embedded store's directory or the
 // MongoDB URI without its password.
 func (s *Store) Describe() string { return s.desc }
-
-// Embedded reports whether this store is the in-process FerretDB.
-func (s *Store) Embedded() bool { return s.embedded != nil }
 
 // Ping checks that the store answers.
 func (s *Store) Ping(ctx context.Context) error {
