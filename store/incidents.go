@@ -89,9 +89,9 @@ func newVersionDoc(inc *Incident, activity Activity) *versionDoc {
 }
 
 // compactVersion is a version as written to FerretDB: the fields its
-// queries name (_id for every lookup, dataspace and ownerId for
-// ListIncidents, licensePlate for FindEffect) and those a person looks for
-// first, with the whole version as JSON text. FerretDB v1.24 turns every
+// queries name (_id for every lookup, dataspace and ownerId to list a
+// company's incidents by, licensePlate for FindEffect) and those a person
+// looks for first, with the whole version as JSON text. FerretDB v1.24 turns every
 // stored document into JSON with a schema of each nested value's type,
 // inside its single writer's transaction, and decodes it the same way; the
 // payload's nesting, then the number of fields, made that the largest part
@@ -393,40 +393,11 @@ func (s *Store) history(ctx context.Context, id string, n int64) ([]Activity, er
 // historyLookups is how many versions history looks up at once on FerretDB.
 const historyLookups = 4
 
-// ListIncidents returns the latest versions of the incidents a company owns
-// in a dataspace, without comments and history, ordered by id. It serves
-// operators and tests; no event lists incidents.
-func (s *Store) ListIncidents(ctx context.Context, dataspace, ownerID string) ([]Incident, error) {
-	ctx, cancel := s.operation(ctx)
-	defer cancel()
-	cur, err := s.versions.Find(ctx, bson.M{"dataspace": dataspace, "ownerId": ownerID},
-		options.Find().SetProjection(bson.M{"comments": 0, "activity": 0}))
-	if err != nil {
-		return nil, wrap("list incidents", err)
-	}
-	var docs []versionDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, wrap("list incidents", err)
-	}
-	latest := map[string]*Incident{}
-	for i := range docs {
-		doc, err := decoded(&docs[i])
-		if err != nil {
-			return nil, wrap("list incidents", err)
-		}
-		inc := &doc.Incident
-		inc.Comments = nil
-		if l := latest[inc.ID]; l == nil || l.DataVersion < inc.DataVersion {
-			latest[inc.ID] = inc
-		}
-	}
-	out := make([]Incident, 0, len(latest))
-	for _, inc := range latest {
-		out = append(out, *inc)
-	}
-	slices.SortFunc(out, func(a, b Incident) int { return strings.Compare(a.ID, b.ID) })
-	return out, nil
-}
+// IncidentVersions is the collection the incident versions are stored in,
+// one document a version (see versionDoc), for tests that check what was
+// written without going through the store's reads. The gateway does not
+// use it.
+func (s *Store) IncidentVersions() *mongo.Collection { return s.versions }
 
 // Change is one change of an incident: conditions it must meet at the moment
 // of the write, and what it sets. It is written as the incident's next
