@@ -222,7 +222,7 @@ const maxPlanAttempts = 100
 // Within this process, changes of one incident take turns (g.incidentLocks),
 // so they queue instead of racing; the condition still guards against other
 // gateway instances sharing a MongoDB.
-func (g *Gateway) mutate(ctx context.Context, call *Call, pt processType, id string, with int, plan planFunc) (*store.Incident, int64, error) {
+func (g *Gateway) mutate(ctx context.Context, call *Call, pt processType, id string, with store.Include, plan planFunc) (*store.Incident, int64, error) {
 	unlock, err := g.incidentLocks.LockContext(ctx, id)
 	if err != nil {
 		return nil, 0, fmt.Errorf("wait for the other changes of incident %s: %w: %w", id, store.ErrBusy, err)
@@ -277,7 +277,7 @@ func (g *Gateway) mutate(ctx context.Context, call *Call, pt processType, id str
 
 // mutateShared is mutate for the shared operations, which name the process
 // type in the payload and the incident as id or processId.
-func (g *Gateway) mutateShared(ctx context.Context, call *Call, with int, plan planFunc) (*store.Incident, int64, error) {
+func (g *Gateway) mutateShared(ctx context.Context, call *Call, with store.Include, plan planFunc) (*store.Incident, int64, error) {
 	pt, err := sharedProcessType(call)
 	if err != nil {
 		return nil, 0, err

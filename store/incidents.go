@@ -194,10 +194,14 @@ func (s *Store) InsertIncident(ctx context.Context, inc *Incident) error {
 	return nil
 }
 
-// What FindIncident loads besides the record.
+// Include is what FindIncident loads besides the record: none, one or both
+// of WithComments and WithActivities, joined with |.
+type Include uint8
+
+// What FindIncident can load besides the record.
 const (
-	WithComments   = 1 << iota // the comments
-	WithActivities             // the activity history
+	WithComments   Include = 1 << iota // the comments
+	WithActivities                     // the activity history
 )
 
 // FindIncident returns the latest version of the incident with this id in
@@ -207,7 +211,7 @@ const (
 //
 // Callers must not modify the Data or Comments of what it returns: they may
 // be shared with the cache.
-func (s *Store) FindIncident(ctx context.Context, dataspace, id string, with int) (*Incident, error) {
+func (s *Store) FindIncident(ctx context.Context, dataspace, id string, with Include) (*Incident, error) {
 	cached, hit, gen := s.cache.get(id)
 	inc := &cached
 	if !hit || with&WithActivities != 0 {
