@@ -18,8 +18,8 @@ const maxGroup = 256
 // the first waiting insert is written at once, and every insert that
 // arrives while a write is in flight joins the next one, written with one
 // InsertMany. Under load the store takes one bulk write instead of many
-// single ones (the embedded store takes 200 documents in one InsertMany in
-// about the time of 8 single inserts); alone, an insert waits for nothing.
+// single ones (on the embedded store a bulk write costs far less than its
+// documents written one by one); alone, an insert waits for nothing.
 // Each caller returns only when its own document is committed, with its own
 // error, so a 200_OK still means written.
 type groupInserter struct {

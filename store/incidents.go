@@ -59,7 +59,7 @@ type Incident struct {
 //
 // Writing versions rather than updating one document is what lets changes
 // be grouped: FerretDB commits each update in a transaction of its own
-// (about 1 ms of its single writer, with the document decoded and encoded
+// (which holds its single writer while the document is decoded and encoded
 // whole), while inserts of any kind share one InsertMany (see
 // groupInserter). It also makes every change a compare-and-set on any store:
 // the _id of version n+1 can be written once, so of two changes of version n
@@ -91,12 +91,12 @@ func newVersionDoc(inc *Incident, activity Activity) *versionDoc {
 // compactVersion is a version as written to FerretDB: the fields its
 // queries name (_id for every lookup, dataspace and ownerId to list a
 // company's incidents by, licensePlate for FindEffect) and those a person
-// looks for first, with the whole version as JSON text. FerretDB v1.24 turns every
-// stored document into JSON with a schema of each nested value's type,
-// inside its single writer's transaction, and decodes it the same way; the
-// payload's nesting, then the number of fields, made that the largest part
-// of a write. A string is one value: an add's share of the writer fell to
-// less than half (docs/storage.md). FerretDB filters all but {_id} by
+// looks for first, with the whole version as JSON text. FerretDB v1.24
+// turns every stored document into JSON with a schema of each nested
+// value's type, inside its single writer's transaction, and decodes it the
+// same way; the payload's nesting, then the number of fields, made that the
+// largest part of a write. A string is one value, so the writer's share of
+// an add shrinks (docs/storage.md). FerretDB filters all but {_id} by
 // decoding every document anyway, so its queries lose nothing. On MongoDB
 // versions stay documents, for whoever queries them there; decoded reads
 // either form, so data copied between the two stays readable.

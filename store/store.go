@@ -171,17 +171,16 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// incidentCacheSize bounds the incidents kept in memory in front of FerretDB
-// (a few KiB each).
+// incidentCacheSize bounds how many incidents are kept in memory in front
+// of FerretDB.
 const incidentCacheSize = 4096
 
 // writeTurn waits for this process's turn to write and returns the end of
 // it; on MongoDB it returns at once. SQLite takes one writer at a time, and
-// a writer that finds the database busy sleeps in growing steps (1, 2, 5,
-// 10 ... 100 ms) before it tries again: measured with 64 concurrent
-// clients, updates then ran at 67 per second with a 5 s p99. Writers that
-// queue here instead never meet a busy database, and the group commit of
-// inserts gets its turn too.
+// a writer that finds the database busy sleeps in growing steps before it
+// tries again: with many concurrent clients, updates then spent most of
+// their time asleep. Writers that queue here instead never meet a busy
+// database, and the group commit of inserts gets its turn too.
 func (s *Store) writeTurn() (done func()) {
 	if !s.ferret {
 		return func() {}
