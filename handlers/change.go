@@ -148,7 +148,7 @@ func unchangedWarning(inc *store.Incident) string {
 		incidentName(inc), inc.ID, inc.DataVersion)
 }
 
-// sameValue reports whether a payload value (converted by storable) equals
+// sameValue reports whether a payload value (in jsonvalue.Copy's form) equals
 // a stored one: numbers by value (the store may read 1.0 back as 1),
 // objects and arrays member by member.
 func sameValue(stored, sent any) bool {

@@ -61,8 +61,7 @@ type Store struct {
 	passwords credentials.Passwords
 	locks     *docLocks
 	// ferret is true when the server is FerretDB, embedded or reached by
-	// URI: its gaps (no atomic concurrent updates of one document, no
-	// findAndModify projection, no TTL index) are then worked around.
+	// URI: its gaps (see the package doc) are then worked around.
 	ferret bool
 
 	companies   *mongo.Collection
