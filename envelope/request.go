@@ -126,7 +126,7 @@ func ParseRequestLimits(body []byte, l Limits) (*Request, error) {
 	obj, ok := root.(map[string]any)
 	if !ok {
 		return &Request{}, Errorf(KindMalformedEnvelope,
-			"the body must be a JSON object with an object \"header\" and an object \"payload\"; found a JSON %s", jsonKind(root))
+			"the body must be a JSON object with an object \"header\" and an object \"payload\"; found a JSON %s", JSONKind(root))
 	}
 	req := &Request{}
 	var problems []string
@@ -141,7 +141,7 @@ func ParseRequestLimits(body []byte, l Limits) (*Request, error) {
 			problems = append(problems, "\"header\" is missing")
 		}
 	default:
-		problems = append(problems, fmt.Sprintf("\"header\" must be an object, found %s", jsonKind(h)))
+		problems = append(problems, fmt.Sprintf("\"header\" must be an object, found %s", JSONKind(h)))
 	}
 	switch p := obj["payload"].(type) {
 	case map[string]any:
@@ -153,7 +153,7 @@ func ParseRequestLimits(body []byte, l Limits) (*Request, error) {
 			problems = append(problems, "\"payload\" is missing")
 		}
 	default:
-		problems = append(problems, fmt.Sprintf("\"payload\" must be an object, found %s", jsonKind(p)))
+		problems = append(problems, fmt.Sprintf("\"payload\" must be an object, found %s", JSONKind(p)))
 	}
 	if len(problems) > 0 {
 		return req, Errorf(KindMalformedEnvelope, "the body must be a JSON object with an object \"header\" and an object \"payload\": %s", strings.Join(problems, "; "))
@@ -205,7 +205,7 @@ func (r *Request) Validate(rules HeaderRules) error {
 	default:
 		n, ok := v.(json.Number)
 		if !ok {
-			add("headerVersion: %s found, integer 1 expected", jsonKind(v))
+			add("headerVersion: %s found, integer 1 expected", JSONKind(v))
 		} else if n.String() != "1" {
 			add("headerVersion: %s is not supported, 1 expected", n.String())
 		}
@@ -221,7 +221,7 @@ func (r *Request) Validate(rules HeaderRules) error {
 		s, ok := v.(string)
 		switch {
 		case !ok:
-			add("%s: %s found, string expected", name, jsonKind(v))
+			add("%s: %s found, string expected", name, JSONKind(v))
 			return "", false
 		case required && strings.TrimSpace(s) == "":
 			add("%s: must not be empty", name)
@@ -296,14 +296,15 @@ func position(body []byte, offset int64) (line, col int) {
 	return line, col
 }
 
-// jsonKind names the JSON type of a decoded value, for error messages.
-func jsonKind(v any) string {
+// JSONKind names the JSON type of a decoded value as error messages name
+// it: null, boolean, number, string, array or object.
+func JSONKind(v any) string {
 	switch v.(type) {
 	case nil:
 		return "null"
 	case bool:
 		return "boolean"
-	case json.Number, float64:
+	case json.Number, float64, int64:
 		return "number"
 	case string:
 		return "string"

@@ -51,7 +51,7 @@ func roleOf(inc *store.Incident, call *Call, pt processType) role {
 // findVisible loads an incident of type pt that the caller may see in the
 // header's dataspace and network, and says what the caller is to it.
 // Anything the caller may not see is the same 404, so that ids leak nothing.
-func (g *Gateway) findVisible(ctx context.Context, call *Call, pt processType, id string, with int) (*store.Incident, role, error) {
+func (g *Gateway) findVisible(ctx context.Context, call *Call, pt processType, id string, with store.Include) (*store.Incident, role, error) {
 	h := call.Request.Header
 	notFound := envelope.Errorf(envelope.KindObjectNotFound,
 		"no %s with id %q is visible to company %q in process network %q", pt.Name, id, h.OwnerID, h.ProcessNetworkID)

@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/scwm-gateway/scwm-gateway/store"
@@ -41,7 +43,7 @@ func (g *Gateway) createIncident(ctx context.Context, call *Call, pt processType
 		return nil, err
 	}
 	now := call.Now.UnixMilli()
-	fields := sortedKeys(data)
+	fields := slices.Sorted(maps.Keys(data))
 	data["aptBusinessObjectId"] = "INC-" + strconv.FormatInt(n, 10)
 	data["aptBusinessObjectIntegerIdentifier"] = n
 	data["fkProcessNetworkId"] = h.ProcessNetworkID

@@ -16,16 +16,25 @@ type recoverFunc = func(*store.Effect) (any, []string)
 
 // catalogue lists every event the gateway serves. It is the only list: the
 // registry, docs/events.md and the supported-versions answers come from it.
+// add lists an event that changes something, with how to rebuild its answer;
+// read lists one that changes nothing.
 func (g *Gateway) catalogue() []*Event {
 	var events []*Event
+	event := func(app, action string, version int, help string, h HandlerFunc) *Event {
+		ev := &Event{
+			Name:   envelope.EventName{App: app, Action: action, Version: version},
+			Schema: schemaFile(action, version),
+			Help:   help,
+			Handle: h,
+		}
+		events = append(events, ev)
+		return ev
+	}
 	add := func(app, action string, version int, help string, h HandlerFunc, rebuild recoverFunc) {
-		events = append(events, &Event{
-			Name:    envelope.EventName{App: app, Action: action, Version: version},
-			Schema:  schemaFile(action, version),
-			Help:    help,
-			Handle:  h,
-			Recover: rebuild,
-		})
+		event(app, action, version, help, h).Recover = rebuild
+	}
+	read := func(app, action string, version int, help string, h HandlerFunc) {
+		event(app, action, version, help, h).ReadOnly = true
 	}
 	for _, pt := range processTypes {
 		add(appAPT, pt.eventAction("add"), pt.Add,
@@ -43,14 +52,14 @@ func (g *Gateway) catalogue() []*Event {
 				"Submits an open "+pt.Name+" to its partner company, which can then read it, comment and respond.", g.submitIncident(pt), recoverChanged)
 		}
 		for _, v := range pt.Read {
-			add(appAPT, "read-"+pt.ReadNoun, v, "Returns the "+pt.Name+" record with the given id.", g.readIncident(pt), nil)
+			read(appAPT, "read-"+pt.ReadNoun, v, "Returns the "+pt.Name+" record with the given id.", g.readIncident(pt))
 		}
 	}
 	add(appAPT, "add-comment-for-incident", 1, "Adds the comments of aptCommentBox (with attachment metadata) to an incident of any process type.", g.addComment, recoverComment)
 	add(appAPT, "edit-comment-for-incident", 1, "Changes a comment of the caller's company: text, visibility, attachments added or removed.", g.editComment, recoverComment)
-	add(appAPT, "list-comments-for-incident", 1, "Lists the comments of an incident that the caller may see.", g.listComments, nil)
+	read(appAPT, "list-comments-for-incident", 1, "Lists the comments of an incident that the caller may see.", g.listComments)
 	add(appAPT, "toggle-user-follows-incident", 1, "Makes the calling user follow or unfollow an incident (follow: true/false, or toggles).", g.toggleFollow, recoverFollow)
-	add(appAPT, "get-activity-history-for-incident", 1, "Returns every change of an incident, oldest first, each with its license plate.", g.activityHistory, nil)
+	read(appAPT, "get-activity-history-for-incident", 1, "Returns every change of an incident, oldest first, each with its license plate.", g.activityHistory)
 	add(appAuth, "generate-apiKeyCredentials", 1, "Mints a new apiKey/apiSecret pair for the caller's own company.", g.generateCredentials, recoverCredentials)
 	return events
 }

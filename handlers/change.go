@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/internal/jsonvalue"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -111,7 +114,7 @@ func (ch *change) mergeData(fields map[string]any) {
 }
 
 func mergeInto(prefix string, patch map[string]any, current map[string]any, set map[string]any, changed *[]string) {
-	for _, k := range sortedKeys(patch) {
+	for _, k := range slices.Sorted(maps.Keys(patch)) {
 		path := prefix + "." + k
 		v := patch[k]
 		obj, isObj := v.(map[string]any)
@@ -145,7 +148,7 @@ func unchangedWarning(inc *store.Incident) string {
 		incidentName(inc), inc.ID, inc.DataVersion)
 }
 
-// sameValue reports whether a payload value (converted by storable) equals
+// sameValue reports whether a payload value (in jsonvalue.Copy's form) equals
 // a stored one: numbers by value (the store may read 1.0 back as 1),
 // objects and arrays member by member.
 func sameValue(stored, sent any) bool {
@@ -219,7 +222,7 @@ const maxPlanAttempts = 100
 // Within this process, changes of one incident take turns (g.incidentLocks),
 // so they queue instead of racing; the condition still guards against other
 // gateway instances sharing a MongoDB.
-func (g *Gateway) mutate(ctx context.Context, call *Call, pt processType, id string, with int, plan planFunc) (*store.Incident, int64, error) {
+func (g *Gateway) mutate(ctx context.Context, call *Call, pt processType, id string, with store.Include, plan planFunc) (*store.Incident, int64, error) {
 	unlock, err := g.incidentLocks.LockContext(ctx, id)
 	if err != nil {
 		return nil, 0, fmt.Errorf("wait for the other changes of incident %s: %w: %w", id, store.ErrBusy, err)
@@ -274,7 +277,7 @@ func (g *Gateway) mutate(ctx context.Context, call *Call, pt processType, id str
 
 // mutateShared is mutate for the shared operations, which name the process
 // type in the payload and the incident as id or processId.
-func (g *Gateway) mutateShared(ctx context.Context, call *Call, with int, plan planFunc) (*store.Incident, int64, error) {
+func (g *Gateway) mutateShared(ctx context.Context, call *Call, with store.Include, plan planFunc) (*store.Incident, int64, error) {
 	pt, err := sharedProcessType(call)
 	if err != nil {
 		return nil, 0, err
@@ -294,7 +297,7 @@ func payloadData(call *Call, skip ...string) map[string]any {
 	data := make(map[string]any, len(call.Payload))
 	for k, v := range call.Payload {
 		if !controlFields[k] {
-			data[k] = storable(v)
+			data[k] = jsonvalue.Copy(v)
 		}
 	}
 	for _, f := range skip {
@@ -360,7 +363,7 @@ func newComment(call *Call, c map[string]any) store.Comment {
 func newAttachments(v any) []map[string]any {
 	var out []map[string]any
 	for _, a := range objects(v) {
-		m := storable(a).(map[string]any)
+		m := jsonvalue.Copy(a).(map[string]any)
 		m["id"] = newID()
 		out = append(out, m)
 	}
@@ -481,32 +484,4 @@ func incidentID(p map[string]any) string {
 		return id
 	}
 	return stringField(p, "processId")
-}
-
-// storable converts decoded JSON into values the BSON encoder keeps exactly:
-// integers that fit become int64, other numbers float64.
-func storable(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			out[k] = storable(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = storable(e)
-		}
-		return out
-	case json.Number:
-		if i, err := v.Int64(); err == nil {
-			return i
-		}
-		if f, err := v.Float64(); err == nil && !math.IsInf(f, 0) {
-			return f
-		}
-		return v.String()
-	}
-	return v
 }

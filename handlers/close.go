@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/internal/jsonvalue"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -16,7 +17,7 @@ func (g *Gateway) closeIncident(pt processType) HandlerFunc {
 		conclusion := map[string]any{"dateClosed": call.Now.UnixMilli()}
 		for _, f := range conclusionFields {
 			if v, ok := call.Payload[f]; ok {
-				conclusion[f] = storable(v)
+				conclusion[f] = jsonvalue.Copy(v)
 			}
 		}
 		data := payloadData(call, append(conclusionFields, "isSubmittedToPartner")...)

@@ -20,7 +20,7 @@ func sharedProcessType(call *Call) (processType, error) {
 }
 
 // sharedTarget loads the incident a read-only shared operation names.
-func (g *Gateway) sharedTarget(ctx context.Context, call *Call, with int) (*store.Incident, role, error) {
+func (g *Gateway) sharedTarget(ctx context.Context, call *Call, with store.Include) (*store.Incident, role, error) {
 	pt, err := sharedProcessType(call)
 	if err != nil {
 		return nil, roleNone, err

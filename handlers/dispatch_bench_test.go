@@ -46,9 +46,6 @@ func BenchmarkDispatchAdd(b *testing.B) {
 		"referenceIdentifiers": []any{map[string]any{"referenceTransactionType": "PO", "value": "PO-1"}},
 	})
 	benchmarkEvents(b, h, func(int64) []byte { return payload })
-	if st := h.Store.Stats(); st.InsertBatches > 0 {
-		b.ReportMetric(float64(st.InsertedVersions)/float64(st.InsertBatches), "docs/commit")
-	}
 }
 
 func BenchmarkDispatchRead(b *testing.B) {

@@ -118,7 +118,7 @@ func (g *Gateway) process(ctx context.Context, c echo.Context, o *outcome) {
 		return
 	}
 	hash := ""
-	if key != "" && !ev.ReadOnly() {
+	if key != "" && !ev.ReadOnly {
 		hash = requestHash(req) // before the schema check puts enums in canonical case
 	}
 	warnings, eerr := ev.schema.check(req.Payload)
@@ -127,7 +127,7 @@ func (g *Gateway) process(ctx context.Context, c echo.Context, o *outcome) {
 		return
 	}
 	call := &Call{Request: req, Payload: req.Payload, Caller: o.caller, LicensePlate: o.plate, Now: g.now(), Warnings: warnings}
-	if key != "" && !ev.ReadOnly() {
+	if key != "" && !ev.ReadOnly {
 		o.step = "claiming the Idempotency-Key"
 		claim, replay, recovered, err := g.claimKey(ctx, call, ev, key, hash)
 		switch {

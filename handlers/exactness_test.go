@@ -2,7 +2,6 @@ package handlers_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -39,7 +38,7 @@ func TestIntegersBeyond64BitsAreRefusedNotRounded(t *testing.T) {
 			t.Fatalf("%s: errMsg does not name %s as beyond 64 bits: %s", tc.payload, tc.path, r.Header.ErrMsg)
 		}
 	}
-	if list, _ := h.Store.ListIncidents(context.Background(), "default", "acme"); len(list) != 0 {
+	if list := gt.StoredIncidents(t, h.Store, "default", "acme"); len(list) != 0 {
 		t.Fatalf("%d incidents stored from refused payloads", len(list))
 	}
 	var added idVersion
@@ -78,7 +77,7 @@ func TestInvalidUTF8IsRefusedNamingTheField(t *testing.T) {
 	if a.Status != http.StatusBadRequest || !strings.Contains(a.Raw, "$.description") {
 		t.Fatalf("PATCH with invalid UTF-8: %d %s", a.Status, a.Raw)
 	}
-	if list, _ := h.Store.ListIncidents(context.Background(), "default", "acme"); len(list) != 1 || list[0].DataVersion != 1 {
+	if list := gt.StoredIncidents(t, h.Store, "default", "acme"); len(list) != 1 || list[0].DataVersion != 1 {
 		t.Fatalf("refused bodies were stored: %+v", list)
 	}
 }
@@ -134,7 +133,7 @@ func TestRESTRetryOfAReserializedBodyIsARetry(t *testing.T) {
 	if other := post(`{"subject":"café","requesterEmail":"tim@acme.example","tags":["b","a"],"category":5}`); other.Status != 422 {
 		t.Fatalf("the key with other content: %d %s", other.Status, other.Raw)
 	}
-	if list, _ := h.Store.ListIncidents(context.Background(), "default", "acme"); len(list) != 1 {
+	if list := gt.StoredIncidents(t, h.Store, "default", "acme"); len(list) != 1 {
 		t.Fatalf("%d incidents, want 1", len(list))
 	}
 }
@@ -161,7 +160,7 @@ func TestRESTUsesAServedDataspace(t *testing.T) {
 	if rec.Data["aptBusinessObjectSummary"] != "moved" {
 		t.Fatalf("read in prod: %+v", rec)
 	}
-	if list, _ := h.Store.ListIncidents(context.Background(), "default", "acme"); len(list) != 0 {
+	if list := gt.StoredIncidents(t, h.Store, "default", "acme"); len(list) != 0 {
 		t.Fatalf("%d incidents in the dataspace that is not served", len(list))
 	}
 }

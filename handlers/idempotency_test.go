@@ -19,11 +19,7 @@ func withKey(key string) map[string]string { return map[string]string{"Idempoten
 // countIncidents counts acme's incidents straight in the store.
 func countIncidents(t *testing.T, h *gt.Harness) int {
 	t.Helper()
-	list, err := h.Store.ListIncidents(context.Background(), "default", "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(list)
+	return len(gt.StoredIncidents(t, h.Store, "default", "acme"))
 }
 
 func TestIdempotentRetryReplaysTheFirstAnswer(t *testing.T) {

@@ -51,17 +51,17 @@ type Event struct {
 	Schema string
 	Help   string
 	Handle HandlerFunc
+	// ReadOnly marks an event that changes nothing: idempotency keys do not
+	// apply to it, and it has no answer to rebuild.
+	ReadOnly bool
 	// Recover rebuilds the answer of a request of this event from its
 	// effect, for a retry of a request that died after its change was
-	// stored (see idempotency.go). Nil for read-only events.
+	// stored (see idempotency.go). Every event that is not ReadOnly has
+	// one; a ReadOnly event has none.
 	Recover func(*store.Effect) (any, []string)
 
 	schema *payloadSchema
 }
-
-// ReadOnly reports whether the event changes nothing (so idempotency keys
-// do not apply): it has no answer to rebuild.
-func (e *Event) ReadOnly() bool { return e.Recover == nil }
 
 // Registry maps every supported event name to its Event. It is the
 // catalogue: dispatch, the UnsupportedEventException text and the docs all
@@ -72,8 +72,8 @@ type Registry struct {
 }
 
 // NewRegistry compiles every event's schema and indexes the events. It fails
-// on a duplicate event or a schema that does not compile, so a broken
-// catalogue never starts.
+// on a duplicate event, a schema that does not compile, or an event whose
+// Recover does not match its ReadOnly, so a broken catalogue never starts.
 func NewRegistry(events []*Event) (*Registry, error) {
 	r := &Registry{events: map[string]*Event{}, versions: map[string][]int{}}
 	schemas, err := newSchemaSet()
@@ -87,6 +87,12 @@ func NewRegistry(events []*Event) (*Registry, error) {
 		}
 		if ev.schema, err = schemas.load(ev.Schema); err != nil {
 			return nil, fmt.Errorf("event %s: %w", key, err)
+		}
+		switch {
+		case ev.ReadOnly && ev.Recover != nil:
+			return nil, fmt.Errorf("event %s is read-only but has an answer to recover", key)
+		case !ev.ReadOnly && ev.Recover == nil:
+			return nil, fmt.Errorf("event %s changes incidents but cannot recover its answer for a retried Idempotency-Key", key)
 		}
 		r.events[key] = ev
 		action := ev.Name.App + ":" + ev.Name.Action

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"net/mail"
@@ -20,6 +21,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/internal/jsonvalue"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -150,7 +152,7 @@ func checkFieldValues(v any) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("must be an object of field id to value, such as {\"1\": {\"type\": 1, \"stringValue\": \"Open\"}}")
 	}
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if _, ok := m[k].(map[string]any); !ok {
 			return nil, fmt.Errorf("[%q] must be an object such as {\"type\": 1, \"stringValue\": \"Open\"}", k)
 		}
@@ -161,7 +163,7 @@ func checkFieldValues(v any) (any, error) {
 	if problems := inexactIntegers(m, "", forbiddenKeys(m, "", nil)); len(problems) > 0 {
 		return nil, errors.New(strings.Join(problems, "; "))
 	}
-	return storable(m), nil
+	return jsonvalue.Copy(m), nil
 }
 
 // fieldProblem is one rejected field.
@@ -200,7 +202,7 @@ func restInput(body map[string]any, creating bool) (map[string]any, int64, error
 			problems = append(problems, fieldProblem{"customFieldValueDetails", "and fieldValueDetails are the same field; send one of them"})
 		}
 	}
-	for _, name := range sortedKeys(body) {
+	for _, name := range slices.Sorted(maps.Keys(body)) {
 		v := body[name]
 		if name == "dataVersion" && !creating {
 			n, _ := v.(json.Number)
@@ -404,7 +406,7 @@ func (g *Gateway) handleRestPatch(c echo.Context) error {
 				return nil, err
 			}
 			ch := newChange(call, inc)
-			for _, k := range sortedKeys(data) {
+			for _, k := range slices.Sorted(maps.Keys(data)) {
 				if was, present := inc.Data[k]; !present || !sameValue(was, data[k]) {
 					ch.setData(k, data[k])
 				}

@@ -271,7 +271,7 @@ func TestBearerTokenErrors(t *testing.T) {
 			}
 		})
 	}
-	if list, _ := h.Store.ListIncidents(context.Background(), "default", "acme"); len(list) != 0 {
+	if list := gatewaytest.StoredIncidents(t, h.Store, "default", "acme"); len(list) != 0 {
 		t.Fatalf("%d incidents created with bad tokens", len(list))
 	}
 	if a := restJSON(t, h, http.MethodPost, "/api/v1/incident", good, body); a.Status != http.StatusOK {
@@ -415,7 +415,7 @@ func TestRESTCreateErrors(t *testing.T) {
 		req.Header.Set("Authorization", "Bearer "+token)
 		wantOAuthError(t, restDo(t, req), 415, "unsupported_media_type")
 	})
-	if list, _ := h.Store.ListIncidents(context.Background(), "default", "acme"); len(list) != 0 {
+	if list := gatewaytest.StoredIncidents(t, h.Store, "default", "acme"); len(list) != 0 {
 		t.Fatalf("%d incidents created by bad requests", len(list))
 	}
 }
@@ -663,7 +663,7 @@ func TestRESTIdempotencyKeys(t *testing.T) {
 	if crashed.Status != 200 || rebuilt.Status != 200 || rebuilt.Body["id"] != crashed.Body["id"] || rebuilt.Body["name"] != crashed.Body["name"] {
 		t.Fatalf("retry after a crash: first %s, retry %d %s", crashed.Raw, rebuilt.Status, rebuilt.Raw)
 	}
-	if list, _ := h.Store.ListIncidents(context.Background(), "default", "acme"); len(list) != 2 {
+	if list := gatewaytest.StoredIncidents(t, h.Store, "default", "acme"); len(list) != 2 {
 		t.Fatalf("%d incidents, want 2", len(list))
 	}
 }

@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -142,7 +142,7 @@ func dedupe(list []string) []string {
 func forbiddenKeys(v any, at string, out []string) []string {
 	switch v := v.(type) {
 	case map[string]any:
-		for _, k := range sortedKeys(v) {
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			p := envelope.PathChild(at, k)
 			switch {
 			case strings.HasPrefix(k, "$"):
@@ -171,7 +171,7 @@ func forbiddenKeys(v any, at string, out []string) []string {
 func inexactIntegers(v any, at string, out []string) []string {
 	switch v := v.(type) {
 	case map[string]any:
-		for _, k := range sortedKeys(v) {
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			out = inexactIntegers(v[k], envelope.PathChild(at, k), out)
 		}
 	case []any:
@@ -190,15 +190,6 @@ func inexactIntegers(v any, at string, out []string) []string {
 func problemPath(problem string) string {
 	path, _, _ := strings.Cut(problem, ": ")
 	return path
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // schemaWalker walks a payload alongside its compiled schema to canonicalize
@@ -239,7 +230,7 @@ func (w *schemaWalker) walk(s *jsonschema.Schema, v any, at string, set func(any
 				open = true
 			}
 		}
-		for _, k := range sortedKeys(v) {
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			ps, ok := known[k]
 			if !ok {
 				if constrained && !open {
@@ -290,7 +281,7 @@ func applicable(s *jsonschema.Schema, v any, out []*jsonschema.Schema) []*jsonsc
 func admits(s *jsonschema.Schema, v any) bool {
 	for depth := 0; s != nil && depth < 16; depth++ {
 		if s.Types != nil && !s.Types.IsEmpty() {
-			kind := valueKind(v)
+			kind := schemaKind(v)
 			for _, t := range s.Types.ToStrings() {
 				if t == kind || t == "number" && kind == "integer" {
 					return true
@@ -303,29 +294,16 @@ func admits(s *jsonschema.Schema, v any) bool {
 	return true
 }
 
-// valueKind names the JSON Schema type of a decoded value; integral numbers
-// are "integer".
-func valueKind(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "boolean"
-	case json.Number:
-		if _, err := v.Int64(); err == nil {
+// schemaKind names the JSON Schema type of a decoded payload value: its
+// envelope.JSONKind, except that a number written as an integer that fits
+// int64 is an "integer", as the schemas' type keywords distinguish them.
+func schemaKind(v any) string {
+	if n, ok := v.(json.Number); ok {
+		if _, err := n.Int64(); err == nil {
 			return "integer"
 		}
-		return "number"
-	case float64:
-		return "number"
-	case string:
-		return "string"
-	case []any:
-		return "array"
-	case map[string]any:
-		return "object"
 	}
-	return fmt.Sprintf("%T", v)
+	return envelope.JSONKind(v)
 }
 
 // maxSuggestedLen is the longest unknown name a suggestion is looked for:
@@ -396,7 +374,7 @@ func collectProblems(ve *jsonschema.ValidationError, payload any, out *[]string)
 		return
 	case *kind.Type:
 		// The payload, not the library, says whether a number is whole.
-		got := valueKind(valueAt(payload, ve.InstanceLocation))
+		got := schemaKind(valueAt(payload, ve.InstanceLocation))
 		*out = append(*out, fmt.Sprintf("%s: %s found, %s expected", at, got, strings.Join(k.Want, " or ")))
 		return
 	case *kind.Enum:
@@ -437,7 +415,7 @@ func collectProblems(ve *jsonschema.ValidationError, payload any, out *[]string)
 			}
 		}
 		if len(deeper) == 0 && len(typeOnly) > 0 {
-			got := valueKind(valueAt(payload, ve.InstanceLocation))
+			got := schemaKind(valueAt(payload, ve.InstanceLocation))
 			*out = append(*out, fmt.Sprintf("%s: %s found, %s expected", at, got, strings.Join(dedupe(typeOnly), " or ")))
 			return
 		}

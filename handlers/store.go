@@ -25,7 +25,7 @@ type Store interface {
 	InsertIncident(ctx context.Context, inc *store.Incident) error
 	// FindIncident loads an incident; with selects store.WithComments and
 	// store.WithActivities.
-	FindIncident(ctx context.Context, dataspace, id string, with int) (*store.Incident, error)
+	FindIncident(ctx context.Context, dataspace, id string, with store.Include) (*store.Incident, error)
 	// ChangeIncident applies one change atomically and returns the new
 	// dataVersion, or store.ErrConflict if its conditions no longer hold.
 	ChangeIncident(ctx context.Context, dataspace, id string, ch store.Change) (int64, error)

@@ -228,7 +228,7 @@ type stallingStore struct {
 	entered chan struct{}
 }
 
-func (s *stallingStore) FindIncident(ctx context.Context, dataspace, id string, with int) (*store.Incident, error) {
+func (s *stallingStore) FindIncident(ctx context.Context, dataspace, id string, with store.Include) (*store.Incident, error) {
 	if id != s.id {
 		return s.Store.FindIncident(ctx, dataspace, id, with)
 	}

@@ -109,23 +109,3 @@ func (c *incidentCache) changed(id string) {
 		delete(c.entries, id)
 	}
 }
-
-// storedCopy deep-copies decoded JSON-like data, so that the cache does not
-// share maps with the caller that built them.
-func storedCopy(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			out[k] = storedCopy(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = storedCopy(e)
-		}
-		return out
-	}
-	return v
-}

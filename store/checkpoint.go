@@ -25,15 +25,15 @@ const (
 // write-ahead log into its database files, in the background. By default
 // SQLite does that inside a commit, whenever the WAL has grown past 1000
 // pages: the commit that crosses the line copies them all and syncs the
-// database file, while the store's single writer waits. Measured in the
-// add-only bench, those checkpoints were about 13% of the writer's time.
+// database file, while the store's single writer waits: under a steady
+// load of adds, a large share of the writer's time.
 //
 // Here checkpoints run on a connection of their own every
 // checkpointInterval, in two steps. First a PASSIVE checkpoint beside the
 // writer copies what the WAL holds, blocking neither the writer nor the
 // readers. That alone never lets the WAL start over: under a steady load a
 // new commit always lands before the checkpoint ends, and the WAL grew by
-// everything written (200 MiB in 4 s of inserts). So a second PASSIVE
+// everything written. So a second PASSIVE
 // checkpoint runs in the process's write turn (Store.writeTurn), when no
 // write is in progress: it copies only what was committed meanwhile, and
 // ends with the whole WAL copied, so the next commit starts the WAL over.

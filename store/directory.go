@@ -84,12 +84,6 @@ func (s *Store) PutNetwork(ctx context.Context, n Network) error {
 	return wrap("put network", err)
 }
 
-// Companies lists every company.
-func (s *Store) Companies(ctx context.Context) ([]Company, error) {
-	var out []Company
-	return out, s.findAll(ctx, s.companies, &out)
-}
-
 // Networks lists every network.
 func (s *Store) Networks(ctx context.Context) ([]Network, error) {
 	var out []Network

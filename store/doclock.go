@@ -11,9 +11,10 @@ import (
 // embedded FerretDB. FerretDB v1.24 on SQLite reads, modifies and writes a
 // document in separate steps outside one transaction, so two concurrent
 // updates of one document can both report success while one is lost (seen
-// here: 40 concurrent $inc on one counter left it at 3 to 7). MongoDB applies
-// every single-document update atomically and needs no lock, so the locks are
-// only taken in front of the embedded store, which one process owns.
+// here: concurrent $inc on one counter lost most of its increments).
+// MongoDB applies every single-document update atomically and needs no
+// lock, so the locks are only taken in front of the embedded store, which
+// one process owns.
 type docLocks struct {
 	locks *keylock.Striped // nil: no locking (MongoDB)
 }

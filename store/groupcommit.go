@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -19,8 +18,8 @@ const maxGroup = 256
 // the first waiting insert is written at once, and every insert that
 // arrives while a write is in flight joins the next one, written with one
 // InsertMany. Under load the store takes one bulk write instead of many
-// single ones (the embedded store takes 200 documents in one InsertMany in
-// about the time of 8 single inserts); alone, an insert waits for nothing.
+// single ones (on the embedded store a bulk write costs far less than its
+// documents written one by one); alone, an insert waits for nothing.
 // Each caller returns only when its own document is committed, with its own
 // error, so a 200_OK still means written.
 type groupInserter struct {
@@ -33,9 +32,6 @@ type groupInserter struct {
 	mu      sync.Mutex
 	pending []*pendingInsert
 	writing bool
-
-	// batches and docs count the writes made and the documents they held.
-	batches, docs atomic.Int64
 }
 
 type pendingInsert struct {
@@ -100,8 +96,6 @@ func (g *groupInserter) drain() {
 }
 
 func (g *groupInserter) write(batch []*pendingInsert) {
-	g.batches.Add(1)
-	g.docs.Add(int64(len(batch)))
 	// The write and its wait for the turn are bounded by the store
 	// timeout; each caller's own context bounds its wait for the outcome.
 	ctx, cancel := context.WithTimeout(context.Background(), g.timeout)

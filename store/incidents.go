@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +16,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/scwm-gateway/scwm-gateway/internal/jsonvalue"
 )
 
 // Incident is one version of an incident: its metadata, its data (every
@@ -56,7 +59,7 @@ type Incident struct {
 //
 // Writing versions rather than updating one document is what lets changes
 // be grouped: FerretDB commits each update in a transaction of its own
-// (about 1 ms of its single writer, with the document decoded and encoded
+// (which holds its single writer while the document is decoded and encoded
 // whole), while inserts of any kind share one InsertMany (see
 // groupInserter). It also makes every change a compare-and-set on any store:
 // the _id of version n+1 can be written once, so of two changes of version n
@@ -86,14 +89,14 @@ func newVersionDoc(inc *Incident, activity Activity) *versionDoc {
 }
 
 // compactVersion is a version as written to FerretDB: the fields its
-// queries name (_id for every lookup, dataspace and ownerId for
-// ListIncidents, licensePlate for FindEffect) and those a person looks for
-// first, with the whole version as JSON text. FerretDB v1.24 turns every
-// stored document into JSON with a schema of each nested value's type,
-// inside its single writer's transaction, and decodes it the same way; the
-// payload's nesting, then the number of fields, made that the largest part
-// of a write. A string is one value: an add's share of the writer fell to
-// less than half (docs/storage.md). FerretDB filters all but {_id} by
+// queries name (_id for every lookup, dataspace and ownerId to list a
+// company's incidents by, licensePlate for FindEffect) and those a person
+// looks for first, with the whole version as JSON text. FerretDB v1.24
+// turns every stored document into JSON with a schema of each nested
+// value's type, inside its single writer's transaction, and decodes it the
+// same way; the payload's nesting, then the number of fields, made that the
+// largest part of a write. A string is one value, so the writer's share of
+// an add shrinks (docs/storage.md). FerretDB filters all but {_id} by
 // decoding every document anyway, so its queries lose nothing. On MongoDB
 // versions stay documents, for whoever queries them there; decoded reads
 // either form, so data copied between the two stays readable.
@@ -184,17 +187,21 @@ func (s *Store) InsertIncident(ctx context.Context, inc *Incident) error {
 	}
 	if s.cache != nil {
 		cached := doc.Incident
-		cached.Data = storedCopy(inc.Data).(map[string]any)
+		cached.Data = jsonvalue.Copy(inc.Data).(map[string]any)
 		cached.Comments = slices.Clone(inc.Comments)
 		s.cache.added(&cached)
 	}
 	return nil
 }
 
-// What FindIncident loads besides the record.
+// Include is what FindIncident loads besides the record: none, one or both
+// of WithComments and WithActivities, joined with |.
+type Include uint8
+
+// What FindIncident can load besides the record.
 const (
-	WithComments   = 1 << iota // the comments
-	WithActivities             // the activity history
+	WithComments   Include = 1 << iota // the comments
+	WithActivities                     // the activity history
 )
 
 // FindIncident returns the latest version of the incident with this id in
@@ -204,7 +211,7 @@ const (
 //
 // Callers must not modify the Data or Comments of what it returns: they may
 // be shared with the cache.
-func (s *Store) FindIncident(ctx context.Context, dataspace, id string, with int) (*Incident, error) {
+func (s *Store) FindIncident(ctx context.Context, dataspace, id string, with Include) (*Incident, error) {
 	cached, hit, gen := s.cache.get(id)
 	inc := &cached
 	if !hit || with&WithActivities != 0 {
@@ -315,20 +322,20 @@ func decoded(doc *versionDoc) (*versionDoc, error) {
 		}
 		doc.Key, doc.JSON = key, ""
 	}
-	doc.Data = plain(doc.Data).(map[string]any)
+	doc.Data = jsonvalue.Plain(doc.Data).(map[string]any)
 	for i := range doc.Comments {
 		for j, a := range doc.Comments[i].Attachments {
-			doc.Comments[i].Attachments[j] = plain(a).(map[string]any)
+			doc.Comments[i].Attachments[j] = jsonvalue.Plain(a).(map[string]any)
 		}
 	}
 	if doc.Activity.Detail != nil {
-		doc.Activity.Detail = plain(doc.Activity.Detail).(map[string]any)
+		doc.Activity.Detail = jsonvalue.Plain(doc.Activity.Detail).(map[string]any)
 	}
 	return doc, nil
 }
 
 // unmarshalText decodes JSON text into v, numbers kept as json.Number for
-// plain to convert.
+// jsonvalue.Plain to convert.
 func unmarshalText(text string, v any) error {
 	dec := json.NewDecoder(strings.NewReader(text))
 	dec.UseNumber()
@@ -390,74 +397,11 @@ func (s *Store) history(ctx context.Context, id string, n int64) ([]Activity, er
 // historyLookups is how many versions history looks up at once on FerretDB.
 const historyLookups = 4
 
-// plain turns decoded BSON or JSON into plain Go JSON values: arrays come
-// out of the driver as bson.A, numbers of JSON text as json.Number, and
-// callers should not need to know those types.
-func plain(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		if v == nil {
-			return map[string]any{}
-		}
-		for k, e := range v {
-			v[k] = plain(e)
-		}
-		return v
-	case bson.A:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = plain(e)
-		}
-		return out
-	case []any:
-		for i, e := range v {
-			v[i] = plain(e)
-		}
-		return v
-	case json.Number:
-		if i, err := v.Int64(); err == nil {
-			return i
-		}
-		f, _ := v.Float64()
-		return f
-	}
-	return v
-}
-
-// ListIncidents returns the latest versions of the incidents a company owns
-// in a dataspace, without comments and history, ordered by id. It serves
-// operators and tests; no event lists incidents.
-func (s *Store) ListIncidents(ctx context.Context, dataspace, ownerID string) ([]Incident, error) {
-	ctx, cancel := s.operation(ctx)
-	defer cancel()
-	cur, err := s.versions.Find(ctx, bson.M{"dataspace": dataspace, "ownerId": ownerID},
-		options.Find().SetProjection(bson.M{"comments": 0, "activity": 0}))
-	if err != nil {
-		return nil, wrap("list incidents", err)
-	}
-	var docs []versionDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, wrap("list incidents", err)
-	}
-	latest := map[string]*Incident{}
-	for i := range docs {
-		doc, err := decoded(&docs[i])
-		if err != nil {
-			return nil, wrap("list incidents", err)
-		}
-		inc := &doc.Incident
-		inc.Comments = nil
-		if l := latest[inc.ID]; l == nil || l.DataVersion < inc.DataVersion {
-			latest[inc.ID] = inc
-		}
-	}
-	out := make([]Incident, 0, len(latest))
-	for _, inc := range latest {
-		out = append(out, *inc)
-	}
-	slices.SortFunc(out, func(a, b Incident) int { return strings.Compare(a.ID, b.ID) })
-	return out, nil
-}
+// IncidentVersions is the collection the incident versions are stored in,
+// one document a version (see versionDoc), for tests that check what was
+// written without going through the store's reads. The gateway does not
+// use it.
+func (s *Store) IncidentVersions() *mongo.Collection { return s.versions }
 
 // Change is one change of an incident: conditions it must meet at the moment
 // of the write, and what it sets. It is written as the incident's next
@@ -549,10 +493,11 @@ const maxChangeAttempts = 5
 // that is not an array; the store writes nothing then.
 func applied(cur *Incident, ch Change) (*Incident, error) {
 	next := *cur
-	next.Data = storedCopy(cur.Data).(map[string]any)
+	next.Data = jsonvalue.Copy(cur.Data).(map[string]any)
 	next.DataVersion++
 	next.LastUpdatedBy, next.LastUpdatedAt = ch.UserID, ch.DateTime
-	for _, path := range sortedPaths(ch.Set) {
+	// Paths in order, so that a change applies the same way every time.
+	for _, path := range slices.Sorted(maps.Keys(ch.Set)) {
 		v := ch.Set[path]
 		switch {
 		case path == "currentBaseState":
@@ -568,14 +513,14 @@ func applied(cur *Incident, ch Change) (*Incident, error) {
 			}
 			next.PartnerID = partner
 		case strings.HasPrefix(path, "data."):
-			if !setPath(next.Data, strings.Split(path[len("data."):], "."), storedCopy(v)) {
+			if !setPath(next.Data, strings.Split(path[len("data."):], "."), jsonvalue.Copy(v)) {
 				return nil, fmt.Errorf("%s: a value on the path is not an object", path)
 			}
 		default:
 			return nil, fmt.Errorf("%s: not a field a change can set", path)
 		}
 	}
-	for _, path := range sortedPaths(ch.AddToSet) {
+	for _, path := range slices.Sorted(maps.Keys(ch.AddToSet)) {
 		v := ch.AddToSet[path]
 		list, ok := arrayAt(next.Data, path)
 		if !ok {
@@ -586,7 +531,7 @@ func applied(cur *Incident, ch Change) (*Incident, error) {
 		}
 		next.Data[path[len("data."):]] = list
 	}
-	for _, path := range sortedPaths(ch.Pull) {
+	for _, path := range slices.Sorted(maps.Keys(ch.Pull)) {
 		v := ch.Pull[path]
 		list, ok := arrayAt(next.Data, path)
 		if !ok {
@@ -601,17 +546,6 @@ func applied(cur *Incident, ch Change) (*Incident, error) {
 		next.Comments = append(slices.Clip(cur.Comments), ch.AddComments...)
 	}
 	return &next, nil
-}
-
-// sortedPaths returns a change's paths in order, so that a change applies
-// the same way every time.
-func sortedPaths(m map[string]any) []string {
-	paths := make([]string, 0, len(m))
-	for p := range m {
-		paths = append(paths, p)
-	}
-	slices.Sort(paths)
-	return paths
 }
 
 // setPath sets v at keys below m, creating objects on the way; false if a

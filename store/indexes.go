@@ -14,8 +14,8 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 	if !s.ferret {
 		// Not on FerretDB: there each index is a SQLite expression index
 		// that parses the document's JSON on every write (the INC-number
-		// index alone made adds 18% slower), and only {_id} lookups use an
-		// index at all; the versions are found by _id there (see
+		// index alone made adds markedly slower), and only {_id} lookups use
+		// an index at all; the versions are found by _id there (see
 		// latestVersion), the atomic sequence alone keeps INC numbers
 		// unique, and FindEffect scans.
 		_, err := s.versions.Indexes().CreateMany(ctx, []mongo.IndexModel{{

@@ -61,8 +61,7 @@ type Store struct {
 	passwords credentials.Passwords
 	locks     *docLocks
 	// ferret is true when the server is FerretDB, embedded or reached by
-	// URI: its gaps (no atomic concurrent updates of one document, no
-	// findAndModify projection, no TTL index) are then worked around.
+	// URI: its gaps (see the package doc) are then worked around.
 	ferret bool
 
 	companies   *mongo.Collection
@@ -171,31 +170,16 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// Stats are counters of the store's work since it opened.
-type Stats struct {
-	// InsertBatches writes committed InsertedVersions incident versions
-	// (new incidents and changes): their ratio is the mean group-commit
-	// size.
-	InsertBatches    int64 `json:"insertBatches"`
-	InsertedVersions int64 `json:"insertedVersions"`
-}
-
-// Stats reports the store's counters.
-func (s *Store) Stats() Stats {
-	return Stats{InsertBatches: s.versionInserts.batches.Load(), InsertedVersions: s.versionInserts.docs.Load()}
-}
-
-// incidentCacheSize bounds the incidents kept in memory in front of FerretDB
-// (a few KiB each).
+// incidentCacheSize bounds how many incidents are kept in memory in front
+// of FerretDB.
 const incidentCacheSize = 4096
 
 // writeTurn waits for this process's turn to write and returns the end of
 // it; on MongoDB it returns at once. SQLite takes one writer at a time, and
-// a writer that finds the database busy sleeps in growing steps (1, 2, 5,
-// 10 ... 100 ms) before it tries again: measured with 64 concurrent
-// clients, updates then ran at 67 per second with a 5 s p99. Writers that
-// queue here instead never meet a busy database, and the group commit of
-// inserts gets its turn too.
+// a writer that finds the database busy sleeps in growing steps before it
+// tries again: with many concurrent clients, updates then spent most of
+// their time asleep. Writers that queue here instead never meet a busy
+// database, and the group commit of inserts gets its turn too.
 func (s *Store) writeTurn() (done func()) {
 	if !s.ferret {
 		return func() {}
@@ -240,9 +224,6 @@ func isFerretDB(ctx context.Context, db *mongo.Database) bool {
 // Describe names the store for logs: the embedded store's directory or the
 // MongoDB URI without its password.
 func (s *Store) Describe() string { return s.desc }
-
-// Embedded reports whether this store is the in-process FerretDB.
-func (s *Store) Embedded() bool { return s.embedded != nil }
 
 // Ping checks that the store answers.
 func (s *Store) Ping(ctx context.Context) error {

@@ -400,9 +400,20 @@ func TestMongoDBPathsAgainstTheWireProtocol(t *testing.T) {
 	if err != nil || effect.Activity.DataVersion != 8 || effect.Incident.Data["n"] != int64(8) {
 		t.Fatalf("FindEffect: %+v, %v", effect, err)
 	}
-	list, err := s.ListIncidents(ctx, "default", "acme")
-	if err != nil || len(list) != 1 || list[0].DataVersion != 11 {
-		t.Fatalf("ListIncidents: %+v, %v", list, err)
+	// acme's versions, as a query by company finds them in MongoDB's form:
+	// those of m1 alone, 1 to 11.
+	var listed []struct {
+		ID          string `bson:"incidentId"`
+		DataVersion int64  `bson:"dataVersion"`
+	}
+	cur, err := s.versions.Find(ctx, bson.M{"dataspace": "default", "ownerId": "acme"})
+	if err != nil || cur.All(ctx, &listed) != nil || len(listed) != 11 {
+		t.Fatalf("acme's versions: %+v, %v", listed, err)
+	}
+	for _, v := range listed {
+		if v.ID != "m1" || v.DataVersion < 1 || v.DataVersion > 11 {
+			t.Fatalf("acme's versions: %+v", listed)
+		}
 	}
 	// Concurrent changes without the per-document lock: the version _id
 	// alone keeps each version written once.

@@ -29,6 +29,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scwm-gateway/scwm-gateway/internal/gatewaytest"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -727,9 +728,13 @@ func durCheckStoreOnce(t *testing.T, dataDir string, workers []*durWorker) {
 				attempted[s] = true
 			}
 		}
-		incs, err := st.ListIncidents(ctx, "default", c.company)
-		if err != nil {
-			t.Fatalf("list the incidents of %s: %v", c.company, err)
+		var incs []*store.Incident
+		for _, stored := range gatewaytest.StoredIncidents(t, st, "default", c.company) {
+			inc, err := st.FindIncident(ctx, "default", stored.ID, 0)
+			if err != nil {
+				t.Fatalf("read incident %s of %s: %v", stored.ID, c.company, err)
+			}
+			incs = append(incs, inc)
 		}
 		summaries := map[string][]string{} // summary -> ids
 		numbers := map[string][]string{}   // INC-n -> ids

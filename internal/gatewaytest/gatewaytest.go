@@ -1,7 +1,8 @@
 // Package gatewaytest starts a real scwm-gateway for tests: the embedded
 // store in a temporary directory and the real HTTP stack on a random loopback
 // port, seeded with companies, networks and API clients. It sends envelopes
-// the way a client does and decodes the envelope the client sees.
+// the way a client does, decodes the envelope the client sees, and lists
+// the incidents the store holds (StoredIncidents).
 package gatewaytest
 
 import (
