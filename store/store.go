@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"regexp"
 	"strconv"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 
 	"github.com/scwm-gateway/scwm-gateway/credentials"
+	"github.com/scwm-gateway/scwm-gateway/internal/redact"
 )
 
 // Config says which store to open.
@@ -117,7 +117,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		uri = e.uri
 		s.desc = "embedded FerretDB (SQLite in " + e.dir + ")"
 	} else {
-		s.desc = "MongoDB " + redactURI(uri)
+		s.desc = "MongoDB " + redact.URI(uri)
 	}
 
 	opts := options.Client().ApplyURI(uri).
@@ -380,17 +380,4 @@ func sqliteReason(err error) string {
 func isServerSelection(err error) bool {
 	var sse topology.ServerSelectionError
 	return errors.As(err, &sse)
-}
-
-func redactURI(uri string) string {
-	u, err := url.Parse(uri)
-	if err != nil {
-		return "(unparseable URI)"
-	}
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-		}
-	}
-	return u.String()
 }

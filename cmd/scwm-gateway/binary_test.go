@@ -19,7 +19,7 @@ var builtBinary struct {
 }
 
 // gatewayBinary builds the gateway once per test run and returns its path;
-// tests that run it as a process (kill -9, outages, bench) share it.
+// tests that run it as a process (kill -9, outages) share it.
 func gatewayBinary(t *testing.T) string {
 	t.Helper()
 	b := &builtBinary

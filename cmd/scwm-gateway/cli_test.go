@@ -15,6 +15,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/scwm-gateway/scwm-gateway/credentials"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -22,11 +23,45 @@ import (
 // environment and returns what it printed on stdout.
 func cliRun(env map[string]string, args ...string) (string, error) {
 	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), append([]string{"scwm-gateway"}, args...), func(k string) string { return env[k] }, &stdout, &stderr)
+	err := run(context.Background(), append([]string{"scwm-gateway"}, args...), func(k string) string { return env[k] }, noStdin, &stdout, &stderr)
 	if err != nil && stderr.Len() > 0 {
 		return stdout.String(), &cliError{err: err, stderr: stderr.String()}
 	}
 	return stdout.String(), err
+}
+
+// noStdin is the standard input of the commands tests run without one: it
+// is at its end at once.
+var noStdin io.Reader = emptyInput{}
+
+type emptyInput struct{}
+
+func (emptyInput) Read([]byte) (int, error) { return 0, io.EOF }
+
+// users create without --password-file takes the password from the standard
+// input run is given, so that a test (or any caller of run) gives it one;
+// the process's own standard input is not read.
+func TestUsersCreateReadsThePasswordFromItsStdin(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	args := []string{"scwm-gateway", "users", "create", "--username", "pia@acme.com", "--company", "acme", "--data-dir", dir, "--database", "stdin"}
+	stdin := strings.NewReader("pia-password-1\nnot the password\n")
+	if err := run(context.Background(), args, func(string) string { return "" }, stdin, &stdout, &stderr); err != nil {
+		t.Fatalf("users create with the password on stdin: %v\n%s", err, stderr.String())
+	}
+	st, err := store.Open(context.Background(), store.Config{DataDir: dir, Database: "stdin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(context.Background())
+	u, err := st.FindUser(context.Background(), "pia@acme.com")
+	if err != nil {
+		t.Fatalf("users create: no user in the store: %v", err)
+	}
+	if !(credentials.Passwords{}).Verify(u.PasswordHash, "pia-password-1") {
+		t.Errorf("the stored password is not the first line of the stdin run was given")
+	}
 }
 
 // cliError is a failed command's error with what it wrote on stderr.
@@ -243,7 +278,7 @@ func TestEmbeddedStoreServesTheDirectoryItIsGiven(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			stderr := &syncBuffer{}
 			done := make(chan error, 1)
-			go func() { done <- run(ctx, args, func(k string) string { return env[k] }, io.Discard, stderr) }()
+			go func() { done <- run(ctx, args, func(k string) string { return env[k] }, noStdin, io.Discard, stderr) }()
 			defer func() {
 				cancel()
 				if err := <-done; err != nil {

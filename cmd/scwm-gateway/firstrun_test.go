@@ -50,7 +50,7 @@ func TestFirstRunCredentialsSurviveAStartThatCannotListen(t *testing.T) {
 	dir := t.TempDir()
 	var stdout, stderr bytes.Buffer
 	env := map[string]string{"SCWM_DATA_DIR": dir, "SCWM_ADDR": taken.Addr().String()}
-	err = run(context.Background(), []string{"scwm-gateway", "serve"}, func(k string) string { return env[k] }, &stdout, &stderr)
+	err = run(context.Background(), []string{"scwm-gateway", "serve"}, func(k string) string { return env[k] }, noStdin, &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "listen on") {
 		t.Fatalf("serve on a taken port returned %v", err)
 	}

@@ -3,11 +3,15 @@
 //	scwm-gateway serve [flags]            run the gateway
 //	scwm-gateway clients create --company ID [--network ID] [--user ID]
 //	scwm-gateway clients revoke --api-key KEY
-//	scwm-gateway bench [flags]
+//	scwm-gateway users create|disable|enable --username NAME ...
+//	scwm-gateway oauth-clients create|revoke ...
+//	scwm-gateway embedded-store [--addr ADDR] [--data-dir DIR]
 //	scwm-gateway version
 //
+// The load generator is a command of its own, cmd/scwm-bench.
+//
 // main only wires the process to run, so that tests start the real gateway
-// in-process with their own arguments, environment and output.
+// in-process with their own arguments, environment, input and output.
 package main
 
 import (
@@ -21,10 +25,14 @@ import (
 	"syscall"
 )
 
+// errBenchMoved answers `scwm-gateway bench`, which the gateway's binary no
+// longer has.
+var errBenchMoved = errors.New("bench is a command of its own now: run `go run ./cmd/scwm-bench` in a checkout (docs/performance.md)")
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "scwm-gateway:", err)
 		}
@@ -52,18 +60,15 @@ Usage:
   scwm-gateway embedded-store [--addr 127.0.0.1:27017] [--data-dir ./data]
                                     serve the embedded store's files over the MongoDB
                                     wire protocol (for mongosh), without authentication
-  scwm-gateway bench [--clients 64] [--duration 20s] [--json] [--url URL ...]
-                                    measure throughput and latency against a baseline
-                                    of one InsertOne per request (docs/performance.md)
   scwm-gateway version              print the version
 
 Run 'scwm-gateway serve -h' for the flags and their environment variables.
 `
 
 // run is the whole program: it parses args, reads configuration through
-// getenv and writes to stdout and stderr, until ctx ends or the command is
-// done.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// getenv, reads stdin (a password for users create) and writes to stdout and
+// stderr, until ctx ends or the command is done.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) < 2 {
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command given")
@@ -74,13 +79,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "clients":
 		return clients(ctx, rest, getenv, stdout, stderr)
 	case "users":
-		return users(ctx, rest, getenv, os.Stdin, stdout, stderr)
+		return users(ctx, rest, getenv, stdin, stdout, stderr)
 	case "oauth-clients":
 		return oauthClients(ctx, rest, getenv, stdout, stderr)
 	case "embedded-store":
 		return embeddedStore(ctx, rest, getenv, stderr)
 	case "bench":
-		return bench(ctx, rest, stdout, stderr)
+		return errBenchMoved
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "scwm-gateway", version())
 		return nil

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
@@ -50,7 +52,7 @@ func startServe(t *testing.T, env map[string]string, args ...string) *running {
 	r := &running{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	getenv := func(k string) string { return env[k] }
 	go func() {
-		r.done <- run(ctx, append([]string{"scwm-gateway", "serve"}, args...), getenv, r.stdout, r.stderr)
+		r.done <- run(ctx, append([]string{"scwm-gateway", "serve"}, args...), getenv, noStdin, r.stdout, r.stderr)
 	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -206,7 +208,7 @@ func TestSeedFileAndClientsCommands(t *testing.T) {
 	}
 	var stdout, stderr bytes.Buffer
 	getenv := func(k string) string { return env[k] }
-	err := run(context.Background(), []string{"scwm-gateway", "clients", "create", "--company", "acme", "--network", "net-1", "--user", "bob"}, getenv, &stdout, &stderr)
+	err := run(context.Background(), []string{"scwm-gateway", "clients", "create", "--company", "acme", "--network", "net-1", "--user", "bob"}, getenv, noStdin, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("clients create: %v\n%s", err, stderr.String())
 	}
@@ -227,7 +229,7 @@ func TestSeedFileAndClientsCommands(t *testing.T) {
 	}
 
 	stdout.Reset()
-	if err := run(context.Background(), []string{"scwm-gateway", "clients", "revoke", "--api-key", created.APIKey}, getenv, &stdout, &stderr); err != nil {
+	if err := run(context.Background(), []string{"scwm-gateway", "clients", "revoke", "--api-key", created.APIKey}, getenv, noStdin, &stdout, &stderr); err != nil {
 		t.Fatalf("clients revoke: %v\n%s", err, stderr.String())
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -245,7 +247,7 @@ func TestSeedFileAndClientsCommands(t *testing.T) {
 	if status, resp := post(t, url, seeded, add); status != 200 {
 		t.Fatalf("seeded client after revoke: %d %v", status, resp)
 	}
-	if err := run(context.Background(), []string{"scwm-gateway", "clients", "revoke", "--api-key", "no-such-key"}, getenv, &stdout, &stderr); err == nil {
+	if err := run(context.Background(), []string{"scwm-gateway", "clients", "revoke", "--api-key", "no-such-key"}, getenv, noStdin, &stdout, &stderr); err == nil {
 		t.Fatal("revoking an unknown key succeeded")
 	}
 
@@ -262,11 +264,11 @@ func TestSeedFileAndClientsCommands(t *testing.T) {
 	pwFile := dir + "/pw"
 	writeFile(t, pwFile, "sara-password-1\n")
 	stdout.Reset()
-	if err := run(context.Background(), []string{"scwm-gateway", "users", "create", "--username", "Sara@Acme.com", "--company", "acme", "--password-file", pwFile}, getenv, &stdout, &stderr); err != nil {
+	if err := run(context.Background(), []string{"scwm-gateway", "users", "create", "--username", "Sara@Acme.com", "--company", "acme", "--password-file", pwFile}, getenv, noStdin, &stdout, &stderr); err != nil {
 		t.Fatalf("users create: %v\n%s", err, stderr.String())
 	}
 	stdout.Reset()
-	if err := run(context.Background(), []string{"scwm-gateway", "oauth-clients", "create", "--company", "acme"}, getenv, &stdout, &stderr); err != nil {
+	if err := run(context.Background(), []string{"scwm-gateway", "oauth-clients", "create", "--company", "acme"}, getenv, noStdin, &stdout, &stderr); err != nil {
 		t.Fatalf("oauth-clients create: %v\n%s", err, stderr.String())
 	}
 	var oc struct{ ClientID, ClientSecret string }
@@ -277,7 +279,7 @@ func TestSeedFileAndClientsCommands(t *testing.T) {
 	if status, resp := post(t, base+"/api/v1/incident", "Bearer "+token, `{"subject":"by a CLI user","requesterEmail":"sara@acme.com"}`); status != 200 {
 		t.Fatalf("REST create by the CLI-made user: %d %v", status, resp)
 	}
-	if err := run(context.Background(), []string{"scwm-gateway", "oauth-clients", "revoke", "--client-id", oc.ClientID}, getenv, &stdout, &stderr); err != nil {
+	if err := run(context.Background(), []string{"scwm-gateway", "oauth-clients", "revoke", "--client-id", oc.ClientID}, getenv, noStdin, &stdout, &stderr); err != nil {
 		t.Fatalf("oauth-clients revoke: %v", err)
 	}
 	if status, resp := post(t, base+"/api/v1/incident", "Bearer "+token, `{"subject":"after revoke","requesterEmail":"sara@acme.com"}`); status != 401 {
@@ -322,7 +324,7 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 	} {
 		var stdout, stderr bytes.Buffer
 		env := map[string]string{"SCWM_DATA_DIR": t.TempDir(), "SCWM_ADDR": "127.0.0.1:0"}
-		err := run(context.Background(), append([]string{"scwm-gateway"}, args...), func(k string) string { return env[k] }, &stdout, &stderr)
+		err := run(context.Background(), append([]string{"scwm-gateway"}, args...), func(k string) string { return env[k] }, noStdin, &stdout, &stderr)
 		if err == nil {
 			t.Errorf("%v: accepted", args)
 		}
@@ -332,7 +334,7 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 func TestVersion(t *testing.T) {
 	t.Parallel()
 	var stdout bytes.Buffer
-	if err := run(context.Background(), []string{"scwm-gateway", "version"}, func(string) string { return "" }, &stdout, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"scwm-gateway", "version"}, func(string) string { return "" }, noStdin, &stdout, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(stdout.String(), "scwm-gateway ") {
@@ -344,5 +346,35 @@ func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The load generator is not in the gateway's binary: `scwm-gateway bench`
+// (with any flags) exits 1 with one line that points to the command that
+// replaced it, and the usage no longer lists it.
+func TestBenchPointsToItsOwnCommand(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(gatewayBinary(t), "bench", "--clients", "0")
+	cmd.Env = durEnviron()
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("scwm-gateway bench: %v, want exit status 1\nstderr:\n%s", err, stderr.String())
+	}
+	if lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "go run ./cmd/scwm-bench") {
+		t.Errorf("scwm-gateway bench printed %q on stderr, want one line pointing to go run ./cmd/scwm-bench", stderr.String())
+	}
+	if stdout.Len() > 0 {
+		t.Errorf("scwm-gateway bench printed %q on stdout", stdout.String())
+	}
+
+	stdout.Reset()
+	if err := run(context.Background(), []string{"scwm-gateway", "help"}, func(string) string { return "" }, noStdin, &stdout, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stdout.String(), "bench") {
+		t.Errorf("the usage still lists bench:\n%s", stdout.String())
 	}
 }

@@ -174,7 +174,7 @@ func TestConnectionAndBodyLimitFlags(t *testing.T) {
 		}
 	}
 	var stderr strings.Builder
-	err = run(context.Background(), []string{"scwm-gateway", "serve", "--max-connections", "none"}, func(string) string { return "" }, io.Discard, &stderr)
+	err = run(context.Background(), []string{"scwm-gateway", "serve", "--max-connections", "none"}, func(string) string { return "" }, noStdin, io.Discard, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "--max-connections") {
 		t.Errorf("run with a bad --max-connections: %v", errors.Unwrap(err))
 	}

@@ -5,34 +5,33 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
 
-// TestBenchShortRun runs `scwm-gateway bench` as a user does, built as a
-// binary (bench starts itself as the gateway and as the baseline store), on a
-// short run, and checks that the JSON report holds every figure: a positive
-// throughput and no error in every phase, a baseline, a ratio, the RSS.
+// TestBenchShortRun runs scwm-bench as a user does, with its defaults for
+// what it starts (it builds the gateway of this checkout, starts it as the
+// gateway and as the baseline store), on a short run, and checks that the
+// JSON report holds every figure: a positive throughput and no error in
+// every phase, a baseline, a ratio, the RSS.
 func TestBenchShortRun(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
-		t.Skip("starts the gateway and a store as processes")
+		t.Skip("builds the gateway and starts it and a store as processes")
 	}
-	bin := gatewayBinary(t)
-
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, "bench", "--clients", "4", "--duration", "1s", "--warmup", "300ms", "--json")
-	cmd.Env = durEnviron()
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	started := time.Now()
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("bench: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	args := []string{"scwm-bench", "--clients", "4", "--duration", "1s", "--warmup", "300ms", "--json"}
+	if err := run(ctx, args, os.Getenv, &stdout, &stderr); err != nil {
+		t.Fatalf("scwm-bench: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
-	t.Logf("bench ran in %v", time.Since(started).Round(time.Millisecond))
+	t.Logf("scwm-bench ran in %v", time.Since(started).Round(time.Millisecond))
 
 	var rep struct {
 		Machine struct {
@@ -59,7 +58,7 @@ func TestBenchShortRun(t *testing.T) {
 		} `json:"gatewayRss"`
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-		t.Fatalf("bench --json printed no JSON report (%v):\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+		t.Fatalf("scwm-bench --json printed no JSON report (%v):\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
 	t.Logf("report:\n%s", stdout.String())
 
@@ -99,7 +98,7 @@ func TestBenchFlags(t *testing.T) {
 	t.Parallel()
 	phases := func(args ...string) []string {
 		t.Helper()
-		cfg, err := parseBench(args, io.Discard)
+		cfg, err := parseConfig(args, io.Discard)
 		if err != nil {
 			t.Fatalf("%v: %v", args, err)
 		}
@@ -135,14 +134,53 @@ func TestBenchFlags(t *testing.T) {
 		{"--url", "http://127.0.0.1:8080"},
 		{"--url", "ftp://x", "--api-key", "k", "--api-secret", "s", "--owner", "o", "--network", "n"},
 		{"--url", "http://127.0.0.1:8080", "--api-key", "a,b", "--api-secret", "s", "--owner", "o", "--network", "n"},
+		{"--url", "http://127.0.0.1:8080", "--api-key", "k", "--api-secret", "s", "--owner", "o", "--network", "n", "--gateway-bin", "/bin/gw"},
+		{"--gateway-bin", ""},
 		{"extra"},
 	} {
-		if _, err := parseBench(args, io.Discard); err == nil {
+		if _, err := parseConfig(args, io.Discard); err == nil {
 			t.Errorf("%v: accepted", args)
 		}
 	}
-	cfg, err := parseBench([]string{"--url", "http://127.0.0.1:8080", "--api-key", "a,b", "--api-secret", "s1,s2", "--owner", "o", "--network", "n"}, io.Discard)
+	cfg, err := parseConfig([]string{"--url", "http://127.0.0.1:8080", "--api-key", "a,b", "--api-secret", "s1,s2", "--owner", "o", "--network", "n"}, io.Discard)
 	if err != nil || cfg.url != "http://127.0.0.1:8080/api/events" || len(cfg.apiKeys) != 2 {
 		t.Errorf("--url: %+v, %v", cfg, err)
+	}
+	if cfg, err := parseConfig([]string{"--gateway-bin", "/opt/scwm/scwm-gateway"}, io.Discard); err != nil || cfg.gatewayBin != "/opt/scwm/scwm-gateway" {
+		t.Errorf("--gateway-bin: %+v, %v", cfg, err)
+	}
+}
+
+// The processes the bench starts see the Go runtime's variables and JSON
+// logs, and none of the caller's gateway settings: an SCWM_DATA_DIR or
+// MONGODB_URI in the caller's shell must not point the measured gateway at
+// another store.
+func TestChildEnvironment(t *testing.T) {
+	t.Parallel()
+	caller := map[string]string{
+		"PATH": "/usr/bin", "GOGC": "200", "SCWM_DATA_DIR": "/srv/scwm", "SCWM_LOG_FORMAT": "console",
+		"MONGODB_URI": "mongodb://prod.example:27017", "AWS_SECRET_ACCESS_KEY": "secret",
+	}
+	got := childEnv(func(k string) string { return caller[k] })
+	want := []string{"PATH=/usr/bin", "GOGC=200", "SCWM_LOG_FORMAT=json"}
+	if !slices.Equal(got, want) {
+		t.Errorf("child environment %q, want %q", got, want)
+	}
+}
+
+// The bench reaches the gateway only over HTTP and its own processes: it
+// links none of the gateway's packages, so it cannot build the gateway's
+// stored documents or share its code paths.
+func TestBenchLinksNoGatewayPackage(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	const module = "github.com/scwm-gateway/scwm-gateway/"
+	for _, pkg := range strings.Fields(string(out)) {
+		if rest, ok := strings.CutPrefix(pkg, module); ok && rest != "cmd/scwm-bench" && rest != "internal/redact" {
+			t.Errorf("scwm-bench depends on %s", pkg)
+		}
 	}
 }
