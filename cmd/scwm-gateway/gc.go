@@ -8,8 +8,8 @@ const (
 	// gcPercent lets the heap grow to five times its live size between
 	// collections: the gateway's live heap is small (tens of MiB) and most
 	// of what it allocates per request dies at once, so the default of 100
-	// spends a large share of the CPU collecting (measured: add-only
-	// throughput 2900 -> 4100 req/s with 64 clients on 2 cores).
+	// spends a large share of the CPU collecting (docs/performance.md has
+	// the measurement).
 	gcPercent = 400
 	// gcMemoryLimit is a soft limit that makes the collector run more often
 	// as the heap approaches it, so the higher percentage cannot grow the
