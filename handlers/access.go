@@ -17,10 +17,6 @@ const (
 	stateClosed             = "Closed"
 )
 
-// openStates are the states in which an incident can be edited, copied from,
-// submitted and closed.
-var openStates = []string{stateNew, stateUnderInvestigation}
-
 // role is what a caller is to an incident.
 type role int
 

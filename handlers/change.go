@@ -42,7 +42,7 @@ var conclusionFields = []string{"resolutionType", "isReoccuring", "finalRootCaus
 // change collects one event's effect on an existing incident before it is
 // written as one atomic update.
 type change struct {
-	store.Change
+	versionChange
 	inc  *store.Incident
 	call *Call
 }
@@ -91,11 +91,11 @@ func (ch *change) addComments(comments []store.Comment) {
 
 // changedAnswer is the payload of edit, close, reopen and submit: the id
 // and the new dataVersion.
-func changedAnswer(inc *store.Incident, version int64, err error) (any, error) {
+func changedAnswer(inc *store.Incident, err error) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"id": inc.ID, "dataVersion": version}, nil
+	return map[string]any{"id": inc.ID, "dataVersion": inc.DataVersion}, nil
 }
 
 // setState moves the incident to state.
@@ -222,51 +222,54 @@ const maxPlanAttempts = 100
 // Within this process, changes of one incident take turns (g.incidentLocks),
 // so they queue instead of racing; the condition still guards against other
 // gateway instances sharing a MongoDB.
-func (g *Gateway) mutate(ctx context.Context, call *Call, pt processType, id string, with store.Include, plan planFunc) (*store.Incident, int64, error) {
+func (g *Gateway) mutate(ctx context.Context, call *Call, pt processType, id string, with store.Include, plan planFunc) (*store.Incident, bool, error) {
 	unlock, err := g.incidentLocks.LockContext(ctx, id)
 	if err != nil {
-		return nil, 0, fmt.Errorf("wait for the other changes of incident %s: %w: %w", id, store.ErrBusy, err)
+		return nil, false, fmt.Errorf("wait for the other changes of incident %s: %w: %w", id, store.ErrBusy, err)
 	}
 	defer unlock()
 	h := call.Request.Header
 	sent, pinned, err := payloadVersion(call.Payload)
 	if err != nil {
-		return nil, 0, err
+		return nil, false, err
 	}
 	for attempt := 1; ; attempt++ {
-		inc, r, err := g.findVisible(ctx, call, pt, id, with)
+		inc, r, err := g.findVisible(ctx, call, pt, id, with|store.WithComments)
 		if err != nil {
-			return nil, 0, err
+			return nil, false, err
 		}
 		ch, err := plan(inc, r)
 		if err != nil {
-			return inc, inc.DataVersion, err
+			return inc, false, err
 		}
 		// The condition holds for a change that writes nothing too: a
 		// client that sent a stale version must learn that it is stale.
 		if pinned && sent != inc.DataVersion {
-			return nil, 0, staleVersion(sent, inc.DataVersion)
+			return nil, false, staleVersion(sent, inc.DataVersion)
 		}
 		if ch == nil {
-			return inc, inc.DataVersion, nil
+			return inc, false, nil
 		}
-		ch.IfDataVersion = inc.DataVersion
 		sort.Strings(ch.Activity.Fields)
 		ch.Activity.DataVersion = inc.DataVersion + 1
-		v, err := g.store.ChangeIncident(ctx, h.Dataspace, inc.ID, ch.Change)
+		next, err := nextVersion(inc, ch.versionChange)
+		if err != nil {
+			return nil, false, fmt.Errorf("change incident %s: %w", inc.ID, err)
+		}
+		err = g.store.WriteVersion(ctx, next, ch.Activity)
 		switch {
 		case err == nil:
-			return inc, v, nil
+			return next, true, nil
 		case !errors.Is(err, store.ErrConflict):
-			return nil, 0, err
+			return nil, false, err
 		case pinned:
 			now, ferr := g.store.FindIncident(ctx, h.Dataspace, inc.ID, 0)
 			if ferr != nil {
-				return nil, 0, ferr
+				return nil, false, ferr
 			}
-			return nil, 0, staleVersion(sent, now.DataVersion)
+			return nil, false, staleVersion(sent, now.DataVersion)
 		case attempt >= maxPlanAttempts:
-			return nil, 0, envelope.Errorf(envelope.KindConcurrentModification,
+			return nil, false, envelope.Errorf(envelope.KindConcurrentModification,
 				"%s %s kept changing while this request ran; retry it", incidentName(inc), inc.ID)
 		}
 		// Another change came first: plan again from what it left, after a
@@ -277,10 +280,10 @@ func (g *Gateway) mutate(ctx context.Context, call *Call, pt processType, id str
 
 // mutateShared is mutate for the shared operations, which name the process
 // type in the payload and the incident as id or processId.
-func (g *Gateway) mutateShared(ctx context.Context, call *Call, with store.Include, plan planFunc) (*store.Incident, int64, error) {
+func (g *Gateway) mutateShared(ctx context.Context, call *Call, with store.Include, plan planFunc) (*store.Incident, bool, error) {
 	pt, err := sharedProcessType(call)
 	if err != nil {
-		return nil, 0, err
+		return nil, false, err
 	}
 	return g.mutate(ctx, call, pt, incidentID(call.Payload), with, plan)
 }

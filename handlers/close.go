@@ -23,7 +23,7 @@ func (g *Gateway) closeIncident(pt processType) HandlerFunc {
 		data := payloadData(call, append(conclusionFields, "isSubmittedToPartner")...)
 		comments := commentsFrom(call)
 		partnerNote := ""
-		inc, v, err := g.mutate(ctx, call, pt, stringField(call.Payload, "id"), 0, func(inc *store.Incident, r role) (*change, error) {
+		inc, _, err := g.mutate(ctx, call, pt, stringField(call.Payload, "id"), 0, func(inc *store.Incident, r role) (*change, error) {
 			if err := ownerOnly(r, "close it"); err != nil {
 				return nil, err
 			}
@@ -32,7 +32,6 @@ func (g *Gateway) closeIncident(pt processType) HandlerFunc {
 					"%s %s is already Closed", incidentName(inc), inc.ID)
 			}
 			ch := newChange(call, inc)
-			ch.IfStates = openStates
 			ch.mergeData(data)
 			var err error
 			if partnerNote, err = g.followPartner(ch, data); err != nil {
@@ -46,6 +45,6 @@ func (g *Gateway) closeIncident(pt processType) HandlerFunc {
 		if err == nil && partnerNote != "" {
 			call.Warnings = append(call.Warnings, partnerNote)
 		}
-		return changedAnswer(inc, v, err)
+		return changedAnswer(inc, err)
 	}
 }

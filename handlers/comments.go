@@ -36,7 +36,7 @@ func (g *Gateway) addComment(ctx context.Context, call *Call) (any, error) {
 	if len(comments) == 0 {
 		return nil, schemaError([]string{"$.aptCommentBox: holds no aptComment and no addAttachment"})
 	}
-	inc, v, err := g.mutateShared(ctx, call, 0, func(inc *store.Incident, _ role) (*change, error) {
+	inc, _, err := g.mutateShared(ctx, call, 0, func(inc *store.Incident, _ role) (*change, error) {
 		ch := newChange(call, inc)
 		ch.addComments(comments)
 		return ch, nil
@@ -44,7 +44,7 @@ func (g *Gateway) addComment(ctx context.Context, call *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return commentAnswer(inc.ID, commentIDs(comments), v), nil
+	return commentAnswer(inc.ID, commentIDs(comments), inc.DataVersion), nil
 }
 
 // commentAnswer is the payload of add-comment and edit-comment.
@@ -71,7 +71,7 @@ func (g *Gateway) editComment(ctx context.Context, call *Call) (any, error) {
 			}
 		}
 	}
-	inc, v, err := g.mutateShared(ctx, call, store.WithComments, func(inc *store.Incident, _ role) (*change, error) {
+	inc, _, err := g.mutateShared(ctx, call, store.WithComments, func(inc *store.Incident, _ role) (*change, error) {
 		idx := -1
 		for i, c := range inc.Comments {
 			if c.ID == commentID && (c.CompanyID == call.Caller.CompanyID || isPublic(c.VisibilityType)) {
@@ -114,7 +114,7 @@ func (g *Gateway) editComment(ctx context.Context, call *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return commentAnswer(inc.ID, []string{commentID}, v), nil
+	return commentAnswer(inc.ID, []string{commentID}, inc.DataVersion), nil
 }
 
 // listComments lists the comments of an incident that the caller may see:

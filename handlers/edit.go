@@ -29,7 +29,7 @@ func (g *Gateway) editIncident(pt processType) HandlerFunc {
 		}
 		comments := commentsFrom(call)
 		partnerNote := ""
-		inc, v, err := g.mutate(ctx, call, pt, stringField(call.Payload, "id"), 0, func(inc *store.Incident, r role) (*change, error) {
+		inc, wrote, err := g.mutate(ctx, call, pt, stringField(call.Payload, "id"), 0, func(inc *store.Incident, r role) (*change, error) {
 			if r == rolePartner {
 				if err := partnerMayEdit(pt, call.Payload); err != nil {
 					return nil, err
@@ -39,7 +39,6 @@ func (g *Gateway) editIncident(pt processType) HandlerFunc {
 				return nil, err
 			}
 			ch := newChange(call, inc)
-			ch.IfStates = openStates
 			ch.mergeData(data)
 			var err error
 			if partnerNote, err = g.followPartner(ch, data); err != nil {
@@ -55,12 +54,12 @@ func (g *Gateway) editIncident(pt processType) HandlerFunc {
 			return ch, nil
 		})
 		switch {
-		case err == nil && v == inc.DataVersion:
+		case err == nil && !wrote:
 			call.Warnings = append(call.Warnings, unchangedWarning(inc))
 		case err == nil && partnerNote != "":
 			call.Warnings = append(call.Warnings, partnerNote)
 		}
-		return changedAnswer(inc, v, err)
+		return changedAnswer(inc, err)
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 func (g *Gateway) toggleFollow(ctx context.Context, call *Call) (any, error) {
 	user := call.Caller.UserID
 	var following bool
-	inc, v, err := g.mutateShared(ctx, call, 0, func(inc *store.Incident, r role) (*change, error) {
+	inc, _, err := g.mutateShared(ctx, call, 0, func(inc *store.Incident, r role) (*change, error) {
 		if err := ownerOnly(r, "follow it"); err != nil {
 			return nil, err
 		}
@@ -42,5 +42,5 @@ func (g *Gateway) toggleFollow(ctx context.Context, call *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"id": inc.ID, "following": following, "dataVersion": v}, nil
+	return map[string]any{"id": inc.ID, "following": following, "dataVersion": inc.DataVersion}, nil
 }

@@ -19,7 +19,7 @@ func (g *Gateway) reopenIncident(pt processType) HandlerFunc {
 		data := payloadData(call, append(conclusionFields, "isSubmittedToPartner")...)
 		comments := commentsFrom(call)
 		partnerNote := ""
-		inc, v, err := g.mutate(ctx, call, pt, stringField(call.Payload, "id"), 0, func(inc *store.Incident, r role) (*change, error) {
+		inc, _, err := g.mutate(ctx, call, pt, stringField(call.Payload, "id"), 0, func(inc *store.Incident, r role) (*change, error) {
 			if err := ownerOnly(r, "reopen it"); err != nil {
 				return nil, err
 			}
@@ -28,7 +28,6 @@ func (g *Gateway) reopenIncident(pt processType) HandlerFunc {
 					"%s %s is %s, not Closed; only a Closed incident can be reopened", incidentName(inc), inc.ID, inc.CurrentBaseState)
 			}
 			ch := newChange(call, inc)
-			ch.IfStates = []string{stateClosed}
 			ch.mergeData(data)
 			var err error
 			if partnerNote, err = g.followPartner(ch, data); err != nil {
@@ -43,6 +42,6 @@ func (g *Gateway) reopenIncident(pt processType) HandlerFunc {
 		if err == nil && partnerNote != "" {
 			call.Warnings = append(call.Warnings, partnerNote)
 		}
-		return changedAnswer(inc, v, err)
+		return changedAnswer(inc, err)
 	}
 }

@@ -398,7 +398,7 @@ func (g *Gateway) handleRestPatch(c echo.Context) error {
 		}
 		call := g.restCall(rc, plate, restEditEvent, found.NetworkID, body)
 		api := c.Request().Method + " " + c.Path()
-		_, _, err = g.mutate(ctx, call, pt, found.ID, 0, func(inc *store.Incident, r role) (*change, error) {
+		written, _, err := g.mutate(ctx, call, pt, found.ID, 0, func(inc *store.Incident, r role) (*change, error) {
 			if err := ownerOnly(r, "change its fields"); err != nil {
 				return nil, err
 			}
@@ -420,11 +420,9 @@ func (g *Gateway) handleRestPatch(c echo.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		inc, err := g.store.FindIncident(ctx, g.restDataspace(), found.ID, 0)
-		if err != nil {
-			return nil, err
-		}
-		return newRestIncident(inc), nil
+		// The answer is the version written (or, when nothing changed,
+		// the current one): no second read.
+		return newRestIncident(written), nil
 	})
 }
 

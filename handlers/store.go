@@ -26,9 +26,10 @@ type Store interface {
 	// FindIncident loads an incident; with selects store.WithComments and
 	// store.WithActivities.
 	FindIncident(ctx context.Context, dataspace, id string, with store.Include) (*store.Incident, error)
-	// ChangeIncident applies one change atomically and returns the new
-	// dataVersion, or store.ErrConflict if its conditions no longer hold.
-	ChangeIncident(ctx context.Context, dataspace, id string, ch store.Change) (int64, error)
+	// WriteVersion stores the next version of an incident, planned from
+	// its latest, or answers store.ErrConflict when another change wrote
+	// that version first.
+	WriteVersion(ctx context.Context, next *store.Incident, activity store.Activity) error
 
 	// Idempotency keys, see idempotency.go.
 	ClaimIdempotencyKey(ctx context.Context, rec *store.IdempotencyRecord) (*store.IdempotencyRecord, error)

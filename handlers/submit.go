@@ -20,7 +20,7 @@ import (
 func (g *Gateway) submitIncident(pt processType) HandlerFunc {
 	return func(ctx context.Context, call *Call) (any, error) {
 		named := partnerFieldsOf(payloadData(call))
-		inc, v, err := g.mutate(ctx, call, pt, stringField(call.Payload, "id"), 0, func(inc *store.Incident, r role) (*change, error) {
+		inc, _, err := g.mutate(ctx, call, pt, stringField(call.Payload, "id"), 0, func(inc *store.Incident, r role) (*change, error) {
 			if err := ownerOnly(r, "submit it"); err != nil {
 				return nil, err
 			}
@@ -37,7 +37,6 @@ func (g *Gateway) submitIncident(pt processType) HandlerFunc {
 				return nil, err
 			}
 			ch := newChange(call, inc)
-			ch.IfStates = openStates
 			ch.mergeData(named)
 			ch.Set["partnerId"] = partner
 			ch.setData("isSubmittedToPartner", true)
@@ -48,6 +47,6 @@ func (g *Gateway) submitIncident(pt processType) HandlerFunc {
 			}
 			return ch, nil
 		})
-		return changedAnswer(inc, v, err)
+		return changedAnswer(inc, err)
 	}
 }

@@ -17,6 +17,10 @@
 // any query not by _id (so the latest version is found by _id, see
 // latestVersion, and versions are kept compact, see compactVersion).
 //
+// The store applies no rule of the domain: a change arrives as the next
+// version, planned by the caller, and is written once or refused with
+// ErrConflict (WriteVersion).
+//
 // store knows nothing of HTTP, Echo or the SCWM envelope, and never imports
 // handlers.
 package store

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -168,9 +167,10 @@ type Activity struct {
 	Detail map[string]any `bson:"detail,omitempty" json:"detail,omitempty"`
 }
 
-// ErrConflict is returned when a conditional change finds the incident no
-// longer in the state the condition names.
-var ErrConflict = errors.New("condition not met")
+// ErrConflict is returned when a version to be written was written
+// meanwhile: the change was planned from a version that is no longer the
+// latest.
+var ErrConflict = errors.New("the incident changed meanwhile")
 
 // InsertIncident stores a new incident as its version inc.DataVersion (1),
 // with its first history entry, inc.Activities[0].
@@ -403,183 +403,39 @@ const historyLookups = 4
 // use it.
 func (s *Store) IncidentVersions() *mongo.Collection { return s.versions }
 
-// Change is one change of an incident: conditions it must meet at the moment
-// of the write, and what it sets. It is written as the incident's next
-// version, with dataVersion +1, the last-updated fields and the history
-// entry.
-type Change struct {
-	// IfStates, when set, requires currentBaseState to be one of them.
-	IfStates []string
-	// IfDataVersion, when positive, requires dataVersion to equal it.
-	IfDataVersion int64
-	// IfNotSubmitted requires the incident not to be submitted yet.
-	IfNotSubmitted bool
-
-	// Set maps field paths ("data.x.y", "currentBaseState", "partnerId") to
-	// values.
-	Set map[string]any
-	// AddToSet and Pull add a value to, or remove it from, an array field
-	// ("data.<field>").
-	AddToSet map[string]any
-	Pull     map[string]any
-	// AddComments are appended to the comments.
-	AddComments []Comment
-	// ReplaceComments, when not nil, replaces all comments (comment edits;
-	// use with IfDataVersion).
-	ReplaceComments []Comment
-
-	UserID   string
-	DateTime int64
-	Activity Activity
-}
-
-// ChangeIncident writes ch as the next version of the incident and returns
-// the new dataVersion. If the incident does not meet ch's conditions it
-// returns ErrConflict; if it does not exist, ErrNotFound.
+// WriteVersion stores next, planned from the incident's latest version,
+// as its following version (next.DataVersion, at least 2) with its history
+// entry. The store applies no rule of the domain: it writes the version it
+// is given. The write is one insert of the version's _id, so of two writers
+// of one version exactly one wins; the other gets ErrConflict (another
+// change, here or on another gateway sharing the store, came first) and
+// plans again from the newer version.
 //
-// The write is one insert, of the _id of the next version: it succeeds once.
-// Within this process changes of one incident take turns (docLocks); when
-// another gateway on the same MongoDB wrote that version first, the insert
-// meets a duplicate key and the change is decided again on the newer
-// version (or is a conflict, if it was pinned to a version).
-func (s *Store) ChangeIncident(ctx context.Context, dataspace, id string, ch Change) (int64, error) {
+// Callers must not modify next's Data or Comments afterwards: the cache
+// keeps a copy of its own.
+func (s *Store) WriteVersion(ctx context.Context, next *Incident, activity Activity) error {
 	ctx, cancel := s.operation(ctx)
 	defer cancel()
-	unlock, err := s.locks.lockContext(ctx, s.versions.Name(), id)
-	if err != nil {
-		return 0, wrap("change incident", err)
+	if next.DataVersion < 2 {
+		return fmt.Errorf("write version %d of incident %s: a change writes version 2 or later", next.DataVersion, next.ID)
 	}
-	defer unlock()
-	for attempt := 1; ; attempt++ {
-		cur, err := s.FindIncident(ctx, dataspace, id, WithComments)
-		if err != nil {
-			return 0, err
-		}
-		switch {
-		case len(ch.IfStates) > 0 && !slices.Contains(ch.IfStates, cur.CurrentBaseState),
-			ch.IfDataVersion > 0 && cur.DataVersion != ch.IfDataVersion,
-			ch.IfNotSubmitted && cur.PartnerID != "":
-			return 0, fmt.Errorf("change incident %s: %w", id, ErrConflict)
-		}
-		next, err := applied(cur, ch)
-		if err != nil {
-			return 0, fmt.Errorf("change incident %s: %w", id, err)
-		}
-		doc := newVersionDoc(next, ch.Activity)
-		// Reads in flight may have fetched the old version: they must not
-		// cache it. The new one is known, so it is cached once written.
-		s.cache.changed(id)
-		err = s.insertVersion(ctx, doc)
-		if err == nil {
-			s.cache.added(next)
-			return next.DataVersion, nil
-		}
-		if !mongo.IsDuplicateKeyError(err) {
-			return 0, wrap("change incident", err)
-		}
-		if ch.IfDataVersion > 0 || attempt == maxChangeAttempts {
-			return 0, fmt.Errorf("change incident %s: version %d was written meanwhile: %w", id, next.DataVersion, ErrConflict)
-		}
-	}
-}
-
-// maxChangeAttempts bounds how often an unpinned change is decided again
-// after other writers took the next version.
-const maxChangeAttempts = 5
-
-// applied is the incident as a change leaves it: the next version, computed
-// from the current one. It fails for a change it cannot apply, a path
-// through a value that is not an object, or an array operation on a value
-// that is not an array; the store writes nothing then.
-func applied(cur *Incident, ch Change) (*Incident, error) {
-	next := *cur
-	next.Data = jsonvalue.Copy(cur.Data).(map[string]any)
-	next.DataVersion++
-	next.LastUpdatedBy, next.LastUpdatedAt = ch.UserID, ch.DateTime
-	// Paths in order, so that a change applies the same way every time.
-	for _, path := range slices.Sorted(maps.Keys(ch.Set)) {
-		v := ch.Set[path]
-		switch {
-		case path == "currentBaseState":
-			state, ok := v.(string)
-			if !ok {
-				return nil, fmt.Errorf("currentBaseState: %T is not a string", v)
-			}
-			next.CurrentBaseState = state
-		case path == "partnerId":
-			partner, ok := v.(string)
-			if !ok {
-				return nil, fmt.Errorf("partnerId: %T is not a string", v)
-			}
-			next.PartnerID = partner
-		case strings.HasPrefix(path, "data."):
-			if !setPath(next.Data, strings.Split(path[len("data."):], "."), jsonvalue.Copy(v)) {
-				return nil, fmt.Errorf("%s: a value on the path is not an object", path)
-			}
-		default:
-			return nil, fmt.Errorf("%s: not a field a change can set", path)
-		}
-	}
-	for _, path := range slices.Sorted(maps.Keys(ch.AddToSet)) {
-		v := ch.AddToSet[path]
-		list, ok := arrayAt(next.Data, path)
-		if !ok {
-			return nil, fmt.Errorf("%s: not an array", path)
-		}
-		if !slices.Contains(list, v) {
-			list = append(slices.Clip(list), v)
-		}
-		next.Data[path[len("data."):]] = list
-	}
-	for _, path := range slices.Sorted(maps.Keys(ch.Pull)) {
-		v := ch.Pull[path]
-		list, ok := arrayAt(next.Data, path)
-		if !ok {
-			return nil, fmt.Errorf("%s: not an array", path)
-		}
-		next.Data[path[len("data."):]] = slices.DeleteFunc(slices.Clone(list), func(e any) bool { return e == v })
-	}
+	doc := newVersionDoc(next, activity)
+	// Reads in flight may have fetched the old version: they must not
+	// cache it. The new one is known, so it is cached once written.
+	s.cache.changed(next.ID)
+	err := s.insertVersion(ctx, doc)
 	switch {
-	case ch.ReplaceComments != nil:
-		next.Comments = slices.Clone(ch.ReplaceComments)
-	case len(ch.AddComments) > 0:
-		next.Comments = append(slices.Clip(cur.Comments), ch.AddComments...)
+	case err == nil:
+		cached := *next
+		cached.Data = jsonvalue.Copy(next.Data).(map[string]any)
+		cached.Comments = slices.Clone(next.Comments)
+		cached.Activities = nil
+		s.cache.added(&cached)
+		return nil
+	case mongo.IsDuplicateKeyError(err):
+		return fmt.Errorf("write version %d of incident %s: it was written meanwhile: %w", next.DataVersion, next.ID, ErrConflict)
 	}
-	return &next, nil
-}
-
-// setPath sets v at keys below m, creating objects on the way; false if a
-// value on the way is not an object.
-func setPath(m map[string]any, keys []string, v any) bool {
-	for _, k := range keys[:len(keys)-1] {
-		child, ok := m[k]
-		if !ok || child == nil {
-			nm := map[string]any{}
-			m[k] = nm
-			m = nm
-			continue
-		}
-		if m, ok = child.(map[string]any); !ok {
-			return false
-		}
-	}
-	m[keys[len(keys)-1]] = v
-	return true
-}
-
-// arrayAt reads the array at a top-level "data.<field>" path.
-func arrayAt(data map[string]any, path string) ([]any, bool) {
-	field, ok := strings.CutPrefix(path, "data.")
-	if !ok || strings.Contains(field, ".") {
-		return nil, false
-	}
-	switch v := data[field].(type) {
-	case nil:
-		return []any{}, true
-	case []any:
-		return v, true
-	}
-	return nil, false
+	return wrap("write incident version", err)
 }
 
 // NextSequence returns the next number of the named counter of a company in

@@ -100,9 +100,41 @@ func TestClientsAndSeed(t *testing.T) {
 	}
 }
 
-// Concurrent changes of one incident all land, and dataVersion counts each:
-// on the embedded store this holds only because of docLocks.
-func TestConcurrentChangesOfOneIncidentAllLand(t *testing.T) {
+// nextOf is the version after cur with change applied to it, as the
+// domain plans one: a copy, one version higher, with its history entry.
+func nextOf(cur *Incident, plate string, change func(next *Incident)) (*Incident, Activity) {
+	next := *cur
+	next.Data = map[string]any{}
+	for k, v := range cur.Data {
+		next.Data[k] = v
+	}
+	next.Activities = nil
+	next.DataVersion++
+	if change != nil {
+		change(&next)
+	}
+	return &next, Activity{LicensePlate: plate, DataVersion: next.DataVersion}
+}
+
+// bump writes the version after the latest one, changed by change.
+func bump(t *testing.T, s *Store, id, plate string, change func(next *Incident)) *Incident {
+	t.Helper()
+	ctx := context.Background()
+	cur, err := s.FindIncident(ctx, "default", id, WithComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, activity := nextOf(cur, plate, change)
+	if err := s.WriteVersion(ctx, next, activity); err != nil {
+		t.Fatalf("write version %d of %s: %v", next.DataVersion, id, err)
+	}
+	return next
+}
+
+// Of many writers of one version, exactly one wins and the others get
+// ErrConflict; what is stored is the winner's version. This is the store's
+// whole part in changes: the domain plans again on a conflict.
+func TestOneWriterWinsEachVersion(t *testing.T) {
 	t.Parallel()
 	s := openTest(t)
 	ctx := context.Background()
@@ -112,26 +144,39 @@ func TestConcurrentChangesOfOneIncidentAllLand(t *testing.T) {
 	}
 	const n = 40
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var won []string
+	conflicts := 0
 	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			_, err := s.ChangeIncident(ctx, "default", "i1", Change{
-				Set:      map[string]any{"data.f" + string(rune('A'+i)): int64(i)},
-				Activity: Activity{LicensePlate: "p"},
-			})
-			if err != nil {
+		wg.Go(func() {
+			field := "f" + string(rune('A'+i))
+			next, activity := nextOf(inc, field, func(next *Incident) { next.Data[field] = int64(i) })
+			err := s.WriteVersion(ctx, next, activity)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won = append(won, field)
+			case errors.Is(err, ErrConflict):
+				conflicts++
+			default:
 				t.Error(err)
 			}
-		}(i)
+		})
 	}
 	wg.Wait()
+	if len(won) != 1 || conflicts != n-1 {
+		t.Fatalf("%d writers of version 2 won and %d got ErrConflict; want 1 and %d", len(won), conflicts, n-1)
+	}
 	got, err := s.FindIncident(ctx, "default", "i1", WithActivities)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.DataVersion != 1+n || len(got.Data) != n || len(got.Activities) != 1+n {
-		t.Fatalf("after %d concurrent changes: dataVersion %d, %d fields, %d activities", n, got.DataVersion, len(got.Data), len(got.Activities))
+	if _, ok := got.Data[won[0]]; got.DataVersion != 2 || len(got.Data) != 1 || !ok || len(got.Activities) != 2 || got.Activities[1].LicensePlate != won[0] {
+		t.Fatalf("after the race: dataVersion %d, data %v, history %+v; the winner was %s", got.DataVersion, got.Data, got.Activities, won[0])
+	}
+	if err := s.WriteVersion(ctx, &Incident{ID: "i1", Dataspace: "default", DataVersion: 1}, Activity{}); err == nil {
+		t.Fatal("a change wrote version 1")
 	}
 }
 
@@ -146,18 +191,27 @@ func TestCacheFollowsChanges(t *testing.T) {
 	if err := s.InsertIncident(ctx, inc); err != nil {
 		t.Fatal(err)
 	}
-	changes := []Change{
-		{Set: map[string]any{"data.a.c": "x", "data.new.deep": []any{int64(1), "two"}, "currentBaseState": "UnderInvestigation"}},
-		{AddToSet: map[string]any{"data.followerId": "alice"}},
-		{AddToSet: map[string]any{"data.followerId": "bob"}, Set: map[string]any{"data.n": map[string]any{"k": 2.5}}},
-		{Pull: map[string]any{"data.followerId": "alice"}, Set: map[string]any{"partnerId": "p", "data.a": "flat"}},
+	changes := []func(next *Incident){
+		func(next *Incident) {
+			next.Data["a"] = map[string]any{"b": int64(1), "c": "x"}
+			next.Data["new"] = map[string]any{"deep": []any{int64(1), "two"}}
+			next.CurrentBaseState = "UnderInvestigation"
+		},
+		func(next *Incident) { next.Data["followerId"] = []any{"alice"} },
+		func(next *Incident) {
+			next.Data["followerId"] = []any{"alice", "bob"}
+			next.Data["n"] = map[string]any{"k": 2.5}
+		},
+		func(next *Incident) {
+			next.Data["followerId"] = []any{"bob"}
+			next.PartnerID, next.Data["a"] = "p", "flat"
+		},
 	}
-	for i, ch := range changes {
-		ch.IfDataVersion = int64(i + 1)
-		ch.UserID, ch.DateTime = "u", int64(100+i)
-		if _, err := s.ChangeIncident(ctx, "default", "c1", ch); err != nil {
-			t.Fatal(err)
-		}
+	for i, change := range changes {
+		bump(t, s, "c1", fmt.Sprint("c-", i), func(next *Incident) {
+			next.LastUpdatedBy, next.LastUpdatedAt = "u", int64(100+i)
+			change(next)
+		})
 	}
 	cached, err := s.FindIncident(ctx, "default", "c1", 0)
 	if err != nil {
@@ -193,10 +247,9 @@ func TestVersionsAndHistory(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := 1; i <= n; i++ {
-			v, err := s.ChangeIncident(ctx, "default", id, Change{IfDataVersion: int64(i),
-				Set: map[string]any{"data.step": int64(i)}, Activity: Activity{LicensePlate: fmt.Sprintf("%s-%d", id, i)}})
-			if err != nil || v != int64(i+1) {
-				t.Fatalf("%s change %d: version %d, %v", id, i, v, err)
+			next := bump(t, s, id, fmt.Sprintf("%s-%d", id, i), func(next *Incident) { next.Data["step"] = int64(i) })
+			if next.DataVersion != int64(i+1) {
+				t.Fatalf("%s change %d: version %d", id, i, next.DataVersion)
 			}
 		}
 		s.cache = newIncidentCache(incidentCacheSize)
@@ -229,9 +282,9 @@ func TestVersionsAndHistory(t *testing.T) {
 }
 
 // A version written by someone else (another gateway on the same MongoDB;
-// here inserted behind the store's back) makes a change pinned to the old
-// version a conflict, and an unpinned change is decided again on the newer
-// version: no version is ever written twice.
+// here inserted behind the store's back) makes a version planned from the
+// old one a conflict, even with the cache still holding the old one; planned
+// again from the latest, it is written: no version is ever written twice.
 func TestVersionWrittenMeanwhile(t *testing.T) {
 	t.Parallel()
 	s := openTest(t)
@@ -247,13 +300,12 @@ func TestVersionWrittenMeanwhile(t *testing.T) {
 	if _, err := s.versions.InsertOne(ctx, &other); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.ChangeIncident(ctx, "default", "w1", Change{IfDataVersion: 1, Set: map[string]any{"data.y": "pinned"}, Activity: Activity{LicensePlate: "pinned"}})
-	if !errors.Is(err, ErrConflict) {
-		t.Fatalf("change pinned to version 1: %v, want ErrConflict", err)
+	stale, activity := nextOf(inc, "planned-from-1", func(next *Incident) { next.Data["y"] = "stale" })
+	if err := s.WriteVersion(ctx, stale, activity); !errors.Is(err, ErrConflict) {
+		t.Fatalf("a version planned from version 1: %v, want ErrConflict", err)
 	}
-	v, err := s.ChangeIncident(ctx, "default", "w1", Change{Set: map[string]any{"data.y": "free"}, Activity: Activity{LicensePlate: "free"}})
-	if err != nil || v != 3 {
-		t.Fatalf("unpinned change: version %d, %v; want 3", v, err)
+	if v := bump(t, s, "w1", "free", func(next *Incident) { next.Data["y"] = "free" }).DataVersion; v != 3 {
+		t.Fatalf("planned again from the latest: version %d, want 3", v)
 	}
 	got, err := s.FindIncident(ctx, "default", "w1", WithActivities)
 	if err != nil {
@@ -380,10 +432,7 @@ func TestMongoDBPathsAgainstTheWireProtocol(t *testing.T) {
 		t.Fatalf("stored as %v, want MongoDB's form", raw)
 	}
 	for i := 1; i <= 10; i++ {
-		if _, err := s.ChangeIncident(ctx, "default", "m1", Change{Set: map[string]any{"data.n": int64(i + 1)},
-			Activity: Activity{LicensePlate: fmt.Sprint("m-", i)}}); err != nil {
-			t.Fatal(err)
-		}
+		bump(t, s, "m1", fmt.Sprint("m-", i), func(next *Incident) { next.Data["n"] = int64(i + 1) })
 	}
 	got, err := s.FindIncident(ctx, "default", "m1", WithActivities)
 	if err != nil {
@@ -393,8 +442,9 @@ func TestMongoDBPathsAgainstTheWireProtocol(t *testing.T) {
 		got.Activities[0].LicensePlate != "m-add" || got.Activities[10].LicensePlate != "m-10" {
 		t.Fatalf("latest %d, n %v, %d history entries", got.DataVersion, got.Data["n"], len(got.Activities))
 	}
-	if _, err := s.ChangeIncident(ctx, "default", "m1", Change{IfDataVersion: 3, Activity: Activity{LicensePlate: "stale"}}); !errors.Is(err, ErrConflict) {
-		t.Fatalf("a change pinned to an old version: %v", err)
+	if err := s.WriteVersion(ctx, &Incident{ID: "m1", Dataspace: "default", OwnerID: "acme", DataVersion: 4, Data: map[string]any{}},
+		Activity{LicensePlate: "stale", DataVersion: 4}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("a version planned from an old one: %v", err)
 	}
 	effect, err := s.FindEffect(ctx, "default", "m-7")
 	if err != nil || effect.Activity.DataVersion != 8 || effect.Incident.Data["n"] != int64(8) {
@@ -415,13 +465,18 @@ func TestMongoDBPathsAgainstTheWireProtocol(t *testing.T) {
 			t.Fatalf("acme's versions: %+v", listed)
 		}
 	}
-	// Concurrent changes without the per-document lock: the version _id
-	// alone keeps each version written once.
+	// Concurrent changes without any lock: the version _id alone keeps
+	// each version written once.
 	var wg sync.WaitGroup
 	for i := 0; i < 8; i++ {
 		wg.Go(func() {
-			if _, err := s.ChangeIncident(ctx, "default", "m1", Change{Set: map[string]any{fmt.Sprint("data.c", i): true},
-				Activity: Activity{LicensePlate: fmt.Sprint("c-", i)}}); err != nil && !errors.Is(err, ErrConflict) {
+			cur, err := s.FindIncident(ctx, "default", "m1", WithComments)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			next, activity := nextOf(cur, fmt.Sprint("c-", i), func(next *Incident) { next.Data[fmt.Sprint("c", i)] = true })
+			if err := s.WriteVersion(ctx, next, activity); err != nil && !errors.Is(err, ErrConflict) {
 				t.Error(err)
 			}
 		})
