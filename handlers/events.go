@@ -231,7 +231,7 @@ func (g *Gateway) respond(c echo.Context, start time.Time, o *outcome) {
 		var resp *envelope.Response
 		status = http.StatusOK
 		if o.err != nil {
-			perr := g.protocolError(o.ctx, o.err, o.step, o.plate)
+			perr := g.failure(o.ctx, o.err, o.step, o.plate)
 			status = perr.Kind.Status()
 			resp = envelope.Failure(o.req, o.plate, perr)
 			if perr.Kind == envelope.KindAuthentication {
@@ -275,22 +275,6 @@ func (g *Gateway) respond(c echo.Context, start time.Time, o *outcome) {
 		ev = ev.Bool("replayed", true)
 	}
 	ev.Dur("latency", time.Since(start)).Msg("event")
-}
-
-func (g *Gateway) protocolError(ctx context.Context, err error, step, plate string) *envelope.Error {
-	var perr *envelope.Error
-	if errors.As(err, &perr) {
-		return perr
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		return envelope.Errorf(envelope.KindObjectNotFound, "the object does not exist or is not visible to you")
-	}
-	if u := g.unavailable(ctx, err, step); u != nil {
-		g.log.Warn().Err(err).Str("licensePlate", plate).Str("step", step).Msg("unavailable")
-		return u
-	}
-	g.log.Error().Err(err).Str("licensePlate", plate).Msg("internal error")
-	return envelope.Errorf(envelope.KindInternal, "unexpected error; quote licensePlate %s to support", plate)
 }
 
 // encodeEnvelope serializes a response; the status changes only if the

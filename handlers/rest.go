@@ -573,6 +573,7 @@ func (g *Gateway) rest(c echo.Context, route string, write bool, run func(ctx co
 		return fail(err)
 	}
 	plate := envelope.NewLicensePlate()
+	c.Set(restPlateKey, plate)
 	var raw []byte
 	if write {
 		setStep(c, "reading the body")
@@ -601,6 +602,7 @@ func (g *Gateway) rest(c echo.Context, route string, write bool, run func(ctx co
 				return c.Blob(replay.Status, echo.MIMEApplicationJSON, replay.Body)
 			}
 			plate = claim.plate
+			c.Set(restPlateKey, plate)
 			if recovered != nil {
 				return g.restAnswer(c, start, route, rc, claim, http.StatusOK, recovered.payload)
 			}
@@ -674,12 +676,9 @@ func (g *Gateway) restFail(c echo.Context, start time.Time, route, clientID, use
 // Retry-After) and returns its status and body.
 func (g *Gateway) errorAnswer(c echo.Context, err error) (int, []byte) {
 	body := map[string]any{}
-	status := http.StatusInternalServerError
+	var status int
 	var oe *oauthError
 	var re *restError
-	var ee *envelope.Error
-	step, _ := c.Get(restStepKey).(string)
-	u := g.unavailable(c.Request().Context(), err, step)
 	switch {
 	case errors.As(err, &oe):
 		status = oe.status
@@ -694,23 +693,33 @@ func (g *Gateway) errorAnswer(c echo.Context, err error) (int, []byte) {
 		if re.problems != nil {
 			body["errors"] = re.problems
 		}
-	case errors.As(err, &ee):
-		status = ee.Kind.Status()
-		body["error"], body["error_description"] = ee.Kind.ExceptionName(), ee.Message
-		retryAfter(c, ee.RetryAfter)
-	case errors.Is(err, store.ErrConflict):
-		status = http.StatusConflict
-		body["error"], body["error_description"] = "conflict", "the incident changed meanwhile; read it again and retry"
-	case u != nil:
-		status = http.StatusServiceUnavailable
-		retryAfter(c, u.RetryAfter)
-		body["error"], body["error_description"] = "temporarily_unavailable", u.Message
 	default:
-		body["error"], body["error_description"] = "server_error", "unexpected error"
+		step, _ := c.Get(restStepKey).(string)
+		plate, _ := c.Get(restPlateKey).(string)
+		f := g.failure(c.Request().Context(), err, step, plate)
+		status = f.Kind.Status()
+		body["error"], body["error_description"] = restErrorCode(f.Kind), f.Message
+		retryAfter(c, f.RetryAfter)
 	}
 	b, _ := json.Marshal(body)
 	return status, b
 }
+
+// restErrorCode is the REST error code of a failure's kind: OAuth's words
+// where RFC 6749 has them, the SCWM exceptionName otherwise.
+func restErrorCode(k envelope.Kind) string {
+	switch k {
+	case envelope.KindServiceUnavailable:
+		return "temporarily_unavailable"
+	case envelope.KindInternal:
+		return "server_error"
+	}
+	return k.ExceptionName()
+}
+
+// restPlateKey names, in the Echo context of a REST request, its license
+// plate, for the message of an internal error.
+const restPlateKey = "scwm.plate"
 
 // restStepKey names, in the Echo context of a REST or OAuth request, what
 // the request is doing (see setStep), for the answer when it times out.
