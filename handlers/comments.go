@@ -126,7 +126,7 @@ func (g *Gateway) listComments(ctx context.Context, call *Call) (any, error) {
 		return nil, err
 	}
 	company := call.Caller.CompanyID
-	visible := []store.Comment{}
+	visible := []wireComment{}
 	for _, c := range inc.Comments {
 		if c.CompanyID != company && !isPublic(c.VisibilityType) {
 			continue
@@ -139,7 +139,7 @@ func (g *Gateway) listComments(ctx context.Context, call *Call) (any, error) {
 			}
 		}
 		c.Attachments = atts
-		visible = append(visible, c)
+		visible = append(visible, newWireComment(c))
 	}
 	return map[string]any{"id": inc.ID, "comments": visible}, nil
 }

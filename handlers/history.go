@@ -17,9 +17,9 @@ func (g *Gateway) activityHistory(ctx context.Context, call *Call) (any, error) 
 	if err := ownerOnly(r, "read its activity history"); err != nil {
 		return nil, err
 	}
-	activities := inc.Activities
-	if activities == nil {
-		activities = []store.Activity{}
+	activities := make([]wireActivity, len(inc.Activities))
+	for i, a := range inc.Activities {
+		activities[i] = newWireActivity(a)
 	}
 	return map[string]any{"id": inc.ID, "activities": activities}, nil
 }
