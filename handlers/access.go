@@ -32,7 +32,7 @@ const (
 // roleOf decides what the caller is to inc in the header's network, for an
 // event of process type pt.
 func roleOf(inc *store.Incident, call *Call, pt processType) role {
-	if inc.ProcessType != pt.Name || inc.NetworkID != call.Request.Header.ProcessNetworkID {
+	if inc.ProcessType != pt.Name || inc.NetworkID != call.NetworkID {
 		return roleNone
 	}
 	switch company := call.Caller.CompanyID; {
@@ -48,10 +48,9 @@ func roleOf(inc *store.Incident, call *Call, pt processType) role {
 // header's dataspace and network, and says what the caller is to it.
 // Anything the caller may not see is the same 404, so that ids leak nothing.
 func (g *Gateway) findVisible(ctx context.Context, call *Call, pt processType, id string, with store.Include) (*store.Incident, role, error) {
-	h := call.Request.Header
 	notFound := envelope.Errorf(envelope.KindObjectNotFound,
-		"no %s with id %q is visible to company %q in process network %q", pt.Name, id, h.OwnerID, h.ProcessNetworkID)
-	inc, err := g.store.FindIncident(ctx, h.Dataspace, id, with)
+		"no %s with id %q is visible to company %q in process network %q", pt.Name, id, call.OwnerID, call.NetworkID)
+	inc, err := g.store.FindIncident(ctx, call.Dataspace, id, with)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, roleNone, notFound
 	}

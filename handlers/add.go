@@ -29,16 +29,15 @@ func (g *Gateway) addIncident(pt processType) HandlerFunc {
 // insert that carries its comments and its first history entry. detail, if
 // any, is recorded in that entry (copy names its source there).
 func (g *Gateway) createIncident(ctx context.Context, call *Call, pt processType, data map[string]any, detail map[string]any) (*store.Incident, error) {
-	h := call.Request.Header
 	submit, _ := data["isSubmittedToPartner"].(bool)
 	partner := ""
 	if submit {
 		var err error
-		if partner, err = g.checkPartner(pt, data, h.OwnerID, h.ProcessNetworkID); err != nil {
+		if partner, err = g.checkPartner(pt, data, call.OwnerID, call.NetworkID); err != nil {
 			return nil, err
 		}
 	}
-	n, err := g.store.NextSequence(ctx, h.Dataspace, h.OwnerID, incidentSequence)
+	n, err := g.store.NextSequence(ctx, call.Dataspace, call.OwnerID, incidentSequence)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +45,7 @@ func (g *Gateway) createIncident(ctx context.Context, call *Call, pt processType
 	fields := slices.Sorted(maps.Keys(data))
 	data["aptBusinessObjectId"] = "INC-" + strconv.FormatInt(n, 10)
 	data["aptBusinessObjectIntegerIdentifier"] = n
-	data["fkProcessNetworkId"] = h.ProcessNetworkID
+	data["fkProcessNetworkId"] = call.NetworkID
 	data["isSubmittedToPartner"] = submit
 	data["dateSubmitted"] = nil
 	if submit {
@@ -61,12 +60,17 @@ func (g *Gateway) createIncident(ctx context.Context, call *Call, pt processType
 	activity.Fields = fields
 	activity.StateTo = stateNew
 	activity.CommentIDs = commentIDs(comments)
-	activity.Detail = detail
+	if len(detail) > 0 {
+		if activity.Detail == nil {
+			activity.Detail = map[string]any{}
+		}
+		maps.Copy(activity.Detail, detail)
+	}
 	inc := &store.Incident{
 		ID:               newID(),
-		Dataspace:        h.Dataspace,
-		OwnerID:          h.OwnerID,
-		NetworkID:        h.ProcessNetworkID,
+		Dataspace:        call.Dataspace,
+		OwnerID:          call.OwnerID,
+		NetworkID:        call.NetworkID,
 		ProcessType:      pt.Name,
 		SchemaVersion:    pt.Add,
 		DataVersion:      1,

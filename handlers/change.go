@@ -59,13 +59,17 @@ func newChange(call *Call, inc *store.Incident) *change {
 }
 
 func newActivity(call *Call) store.Activity {
-	return store.Activity{
+	a := store.Activity{
 		LicensePlate: call.LicensePlate,
-		EventName:    call.Request.Header.EventName,
+		EventName:    call.EventName(),
 		UserID:       call.Caller.UserID,
 		CompanyID:    call.Caller.CompanyID,
 		DateTime:     call.Now.UnixMilli(),
 	}
+	if len(call.Detail) > 0 {
+		a.Detail = maps.Clone(call.Detail)
+	}
+	return a
 }
 
 // setData sets one data field and records it as changed.
@@ -228,7 +232,6 @@ func (g *Gateway) mutate(ctx context.Context, call *Call, pt processType, id str
 		return nil, false, fmt.Errorf("wait for the other changes of incident %s: %w: %w", id, store.ErrBusy, err)
 	}
 	defer unlock()
-	h := call.Request.Header
 	sent, pinned, err := payloadVersion(call.Payload)
 	if err != nil {
 		return nil, false, err
@@ -263,7 +266,7 @@ func (g *Gateway) mutate(ctx context.Context, call *Call, pt processType, id str
 		case !errors.Is(err, store.ErrConflict):
 			return nil, false, err
 		case pinned:
-			now, ferr := g.store.FindIncident(ctx, h.Dataspace, inc.ID, 0)
+			now, ferr := g.store.FindIncident(ctx, call.Dataspace, inc.ID, 0)
 			if ferr != nil {
 				return nil, false, ferr
 			}

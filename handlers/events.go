@@ -126,7 +126,9 @@ func (g *Gateway) process(ctx context.Context, c echo.Context, o *outcome) {
 		o.err = eerr
 		return
 	}
-	call := &Call{Request: req, Payload: req.Payload, Caller: o.caller, LicensePlate: o.plate, Now: g.now(), Warnings: warnings}
+	h := req.Header
+	call := &Call{Event: req.Event, OwnerID: h.OwnerID, NetworkID: h.ProcessNetworkID, Dataspace: h.Dataspace,
+		Payload: req.Payload, Caller: o.caller, LicensePlate: o.plate, Now: g.now(), Warnings: warnings}
 	if key != "" && !ev.ReadOnly {
 		o.step = "claiming the Idempotency-Key"
 		claim, replay, recovered, err := g.claimKey(ctx, call, ev, key, hash)

@@ -117,7 +117,7 @@ func (g *Gateway) claimKey(ctx context.Context, call *Call, ev *Event, key, hash
 		Key:          store.IdempotencyKeyID(call.Caller.CompanyID, call.Caller.APIKey, call.Caller.UserID, key),
 		RequestHash:  hash,
 		LicensePlate: call.LicensePlate,
-		Dataspace:    call.Request.Header.Dataspace,
+		Dataspace:    call.Dataspace,
 		State:        store.IdempotencyPending,
 		LeaseUntil:   now.Add(g.lease()),
 		CreatedAt:    now,

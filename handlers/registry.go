@@ -12,9 +12,16 @@ import (
 )
 
 // Call is one authenticated, authorized, validated event on its way to its
-// handler.
+// handler, whatever surface it came through: the envelope API and the REST
+// routes each turn their wire format into one, and no handler sees either
+// wire format.
 type Call struct {
-	Request *envelope.Request
+	// Event is the event called.
+	Event envelope.EventName
+	// OwnerID, NetworkID and Dataspace say where it acts: the company it
+	// acts for, its process network (empty for events without one) and
+	// its dataspace.
+	OwnerID, NetworkID, Dataspace string
 	// Payload is the validated payload; enum values are in their canonical
 	// case and numbers are json.Number.
 	Payload map[string]any
@@ -23,10 +30,17 @@ type Call struct {
 	// activity history.
 	LicensePlate string
 	Now          time.Time
+	// Detail, when set, is recorded in the history entry of what the call
+	// creates or changes (a REST route names itself there).
+	Detail map[string]any
 	// Warnings go into the response header; the schema check starts them
 	// and handlers may add to them.
 	Warnings []string
 }
+
+// EventName is the full name of the event called, as the history records
+// it.
+func (c *Call) EventName() string { return c.Event.String() }
 
 // Caller is who sends an event: the API client's company and user.
 type Caller struct {

@@ -315,19 +315,20 @@ var (
 )
 
 // restCall is the Call a REST route runs as: the caller's company in its
-// default network (the first network listing it), or in the incident's network.
-func (g *Gateway) restCall(rc *restCaller, plate string, event envelope.EventName, network string, payload map[string]any) *Call {
+// default network (the first network listing it), or in the incident's
+// network, recorded in the history as event and naming the route and the
+// OAuth client.
+func (g *Gateway) restCall(c echo.Context, rc *restCaller, plate string, event envelope.EventName, network string, payload map[string]any) *Call {
 	return &Call{
-		Request: &envelope.Request{
-			Header: envelope.RequestHeader{HeaderVersion: 1, EventName: event.String(), OwnerID: rc.CompanyID,
-				ProcessNetworkID: network, AppName: appAPT, Dataspace: g.restDataspace()},
-			Event:   event,
-			Payload: payload,
-		},
+		Event:        event,
+		OwnerID:      rc.CompanyID,
+		NetworkID:    network,
+		Dataspace:    g.restDataspace(),
 		Payload:      payload,
 		Caller:       rc.Caller,
 		LicensePlate: plate,
 		Now:          g.now(),
+		Detail:       map[string]any{"api": c.Request().Method + " " + c.Path(), "clientId": rc.ClientID},
 	}
 }
 
@@ -359,8 +360,8 @@ func (g *Gateway) handleRestCreate(c echo.Context) error {
 				description: fmt.Sprintf("company %q belongs to no process network to create incidents in", rc.CompanyID)}
 		}
 		pt, _ := lookupProcessType("incident")
-		call := g.restCall(rc, plate, restAddEvent, network, body)
-		inc, err := g.createIncident(ctx, call, pt, data, map[string]any{"api": c.Request().Method + " " + c.Path(), "clientId": rc.ClientID})
+		call := g.restCall(c, rc, plate, restAddEvent, network, body)
+		inc, err := g.createIncident(ctx, call, pt, data, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -396,8 +397,7 @@ func (g *Gateway) handleRestPatch(c echo.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		call := g.restCall(rc, plate, restEditEvent, found.NetworkID, body)
-		api := c.Request().Method + " " + c.Path()
+		call := g.restCall(c, rc, plate, restEditEvent, found.NetworkID, body)
 		written, _, err := g.mutate(ctx, call, pt, found.ID, 0, func(inc *store.Incident, r role) (*change, error) {
 			if err := ownerOnly(r, "change its fields"); err != nil {
 				return nil, err
@@ -414,7 +414,6 @@ func (g *Gateway) handleRestPatch(c echo.Context) error {
 			if ch.empty() {
 				return nil, nil // everything sent is already so: no new version
 			}
-			ch.Activity.Detail = map[string]any{"api": api, "clientId": rc.ClientID}
 			return ch, nil
 		})
 		if err != nil {
@@ -656,8 +655,7 @@ func (g *Gateway) claimRestKey(ctx context.Context, c echo.Context, rc *restCall
 		h.Write([]byte{0})
 	}
 	h.Write(raw)
-	call := &Call{Request: &envelope.Request{Header: envelope.RequestHeader{Dataspace: g.restDataspace(), OwnerID: rc.CompanyID}},
-		Caller: rc.Caller, LicensePlate: plate, Now: g.now()}
+	call := &Call{Dataspace: g.restDataspace(), OwnerID: rc.CompanyID, Caller: rc.Caller, LicensePlate: plate, Now: g.now()}
 	ev := &Event{Recover: func(e *store.Effect) (any, []string) { return newRestIncident(e.Incident), nil }}
 	return g.claimKey(ctx, call, ev, key, hex.EncodeToString(h.Sum(nil)))
 }
