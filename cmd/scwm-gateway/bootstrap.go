@@ -59,7 +59,7 @@ const (
 // it until the user deletes it.
 func prepareData(ctx context.Context, st *store.Store, seedPath, dataDir string, log zerolog.Logger) (*firstRun, error) {
 	if seedPath != "" {
-		seed, err := store.LoadSeed(seedPath)
+		seed, err := loadSeed(seedPath)
 		if err != nil {
 			return nil, err
 		}

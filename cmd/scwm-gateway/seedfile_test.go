@@ -1,0 +1,43 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A seed file is checked whole before anything is applied: a typo in a
+// field is an error naming it, and every other problem is listed at once.
+func TestSeedFileProblemsAreListedAtOnce(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	if _, err := loadSeed(write("typo.json", `{"companies": [{"id": "acme", "nmae": "Acme"}]}`)); err == nil || !strings.Contains(err.Error(), "nmae") {
+		t.Fatalf("a misspelt field: %v", err)
+	}
+	_, err := loadSeed(write("problems.json", `{
+	  "companies": [{"id": ""}],
+	  "networks":  [{"id": "net-1", "members": ["ghost"]}],
+	  "clients":   [{"apiKey": "k", "apiSecret": "short", "companyId": "acme"}],
+	  "users":     [{"username": "u@x", "password": "pw", "companyId": "acme"}]}`))
+	if err == nil {
+		t.Fatal("a seed with five problems was accepted")
+	}
+	for _, want := range []string{"companies[0].id is empty", `names company "ghost"`, "clients[0].apiSecret must be at least", "users[0].password must be", `clients[0].companyId names company "acme"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
+		}
+	}
+	seed, err := loadSeed(write("good.json", `{"companies": [{"id": "acme"}], "networks": [{"id": "n", "members": ["acme"]}],
+	  "clients": [{"apiKey": "k", "apiSecret": "0123456789abcdef", "companyId": "acme", "userId": "u"}]}`))
+	if err != nil || len(seed.Clients) != 1 || seed.Networks[0].Members[0] != "acme" {
+		t.Fatalf("a good seed: %+v, %v", seed, err)
+	}
+}
