@@ -91,4 +91,3 @@ func checkSeed(s *store.Seed) error {
 	}
 	return nil
 }
-
