@@ -12,6 +12,7 @@ import (
 
 	"github.com/scwm-gateway/scwm-gateway/handlers"
 	gt "github.com/scwm-gateway/scwm-gateway/internal/gatewaytest"
+	"github.com/scwm-gateway/scwm-gateway/internal/schema"
 )
 
 // docs/events.md is generated from the registry: this test fails when the
@@ -161,7 +162,7 @@ func renderCatalogue(t *testing.T, reg *handlers.Registry) []byte {
 	for _, ev := range events {
 		name := ev.Name.String()
 		w("\n## %s\n\n%s\n\n", name, ev.Help)
-		src, err := handlers.SchemaSource(ev.Schema)
+		src, err := schema.Source(ev.Schema)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,7 +184,7 @@ func renderCatalogue(t *testing.T, reg *handlers.Registry) []byte {
 				req += " and one of `" + strings.Join(alt.Required, "`, `") + "`"
 			}
 		}
-		w("Schema: [`%s`](../handlers/schemas/%s). Required: %s. Fields: %s.\n\n", ev.Schema, ev.Schema, req, strings.Join(props, ", "))
+		w("Schema: [`%s`](../internal/schema/schemas/%s). Required: %s. Fields: %s.\n\n", ev.Schema, ev.Schema, req, strings.Join(props, ", "))
 		file, payload := sampleFor(t, name)
 		if payload != nil {
 			var pretty bytes.Buffer

@@ -19,6 +19,7 @@ import (
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/internal/jsonvalue"
+	"github.com/scwm-gateway/scwm-gateway/internal/schema"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -428,7 +429,7 @@ func payloadVersion(p map[string]any) (version int64, pinned bool, err error) {
 			return version, true, nil
 		}
 	}
-	return 0, false, schemaError([]string{fmt.Sprintf("$.dataVersion: %s is not a dataVersion; %s", compactJSON(v), dataVersionRule)})
+	return 0, false, schema.Invalid([]string{fmt.Sprintf("$.dataVersion: %s is not a dataVersion; %s", compactJSON(v), dataVersionRule)})
 }
 
 // dataVersionRule says what a dataVersion is, for error messages.

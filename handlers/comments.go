@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/internal/schema"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -14,7 +15,7 @@ func sharedProcessType(call *Call) (processType, error) {
 	pt, ok := lookupProcessType(name)
 	if !ok {
 		// The schema's enum refuses unknown types first; this is a guard.
-		return processType{}, schemaError([]string{"$.processType: unknown process type " + name})
+		return processType{}, schema.Invalid([]string{"$.processType: unknown process type " + name})
 	}
 	return pt, nil
 }
@@ -34,7 +35,7 @@ func (g *Gateway) sharedTarget(ctx context.Context, call *Call, with store.Inclu
 func (g *Gateway) addComment(ctx context.Context, call *Call) (any, error) {
 	comments := commentsFrom(call)
 	if len(comments) == 0 {
-		return nil, schemaError([]string{"$.aptCommentBox: holds no aptComment and no addAttachment"})
+		return nil, schema.Invalid([]string{"$.aptCommentBox: holds no aptComment and no addAttachment"})
 	}
 	inc, _, err := g.mutateShared(ctx, call, 0, func(inc *store.Incident, _ role) (*change, error) {
 		ch := newChange(call, inc)

@@ -121,7 +121,7 @@ func (g *Gateway) process(ctx context.Context, c echo.Context, o *outcome) {
 	if key != "" && !ev.ReadOnly {
 		hash = requestHash(req) // before the schema check puts enums in canonical case
 	}
-	warnings, eerr := ev.schema.check(req.Payload)
+	warnings, eerr := ev.schema.Check(req.Payload)
 	if eerr != nil {
 		o.err = eerr
 		return

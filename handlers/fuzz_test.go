@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/internal/schema"
 )
 
 // fuzzSchemas are the schemas FuzzPayloadValidation checks every payload
@@ -27,13 +28,13 @@ var fuzzSchemas = []string{
 //
 //	go test ./handlers -run '^$' -fuzz '^FuzzPayloadValidation$' -fuzztime 60s
 func FuzzPayloadValidation(f *testing.F) {
-	set, err := newSchemaSet()
+	set, err := schema.NewSet()
 	if err != nil {
 		f.Fatal(err)
 	}
-	schemas := make([]*payloadSchema, len(fuzzSchemas))
+	schemas := make([]*schema.Payload, len(fuzzSchemas))
 	for i, file := range fuzzSchemas {
-		if schemas[i], err = set.load(file); err != nil {
+		if schemas[i], err = set.Load(file); err != nil {
 			f.Fatal(err)
 		}
 	}
@@ -74,7 +75,7 @@ func FuzzPayloadValidation(f *testing.F) {
 			if err != nil {
 				return // the gateway never gets this far with it
 			}
-			warnings, perr := s.check(req.Payload)
+			warnings, perr := s.Check(req.Payload)
 			if perr == nil {
 				for _, w := range warnings {
 					if !strings.Contains(w, ": ") {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/internal/schema"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -74,7 +75,7 @@ type Event struct {
 	// one; a ReadOnly event has none.
 	Recover func(*store.Effect) (any, []string)
 
-	schema *payloadSchema
+	schema *schema.Payload
 }
 
 // Registry maps every supported event name to its Event. It is the
@@ -90,7 +91,7 @@ type Registry struct {
 // Recover does not match its ReadOnly, so a broken catalogue never starts.
 func NewRegistry(events []*Event) (*Registry, error) {
 	r := &Registry{events: map[string]*Event{}, versions: map[string][]int{}}
-	schemas, err := newSchemaSet()
+	schemas, err := schema.NewSet()
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +100,7 @@ func NewRegistry(events []*Event) (*Registry, error) {
 		if _, dup := r.events[key]; dup {
 			return nil, fmt.Errorf("event %s registered twice", key)
 		}
-		if ev.schema, err = schemas.load(ev.Schema); err != nil {
+		if ev.schema, err = schemas.Load(ev.Schema); err != nil {
 			return nil, fmt.Errorf("event %s: %w", key, err)
 		}
 		switch {

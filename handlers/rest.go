@@ -22,6 +22,7 @@ import (
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/internal/jsonvalue"
+	"github.com/scwm-gateway/scwm-gateway/internal/schema"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -160,7 +161,7 @@ func checkFieldValues(v any) (any, error) {
 	// Keys the store would read as operators or paths, and integers it
 	// cannot keep exactly, are refused rather than stored otherwise than
 	// sent.
-	if problems := inexactIntegers(m, "", forbiddenKeys(m, "", nil)); len(problems) > 0 {
+	if problems := schema.Unkeepable(m, ""); len(problems) > 0 {
 		return nil, errors.New(strings.Join(problems, "; "))
 	}
 	return jsonvalue.Copy(m), nil

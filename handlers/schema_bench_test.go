@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/scwm-gateway/scwm-gateway/internal/schema"
 )
 
 // BenchmarkValidateLargestSample measures the schema check (canonical
@@ -15,11 +17,11 @@ func BenchmarkValidateLargestSample(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	set, err := newSchemaSet()
+	set, err := schema.NewSet()
 	if err != nil {
 		b.Fatal(err)
 	}
-	sch, err := set.load("add-direct-supplier-incident.v3.json")
+	sch, err := set.Load("add-direct-supplier-incident.v3.json")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -34,7 +36,7 @@ func BenchmarkValidateLargestSample(b *testing.B) {
 		if err := dec.Decode(&env); err != nil {
 			b.Fatal(err)
 		}
-		if _, perr := sch.check(env.Payload); perr != nil {
+		if _, perr := sch.Check(env.Payload); perr != nil {
 			b.Fatal(perr)
 		}
 	}

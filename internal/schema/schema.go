@@ -1,4 +1,9 @@
-package handlers
+// Package schema validates event payloads against the gateway's embedded JSON
+// Schemas (one per event, draft 2020-12) and says what is wrong in the
+// protocol's words: every problem at once, with its JSON path, enum values
+// put into their canonical case, and warnings for fields a schema does not
+// know. It knows the schema files, not the catalogue of events.
+package schema
 
 import (
 	"bytes"
@@ -20,31 +25,33 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/envelope"
 )
 
-// schemaFiles holds one JSON Schema (draft 2020-12) per event, plus defs.json
+// files holds one JSON Schema (draft 2020-12) per event, plus defs.json
 // with the definitions they share. They validate payloads and document the
 // events, so the two cannot drift apart.
 //
 //go:embed schemas
-var schemaFiles embed.FS
+var files embed.FS
 
-// schemaBase is the URL under which the embedded files are registered with
+// base is the URL under which the embedded files are registered with
 // the compiler, so that "$ref": "defs.json#/$defs/x" resolves.
-const schemaBase = "file:///scwm-gateway/schemas/"
+const base = "file:///scwm-gateway/schemas/"
 
-// schemaSet compiles embedded schemas on demand, sharing one compiler so that
+// Set compiles embedded schemas on demand, sharing one compiler so that
 // defs.json is compiled once.
-type schemaSet struct {
+type Set struct {
 	compiler *jsonschema.Compiler
 }
 
-func newSchemaSet() (*schemaSet, error) {
+// NewSet registers every embedded schema with one compiler; it fails on a
+// file that is not JSON.
+func NewSet() (*Set, error) {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
-	err := fs.WalkDir(schemaFiles, "schemas", func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(files, "schemas", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || path.Ext(p) != ".json" {
 			return err
 		}
-		raw, err := schemaFiles.ReadFile(p)
+		raw, err := files.ReadFile(p)
 		if err != nil {
 			return err
 		}
@@ -52,38 +59,55 @@ func newSchemaSet() (*schemaSet, error) {
 		if err != nil {
 			return fmt.Errorf("schema %s: %w", p, err)
 		}
-		return c.AddResource(schemaBase+strings.TrimPrefix(p, "schemas/"), doc)
+		return c.AddResource(base+strings.TrimPrefix(p, "schemas/"), doc)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &schemaSet{compiler: c}, nil
+	return &Set{compiler: c}, nil
 }
 
-func (s *schemaSet) load(file string) (*payloadSchema, error) {
-	compiled, err := s.compiler.Compile(schemaBase + file)
+// Load compiles the schema of one file (an event's, such as
+// "add-incident.v5.json").
+func (s *Set) Load(file string) (*Payload, error) {
+	compiled, err := s.compiler.Compile(base + file)
 	if err != nil {
 		return nil, fmt.Errorf("compile schema %s: %w", file, err)
 	}
-	return &payloadSchema{file: file, compiled: compiled}, nil
+	return &Payload{file: file, compiled: compiled}, nil
 }
 
-// SchemaSource returns the text of an embedded schema file, for the docs.
-func SchemaSource(file string) ([]byte, error) {
-	return schemaFiles.ReadFile("schemas/" + file)
+// Source returns the text of an embedded schema file, for the docs.
+func Source(file string) ([]byte, error) {
+	return files.ReadFile("schemas/" + file)
 }
 
-// payloadSchema validates the payload of one event.
-type payloadSchema struct {
+// Names lists the embedded schema files, defs.json included.
+func Names() ([]string, error) {
+	entries, err := fs.ReadDir(files, "schemas")
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if !e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+// Payload validates the payload of one event.
+type Payload struct {
 	file     string
 	compiled *jsonschema.Schema
 }
 
-// check validates payload in place: it puts enum values into their canonical
+// Check validates payload in place: it puts enum values into their canonical
 // case (enums match without regard to case), then reports every problem in
 // one SchemaValidationException, or returns warnings for fields the schema
 // does not know (they are kept as sent).
-func (p *payloadSchema) check(payload map[string]any) ([]string, *envelope.Error) {
+func (p *Payload) Check(payload map[string]any) ([]string, *envelope.Error) {
 	problems := forbiddenKeys(payload, "$", nil)
 	w := &schemaWalker{}
 	w.walk(p.compiled, payload, "$", nil)
@@ -99,7 +123,7 @@ func (p *payloadSchema) check(payload map[string]any) ([]string, *envelope.Error
 	}
 	problems = append(problems, invalid...)
 	if len(problems) > 0 {
-		return nil, schemaError(capList(dedupe(problems), "problems"))
+		return nil, Invalid(capList(dedupe(problems), "problems"))
 	}
 	return capList(w.warnings, "warnings"), nil
 }
@@ -117,9 +141,9 @@ func capList(list []string, what string) []string {
 	return append(list[:maxListed:maxListed], fmt.Sprintf("... and %d more %s", len(list)-maxListed, what))
 }
 
-// schemaError builds the SchemaValidationException whose errMsg is the JSON
+// Invalid builds the SchemaValidationException whose errMsg is the JSON
 // object {"validation-failed": [...]}, one entry per problem.
-func schemaError(problems []string) *envelope.Error {
+func Invalid(problems []string) *envelope.Error {
 	msg, _ := json.Marshal(map[string][]string{"validation-failed": problems})
 	return &envelope.Error{Kind: envelope.KindSchemaValidation, Message: string(msg)}
 }
@@ -134,6 +158,14 @@ func dedupe(list []string) []string {
 		}
 	}
 	return out
+}
+
+// Unkeepable lists the problems of a value that the store could not keep
+// as sent: keys that start with "$" or contain "." or NUL (MongoDB reads
+// them as operators or paths) and integers beyond 64 bits. at is the JSON
+// path of v ("" for none).
+func Unkeepable(v any, at string) []string {
+	return inexactIntegers(v, at, forbiddenKeys(v, at, nil))
 }
 
 // forbiddenKeys names keys that start with '$' or contain '.': MongoDB reads
