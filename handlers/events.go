@@ -14,6 +14,7 @@ import (
 
 	"github.com/scwm-gateway/scwm-gateway/credentials"
 	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/internal/limits"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -90,7 +91,7 @@ func (g *Gateway) process(ctx context.Context, c echo.Context, o *outcome) {
 	if o.caller, o.err = g.authenticate(ctx, r); o.err != nil {
 		return
 	}
-	if o.err = g.limits.allow(o.caller); o.err != nil {
+	if o.err = g.limits.Allow(o.caller.APIKey, o.caller.CompanyID); o.err != nil {
 		return
 	}
 	o.step = "reading the body"
@@ -174,10 +175,10 @@ func checkMediaType(contentType string) error {
 func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (Caller, error) {
 	source := clientAddress(r)
 	anonymous := func(msg string) (Caller, error) {
-		if err := g.limits.authAllowed("", source); err != nil {
+		if err := g.limits.AuthAllowed("", source); err != nil {
 			return Caller{}, err
 		}
-		g.limits.authFailed("", source)
+		g.limits.AuthFailed("", source)
 		return Caller{}, envelope.Errorf(envelope.KindAuthentication, "%s", msg)
 	}
 	if r.Header.Get("Authorization") == "" {
@@ -187,16 +188,16 @@ func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (Caller, er
 	if !ok || key == "" {
 		return anonymous("the Authorization header is not valid HTTP Basic; send 'Basic ' and base64 of apiKey:apiSecret")
 	}
-	identity := apiKeyIdentity(key)
-	if err := g.limits.authAllowed(identity, source); err != nil {
+	identity := limits.APIKeyIdentity(key)
+	if err := g.limits.AuthAllowed(identity, source); err != nil {
 		return Caller{}, err
 	}
 	client, ok := g.dir.Authenticate(key, secret)
 	if !ok {
-		g.limits.authFailed(identity, source)
+		g.limits.AuthFailed(identity, source)
 		return Caller{}, envelope.Errorf(envelope.KindAuthentication, "unknown apiKey or wrong apiSecret")
 	}
-	g.limits.authSucceeded(identity, source)
+	g.limits.AuthSucceeded(identity, source)
 	return Caller{APIKey: client.APIKey, CompanyID: client.CompanyID, UserID: client.UserID,
 		answerSeed: credentials.AnswerSeed(secret)}, nil
 }

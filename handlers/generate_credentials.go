@@ -38,7 +38,7 @@ func (g *Gateway) generateCredentials(ctx context.Context, call *Call) (any, err
 		return nil, envelope.Errorf(envelope.KindAuthorization,
 			"company %q has %d active API keys, the most allowed; revoke keys it no longer uses before minting more", company, n)
 	}
-	if err := g.limits.allowMint(company); err != nil {
+	if err := g.limits.AllowMint(company); err != nil {
 		return nil, err
 	}
 	key, secret := credentials.NewAPIKey(), credentials.NewSecret()

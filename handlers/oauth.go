@@ -19,6 +19,7 @@ import (
 
 	"github.com/scwm-gateway/scwm-gateway/credentials"
 	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/internal/limits"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -113,7 +114,7 @@ func (g *Gateway) handleToken(c echo.Context) error {
 // user, an unknown user and a wrong password alike.
 func (g *Gateway) token(ctx context.Context, c echo.Context) (*tokenResponse, string, error) {
 	source := clientAddress(c.Request())
-	if err := g.limits.allowTokenRequest(source); err != nil {
+	if err := g.limits.AllowTokenRequest(source); err != nil {
 		return nil, "", throttled(err)
 	}
 	form, err := g.oauthForm(c)
@@ -125,7 +126,7 @@ func (g *Gateway) token(ctx context.Context, c echo.Context) (*tokenResponse, st
 	if err != nil {
 		return nil, "", err
 	}
-	if err := g.limits.allowTokenGrant(client.ClientID); err != nil {
+	if err := g.limits.AllowTokenGrant(client.ClientID); err != nil {
 		return nil, client.ClientID, throttled(err)
 	}
 	setStep(c, "granting the tokens")
@@ -135,8 +136,8 @@ func (g *Gateway) token(ctx context.Context, c echo.Context) (*tokenResponse, st
 		if username == "" || password == "" {
 			return nil, client.ClientID, invalidRequest("the password grant needs username and password")
 		}
-		identity := userIdentity(username)
-		if err := g.limits.authAllowed(identity, source); err != nil {
+		identity := limits.UserIdentity(store.NormalizeUsername(username))
+		if err := g.limits.AuthAllowed(identity, source); err != nil {
 			return nil, client.ClientID, throttled(err)
 		}
 		user, err := g.store.FindUser(ctx, username)
@@ -158,10 +159,10 @@ func (g *Gateway) token(ctx context.Context, c echo.Context) (*tokenResponse, st
 			return nil, client.ClientID, err
 		}
 		if !ok {
-			g.limits.authFailed(identity, source)
+			g.limits.AuthFailed(identity, source)
 			return nil, client.ClientID, invalidGrant("unknown username or wrong password")
 		}
-		g.limits.authSucceeded(identity, source)
+		g.limits.AuthSucceeded(identity, source)
 		resp, err := g.issueTokens(ctx, client, user)
 		return resp, client.ClientID, err
 	case "refresh_token":
@@ -326,10 +327,10 @@ func (g *Gateway) oauthForm(c echo.Context) (url.Values, error) {
 func (g *Gateway) authenticateOAuthClient(ctx context.Context, r *http.Request, form url.Values) (*store.OAuthClient, error) {
 	source := clientAddress(r)
 	anonymous := func(e *oauthError) (*store.OAuthClient, error) {
-		if err := g.limits.authAllowed("", source); err != nil {
+		if err := g.limits.AuthAllowed("", source); err != nil {
 			return nil, throttled(err)
 		}
-		g.limits.authFailed("", source)
+		g.limits.AuthFailed("", source)
 		return nil, e
 	}
 	id, secret, basic := r.BasicAuth()
@@ -347,8 +348,8 @@ func (g *Gateway) authenticateOAuthClient(ctx context.Context, r *http.Request, 
 			return anonymous(invalidClient("client authentication is missing; send HTTP Basic with clientId:clientSecret"))
 		}
 	}
-	identity := oauthClientIdentity(id)
-	if err := g.limits.authAllowed(identity, source); err != nil {
+	identity := limits.OAuthClientIdentity(id)
+	if err := g.limits.AuthAllowed(identity, source); err != nil {
 		return nil, throttled(err)
 	}
 	client, err := g.store.FindOAuthClient(ctx, id)
@@ -360,10 +361,10 @@ func (g *Gateway) authenticateOAuthClient(ctx context.Context, r *http.Request, 
 		hash = client.SecretHash
 	}
 	if !credentials.Verify(hash, secret) {
-		g.limits.authFailed(identity, source)
+		g.limits.AuthFailed(identity, source)
 		return nil, invalidClient("unknown client or wrong client secret")
 	}
-	g.limits.authSucceeded(identity, source)
+	g.limits.AuthSucceeded(identity, source)
 	return client, nil
 }
 
@@ -389,10 +390,10 @@ type restCaller struct {
 func (g *Gateway) bearer(ctx context.Context, r *http.Request) (*restCaller, error) {
 	source := clientAddress(r)
 	anonymous := func(e *oauthError) (*restCaller, error) {
-		if err := g.limits.authAllowed("", source); err != nil {
+		if err := g.limits.AuthAllowed("", source); err != nil {
 			return nil, throttled(err)
 		}
-		g.limits.authFailed("", source)
+		g.limits.AuthFailed("", source)
 		return nil, e
 	}
 	auth := r.Header.Get("Authorization")
@@ -400,7 +401,7 @@ func (g *Gateway) bearer(ctx context.Context, r *http.Request) (*restCaller, err
 	value = strings.TrimSpace(value)
 	switch {
 	case auth == "":
-		if err := g.limits.authAllowed("", source); err != nil {
+		if err := g.limits.AuthAllowed("", source); err != nil {
 			return nil, throttled(err)
 		}
 		return nil, &oauthError{status: http.StatusUnauthorized, code: "invalid_token",

@@ -569,7 +569,7 @@ func (g *Gateway) rest(c echo.Context, route string, write bool, run func(ctx co
 		g.restLog(start, c, route, status, rc.ClientID, rc.UserID, err)
 		return g.sendAndRecord(c, claim, status, body)
 	}
-	if err := g.limits.allow(rc.Caller); err != nil {
+	if err := g.limits.Allow(rc.APIKey, rc.CompanyID); err != nil {
 		return fail(err)
 	}
 	plate := envelope.NewLicensePlate()

@@ -13,6 +13,7 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/credentials"
 	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/internal/keylock"
+	"github.com/scwm-gateway/scwm-gateway/internal/limits"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -59,7 +60,7 @@ type Config struct {
 	TokenRateBurst int
 	// AuthFailureLimit failed authentications of one identity (apiKey,
 	// OAuth client, username) from one address within AuthFailureWindow
-	// make that pair wait for the window's end; see limits for the rest of
+	// make that pair wait for the window's end; see internal/limits for the rest of
 	// the throttle. 0 disables.
 	AuthFailureLimit  int
 	AuthFailureWindow time.Duration
@@ -116,7 +117,7 @@ type Gateway struct {
 	// incidentLocks makes changes of one incident take turns in this
 	// process (see mutate).
 	incidentLocks *keylock.Striped
-	limits        *limits
+	limits        *limits.Limits
 	passwords     credentials.Passwords
 	// passwordChecks bounds the bcrypt checks running at once (oauth.go).
 	passwordChecks *passwordGate
@@ -182,12 +183,12 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 		log:   cfg.Logger,
 
 		incidentLocks: keylock.New(1024),
-		limits: newLimits(cfg.Now, limitsConfig{
-			perKey:       rateSpec{cfg.RateLimit, cfg.RateBurst},
-			perCompany:   rateSpec{cfg.CompanyRateLimit, cfg.CompanyRateBurst},
-			token:        rateSpec{cfg.TokenRateLimit, cfg.TokenRateBurst},
-			mint:         rateSpec{cfg.MintRate, cfg.MintBurst},
-			authFailures: cfg.AuthFailureLimit, authWindow: cfg.AuthFailureWindow,
+		limits: limits.New(cfg.Now, limits.Config{
+			PerKey:       limits.Rate{PerSecond: cfg.RateLimit, Burst: cfg.RateBurst},
+			PerCompany:   limits.Rate{PerSecond: cfg.CompanyRateLimit, Burst: cfg.CompanyRateBurst},
+			Token:        limits.Rate{PerSecond: cfg.TokenRateLimit, Burst: cfg.TokenRateBurst},
+			Mint:         limits.Rate{PerSecond: cfg.MintRate, Burst: cfg.MintBurst},
+			AuthFailures: cfg.AuthFailureLimit, AuthWindow: cfg.AuthFailureWindow,
 		}),
 		passwords:      credentials.Passwords{Cost: cfg.PasswordCost},
 		passwordChecks: newPasswordGate(cfg.PasswordChecks, cfg.PasswordCheckQueue),

@@ -1,22 +1,21 @@
-package handlers
+// Package limits holds the gateway's rate limits (per API key, per company,
+// per OAuth client and address on the token endpoint, and on minting
+// credentials) and its throttle on failed authentication, in memory: they
+// protect the process they run in. It knows identities and addresses as
+// strings, and nothing of HTTP or the store.
+package limits
 
 import (
 	"container/list"
 	"math"
-	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
-	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
-// limits holds the rate limits (per API key, per company, per OAuth client
-// and address on the token endpoint, and on minting credentials) and the
-// throttle on failed authentication, all in memory: they protect this
-// process.
+// Limits holds the rate limits and the throttle on failed authentication.
 //
 // The throttle is keyed by what is attacked, so that a valid client is
 // never locked out by someone else's failures:
@@ -32,7 +31,7 @@ import (
 //
 // Known and unknown identities are counted alike, so the throttle tells
 // nothing about which exist.
-type limits struct {
+type Limits struct {
 	now          func() time.Time
 	rate         float64 // requests per second per API key; 0 disables
 	burst        float64
@@ -52,10 +51,11 @@ type limits struct {
 	successes *lru[time.Time] // identity and address -> last successful authentication
 }
 
-// rateSpec is a rate in events per second and its burst.
-type rateSpec struct {
-	rate  float64
-	burst int
+// Rate is a rate in events per second (0 disables its limit) and the burst
+// allowed above it (at least 1; 0 means the rate, rounded up).
+type Rate struct {
+	PerSecond float64
+	Burst     int
 }
 
 type bucket struct {
@@ -81,38 +81,47 @@ const identityFailureFactor = 10
 // address from the identity-wide throttle.
 const successMemory = 24 * time.Hour
 
-type limitsConfig struct {
-	perKey, perCompany, token, mint rateSpec
-	authFailures                    int
-	authWindow                      time.Duration
-	maxTracked                      int
+// Config sets the limits.
+type Config struct {
+	// PerKey and PerCompany limit requests per API key and per company
+	// across its keys; Token limits the token endpoint per OAuth client and
+	// per address; Mint limits the credentials a company mints.
+	PerKey, PerCompany, Token, Mint Rate
+	// AuthFailures failed authentications of one identity from one address
+	// within AuthWindow make that pair wait for the window's end; 0
+	// disables the throttle.
+	AuthFailures int
+	AuthWindow   time.Duration
+	// MaxTracked bounds each map of buckets and windows; zero means the
+	// default.
+	MaxTracked int
 }
 
-func newLimits(now func() time.Time, c limitsConfig) *limits {
-	burst := func(r rateSpec) float64 {
-		if r.burst < 1 {
-			return math.Max(1, r.rate)
+// New returns the limits of c, reading the time from now.
+func New(now func() time.Time, c Config) *Limits {
+	burst := func(r Rate) float64 {
+		if r.Burst < 1 {
+			return math.Max(1, r.PerSecond)
 		}
-		return float64(r.burst)
+		return float64(r.Burst)
 	}
-	if c.maxTracked <= 0 {
-		c.maxTracked = maxTracked
+	if c.MaxTracked <= 0 {
+		c.MaxTracked = maxTracked
 	}
-	return &limits{now: now,
-		rate: c.perKey.rate, burst: burst(c.perKey),
-		companyRate: c.perCompany.rate, companyBurst: burst(c.perCompany),
-		tokenRate: c.token.rate, tokenBurst: burst(c.token),
-		mintRate: c.mint.rate, mintBurst: burst(c.mint),
-		authFailures: c.authFailures, authWindow: c.authWindow,
-		buckets: newLRU[*bucket](c.maxTracked), fails: newLRU[*failWindow](c.maxTracked),
-		successes: newLRU[time.Time](c.maxTracked)}
+	return &Limits{now: now,
+		rate: c.PerKey.PerSecond, burst: burst(c.PerKey),
+		companyRate: c.PerCompany.PerSecond, companyBurst: burst(c.PerCompany),
+		tokenRate: c.Token.PerSecond, tokenBurst: burst(c.Token),
+		mintRate: c.Mint.PerSecond, mintBurst: burst(c.Mint),
+		authFailures: c.AuthFailures, authWindow: c.AuthWindow,
+		buckets: newLRU[*bucket](c.MaxTracked), fails: newLRU[*failWindow](c.MaxTracked),
+		successes: newLRU[time.Time](c.MaxTracked)}
 }
 
-// allow takes a token from the caller's API key's bucket and from its
-// company's, or answers 429 with the time until the next token. The
+// Allow takes a token from an API key's bucket and from its company's, or answers 429 with the time until the next token. The
 // company's limit keeps many keys of one company from multiplying its
 // budget.
-func (l *limits) allow(c Caller) error {
+func (l *Limits) Allow(apiKey, companyID string) error {
 	if l.rate <= 0 && l.companyRate <= 0 {
 		return nil
 	}
@@ -120,13 +129,13 @@ func (l *limits) allow(c Caller) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.take(now,
-		limitedBy{"k\x00" + c.APIKey, l.rate, l.burst, "this apiKey"},
-		limitedBy{"c\x00" + c.CompanyID, l.companyRate, l.companyBurst, "this company"})
+		limitedBy{"k\x00" + apiKey, l.rate, l.burst, "this apiKey"},
+		limitedBy{"c\x00" + companyID, l.companyRate, l.companyBurst, "this company"})
 }
 
-// allowTokenRequest limits the token endpoint per address, before the
+// AllowTokenRequest limits the token endpoint per address, before the
 // client is known.
-func (l *limits) allowTokenRequest(addr string) error {
+func (l *Limits) AllowTokenRequest(addr string) error {
 	if l.tokenRate <= 0 {
 		return nil
 	}
@@ -136,8 +145,8 @@ func (l *limits) allowTokenRequest(addr string) error {
 	return l.take(now, limitedBy{"ta\x00" + addr, l.tokenRate, l.tokenBurst, "this address at the token endpoint"})
 }
 
-// allowTokenGrant limits the token endpoint per authenticated OAuth client.
-func (l *limits) allowTokenGrant(clientID string) error {
+// AllowTokenGrant limits the token endpoint per authenticated OAuth client.
+func (l *Limits) AllowTokenGrant(clientID string) error {
 	if l.tokenRate <= 0 {
 		return nil
 	}
@@ -147,8 +156,8 @@ func (l *limits) allowTokenGrant(clientID string) error {
 	return l.take(now, limitedBy{"tc\x00" + clientID, l.tokenRate, l.tokenBurst, "this OAuth client at the token endpoint"})
 }
 
-// allowMint limits how fast a company mints API credentials.
-func (l *limits) allowMint(companyID string) error {
+// AllowMint limits how fast a company mints API credentials.
+func (l *Limits) AllowMint(companyID string) error {
 	if l.mintRate <= 0 {
 		return nil
 	}
@@ -167,7 +176,7 @@ type limitedBy struct {
 
 // take draws one token from every bucket that has a rate, or from none if
 // any is empty; l.mu is held.
-func (l *limits) take(now time.Time, all ...limitedBy) error {
+func (l *Limits) take(now time.Time, all ...limitedBy) error {
 	var buckets [2]*bucket
 	for i, lb := range all {
 		if lb.rate <= 0 {
@@ -199,17 +208,17 @@ func formatRate(rate, burst float64) string {
 	return strconv.FormatFloat(rate, 'f', -1, 64) + " per second (bursts of " + strconv.FormatFloat(burst, 'f', -1, 64) + ")"
 }
 
-// The identities the failed-authentication throttle counts.
-func apiKeyIdentity(apiKey string) string        { return "apiKey\x00" + apiKey }
-func oauthClientIdentity(clientID string) string { return "oauthClient\x00" + clientID }
-func userIdentity(username string) string {
-	return "user\x00" + store.NormalizeUsername(username)
-}
+// The identities the failed-authentication throttle counts: an API key, an
+// OAuth client, a user (by the username as stored, which the caller
+// normalizes).
+func APIKeyIdentity(apiKey string) string        { return "apiKey\x00" + apiKey }
+func OAuthClientIdentity(clientID string) string { return "oauthClient\x00" + clientID }
+func UserIdentity(username string) string        { return "user\x00" + username }
 
-// authAllowed refuses, before its credentials are looked at, an attempt to
-// authenticate as identity from addr that the throttle stops (see limits);
+// AuthAllowed refuses, before its credentials are looked at, an attempt to
+// authenticate as identity from addr that the throttle stops (see Limits);
 // identity "" is an attempt that names none.
-func (l *limits) authAllowed(identity, addr string) error {
+func (l *Limits) AuthAllowed(identity, addr string) error {
 	if l.authFailures <= 0 {
 		return nil
 	}
@@ -235,20 +244,20 @@ func (l *limits) authAllowed(identity, addr string) error {
 }
 
 // over reports whether the window at key holds limit failures or more.
-func (l *limits) over(now time.Time, key string, limit int) bool {
+func (l *Limits) over(now time.Time, key string, limit int) bool {
 	w, ok := l.fails.peek(key)
 	return ok && now.Sub(w.start) < l.authWindow && w.count >= limit
 }
 
-func (l *limits) throttledUntil(now time.Time, key, msg string) error {
+func (l *Limits) throttledUntil(now time.Time, key, msg string) error {
 	w, _ := l.fails.peek(key)
 	return &envelope.Error{Kind: envelope.KindRateLimitExceeded, RetryAfter: w.start.Add(l.authWindow).Sub(now),
 		Message: msg + "; retry after the Retry-After seconds"}
 }
 
-// authFailed counts a failed authentication as identity ("" for none) from
+// AuthFailed counts a failed authentication as identity ("" for none) from
 // addr.
-func (l *limits) authFailed(identity, addr string) {
+func (l *Limits) AuthFailed(identity, addr string) {
 	if l.authFailures <= 0 {
 		return
 	}
@@ -263,7 +272,7 @@ func (l *limits) authFailed(identity, addr string) {
 	l.count(now, "i\x00"+identity)
 }
 
-func (l *limits) count(now time.Time, key string) {
+func (l *Limits) count(now time.Time, key string) {
 	w, ok := l.fails.get(key)
 	if !ok || now.Sub(w.start) >= l.authWindow {
 		w = &failWindow{start: now}
@@ -272,10 +281,10 @@ func (l *limits) count(now time.Time, key string) {
 	w.count++
 }
 
-// authSucceeded records that identity authenticated from addr: its
+// AuthSucceeded records that identity authenticated from addr: its
 // failures from there are forgotten, and addr stays served while the
 // identity is under attack from elsewhere.
-func (l *limits) authSucceeded(identity, addr string) {
+func (l *Limits) AuthSucceeded(identity, addr string) {
 	if l.authFailures <= 0 {
 		return
 	}
@@ -287,7 +296,7 @@ func (l *limits) authSucceeded(identity, addr string) {
 }
 
 // lru is a map bounded to max entries that drops the least recently used
-// one when full; it is not safe for concurrent use (limits.mu guards it).
+// one when full; it is not safe for concurrent use (Limits.mu guards it).
 type lru[V any] struct {
 	max   int
 	order *list.List // of *lruEntry[V], most recently used first
@@ -348,13 +357,3 @@ func (m *lru[V]) remove(key string) {
 }
 
 func (m *lru[V]) len() int { return m.order.Len() }
-
-// clientAddress is the host part of the peer address. The gateway does not
-// trust X-Forwarded-For: behind a proxy, the proxy should do this throttling.
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}

@@ -1,4 +1,4 @@
-package handlers
+package limits
 
 import (
 	"fmt"
@@ -11,17 +11,17 @@ import (
 func TestThrottleDropsTheOldestWhenFull(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1_700_000_000, 0)
-	l := newLimits(func() time.Time { return now }, limitsConfig{authFailures: 2, authWindow: time.Minute, maxTracked: 4})
-	l.authFailed("", "watched")
-	l.authFailed("", "watched")
+	l := New(func() time.Time { return now }, Config{AuthFailures: 2, AuthWindow: time.Minute, MaxTracked: 4})
+	l.AuthFailed("", "watched")
+	l.AuthFailed("", "watched")
 	for i := range 10 {
-		l.authFailed("", "watched") // used again, so it stays
-		l.authFailed("", fmt.Sprintf("passer-by-%d", i))
+		l.AuthFailed("", "watched") // used again, so it stays
+		l.AuthFailed("", fmt.Sprintf("passer-by-%d", i))
 		if n := l.fails.len(); n > 4 {
 			t.Fatalf("%d entries in a map of 4", n)
 		}
 	}
-	if err := l.authAllowed("", "watched"); err == nil {
+	if err := l.AuthAllowed("", "watched"); err == nil {
 		t.Fatal("the map forgot the address it used most recently")
 	}
 	if _, ok := l.fails.peek("a\x00passer-by-0"); ok {
