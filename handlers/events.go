@@ -106,7 +106,7 @@ func (g *Gateway) process(ctx context.Context, c echo.Context, o *outcome) {
 	if o.err = req.Validate(envelope.HeaderRules{Dataspaces: g.cfg.Dataspaces, NetworkScopedApps: networkScopedApps}); o.err != nil {
 		return
 	}
-	key, err := idempotencyKey(r, req)
+	key, err := req.IdempotencyKey(r.Header.Get("Idempotency-Key"))
 	if o.err = err; err != nil {
 		return
 	}
@@ -120,7 +120,7 @@ func (g *Gateway) process(ctx context.Context, c echo.Context, o *outcome) {
 	}
 	hash := ""
 	if key != "" && !ev.ReadOnly {
-		hash = requestHash(req) // before the schema check puts enums in canonical case
+		hash = req.Hash() // before the schema check puts enums in canonical case
 	}
 	warnings, eerr := ev.schema.Check(req.Payload)
 	if eerr != nil {
@@ -206,7 +206,7 @@ func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (Caller, er
 // network-scoped events, that the company belongs to the named network.
 func (g *Gateway) authorize(req *envelope.Request, caller Caller) error {
 	h := req.Header
-	if req.Event.App == appAuth && h.OwnerID == zeroUUID {
+	if req.ActsForOwnCompany() {
 		return nil // "my own company"
 	}
 	if h.OwnerID != caller.CompanyID {

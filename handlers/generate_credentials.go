@@ -9,10 +9,6 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
-// zeroUUID as ownerId means "the caller's own company" in
-// authorization-manager events.
-const zeroUUID = "00000000-0000-0000-0000-000000000000"
-
 // generateCredentials mints a new apiKey/apiSecret pair for the caller's own
 // company and user. The secret is answered once and stored only as a hash.
 //

@@ -3,13 +3,8 @@ package handlers
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"net/http"
 	"time"
-	"unicode/utf8"
 
 	"github.com/scwm-gateway/scwm-gateway/credentials"
 	"github.com/scwm-gateway/scwm-gateway/envelope"
@@ -18,42 +13,6 @@ import (
 
 // DefaultIdempotencyTTL is how long an idempotency key is remembered.
 const DefaultIdempotencyTTL = 24 * time.Hour
-
-// maxIdempotencyKeyLen bounds the Idempotency-Key header.
-const maxIdempotencyKeyLen = 255
-
-// idempotencyKey reads the request's idempotency key: the Idempotency-Key
-// HTTP header or header.idempotencyKey (both may be sent if they agree).
-func idempotencyKey(r *http.Request, req *envelope.Request) (string, error) {
-	fromHTTP := r.Header.Get("Idempotency-Key")
-	fromEnvelope := req.Header.IdempotencyKey
-	switch {
-	case !utf8.ValidString(fromHTTP):
-		return "", envelope.Errorf(envelope.KindHeaderValidation, "invalid header: Idempotency-Key: is not valid UTF-8; send a key of printable characters, such as a UUID")
-	case len(fromHTTP) > maxIdempotencyKeyLen:
-		return "", envelope.Errorf(envelope.KindHeaderValidation, "invalid header: Idempotency-Key: is %d bytes long, at most %d allowed", len(fromHTTP), maxIdempotencyKeyLen)
-	case fromHTTP != "" && fromEnvelope != "" && fromHTTP != fromEnvelope:
-		return "", envelope.Errorf(envelope.KindHeaderValidation, "invalid header: idempotencyKey: differs from the Idempotency-Key HTTP header; send one, or the same in both")
-	case fromHTTP != "":
-		return fromHTTP, nil
-	}
-	return fromEnvelope, nil
-}
-
-// requestHash identifies what a request asks for, so that a key reused for
-// a different request is told apart from a retry: the event, where it acts,
-// and the payload as sent (json.Marshal sorts keys and keeps numbers as
-// written).
-func requestHash(req *envelope.Request) string {
-	payload, _ := json.Marshal(req.Payload)
-	h := sha256.New()
-	for _, part := range []string{req.Header.EventName, req.Header.Dataspace, req.Header.ProcessNetworkID, req.Header.OwnerID} {
-		h.Write([]byte(part))
-		h.Write([]byte{0})
-	}
-	h.Write(payload)
-	return hex.EncodeToString(h.Sum(nil))
-}
 
 // keyClaim is an idempotency key held by the request being handled.
 type keyClaim struct {

@@ -584,9 +584,9 @@ func (g *Gateway) rest(c echo.Context, route string, write bool, run func(ctx co
 			return fail(err)
 		}
 		key := c.Request().Header.Get("Idempotency-Key")
-		if len(key) > maxIdempotencyKeyLen {
+		if len(key) > envelope.MaxIdempotencyKeyLen {
 			return fail(&restError{status: http.StatusBadRequest, code: "invalid_request",
-				description: fmt.Sprintf("Idempotency-Key is %d bytes long, at most %d allowed", len(key), maxIdempotencyKeyLen)})
+				description: fmt.Sprintf("Idempotency-Key is %d bytes long, at most %d allowed", len(key), envelope.MaxIdempotencyKeyLen)})
 		}
 		if key != "" {
 			setStep(c, "claiming the Idempotency-Key")

@@ -144,8 +144,7 @@ func capList(list []string, what string) []string {
 // Invalid builds the SchemaValidationException whose errMsg is the JSON
 // object {"validation-failed": [...]}, one entry per problem.
 func Invalid(problems []string) *envelope.Error {
-	msg, _ := json.Marshal(map[string][]string{"validation-failed": problems})
-	return &envelope.Error{Kind: envelope.KindSchemaValidation, Message: string(msg)}
+	return envelope.SchemaValidation(problems)
 }
 
 func dedupe(list []string) []string {
