@@ -180,8 +180,8 @@ func (g *Gateway) clientClosed(c echo.Context, start time.Time, o *outcome) bool
 	if !gone {
 		return false
 	}
-	if o.claim != nil {
-		g.finishKey(o.claim, http.StatusInternalServerError, nil) // any 5xx gives the key back
+	if o.result != nil {
+		g.Finish(o.result, http.StatusInternalServerError, nil) // any 5xx gives the key back
 	}
 	g.logClientClosed(g.log.Info(), start, o)
 	return true

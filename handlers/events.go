@@ -35,8 +35,8 @@ type outcome struct {
 	payload  any
 	warnings []string
 	err      error
-	// claim is the idempotency key this request holds, if any.
-	claim *keyClaim
+	// result is what Dispatch did, if it was reached.
+	result *Result
 	// replay is the recorded answer to send again instead.
 	replay *store.IdempotencyRecord
 }
@@ -110,49 +110,16 @@ func (g *Gateway) process(ctx context.Context, c echo.Context, o *outcome) {
 	if o.err = err; err != nil {
 		return
 	}
-	ev, eerr := g.registry.Lookup(req.Event)
-	if eerr != nil {
-		o.err = eerr
-		return
-	}
-	if o.err = g.authorize(req, o.caller); o.err != nil {
-		return
-	}
 	hash := ""
-	if key != "" && !ev.ReadOnly {
+	if key != "" {
 		hash = req.Hash() // before the schema check puts enums in canonical case
 	}
-	warnings, eerr := ev.schema.Check(req.Payload)
-	if eerr != nil {
-		o.err = eerr
-		return
-	}
 	h := req.Header
-	call := &Call{Event: req.Event, OwnerID: h.OwnerID, NetworkID: h.ProcessNetworkID, Dataspace: h.Dataspace,
-		Payload: req.Payload, Caller: o.caller, LicensePlate: o.plate, Now: g.now(), Warnings: warnings}
-	if key != "" && !ev.ReadOnly {
-		o.step = "claiming the Idempotency-Key"
-		claim, replay, recovered, err := g.claimKey(ctx, call, ev, key, hash)
-		switch {
-		case err != nil:
-			o.err = err
-			return
-		case replay != nil:
-			o.replay = replay
-			return
-		}
-		o.claim = claim
-		// A takeover answers under the plate of the request that first
-		// held the key, and its effect, if any, carries that plate too.
-		o.plate, call.LicensePlate = claim.plate, claim.plate
-		if recovered != nil {
-			o.payload, o.warnings = recovered.payload, recovered.warnings
-			return
-		}
-	}
-	o.step = "handling " + req.Header.EventName
-	o.payload, o.err = ev.Handle(ctx, call)
-	o.warnings = call.Warnings
+	res := g.Dispatch(ctx, &Request{Caller: o.caller, Event: req.Event, OwnerID: h.OwnerID, NetworkID: h.ProcessNetworkID,
+		Dataspace: h.Dataspace, OwnCompany: req.ActsForOwnCompany(), Payload: req.Payload,
+		IdempotencyKey: key, Hash: hash, LicensePlate: o.plate})
+	o.payload, o.warnings, o.err, o.plate, o.step = res.Payload, res.Warnings, res.Err, res.LicensePlate, res.Step
+	o.replay, o.result = res.Replay, res
 }
 
 func checkMediaType(contentType string) error {
@@ -202,24 +169,6 @@ func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (Caller, er
 		answerSeed: credentials.AnswerSeed(secret)}, nil
 }
 
-// authorize checks that the caller may act as header.ownerId and, for
-// network-scoped events, that the company belongs to the named network.
-func (g *Gateway) authorize(req *envelope.Request, caller Caller) error {
-	h := req.Header
-	if req.ActsForOwnCompany() {
-		return nil // "my own company"
-	}
-	if h.OwnerID != caller.CompanyID {
-		return envelope.Errorf(envelope.KindAuthorization,
-			"this API client acts for company %q and may not act as ownerId %q", caller.CompanyID, h.OwnerID)
-	}
-	if h.ProcessNetworkID != "" && !g.dir.IsMember(h.ProcessNetworkID, caller.CompanyID) {
-		return envelope.Errorf(envelope.KindAuthorization,
-			"company %q is not a member of processNetworkId %q", caller.CompanyID, h.ProcessNetworkID)
-	}
-	return nil
-}
-
 // respond is the one place where an outcome becomes a response envelope, an
 // X-License-Plate header and a log line; it also records the answer of a
 // request that holds an idempotency key.
@@ -256,10 +205,10 @@ func (g *Gateway) respond(c echo.Context, start time.Time, o *outcome) {
 	c.Response().WriteHeader(status)
 	_, _ = c.Response().Write(body)
 
-	if o.claim != nil {
+	if o.result != nil && o.result.HoldsKey() {
 		// The client has its answer before the record is written.
 		c.Response().Flush()
-		g.finishKey(o.claim, status, body)
+		g.Finish(o.result, status, body)
 	}
 
 	var ev *zerolog.Event
