@@ -99,7 +99,7 @@ func (g *Gateway) Dispatch(ctx context.Context, req *Request) (res *Result) {
 		res.claim = claim
 		// A takeover answers under the plate of the request that first
 		// held the key, and its effect, if any, carries that plate too.
-		res.LicensePlate, call.LicensePlate = claim.plate, claim.plate
+		res.LicensePlate, call.LicensePlate = claim.Plate(), claim.Plate()
 		if recovered != nil {
 			res.Payload, res.Warnings = recovered.payload, recovered.warnings
 			return res

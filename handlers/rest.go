@@ -601,7 +601,7 @@ func (g *Gateway) rest(c echo.Context, route string, write bool, run func(ctx co
 				g.restLog(start, c, route, replay.Status, rc.ClientID, rc.UserID, nil)
 				return c.Blob(replay.Status, echo.MIMEApplicationJSON, replay.Body)
 			}
-			plate = claim.plate
+			plate = claim.Plate()
 			c.Set(restPlateKey, plate)
 			if recovered != nil {
 				return g.restAnswer(c, start, route, rc, claim, http.StatusOK, recovered.payload)

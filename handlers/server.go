@@ -12,6 +12,7 @@ import (
 
 	"github.com/scwm-gateway/scwm-gateway/credentials"
 	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/internal/idempotency"
 	"github.com/scwm-gateway/scwm-gateway/internal/keylock"
 	"github.com/scwm-gateway/scwm-gateway/internal/limits"
 	"github.com/scwm-gateway/scwm-gateway/store"
@@ -126,6 +127,8 @@ type Gateway struct {
 	mintLocks *keylock.Striped
 	// bodies counts the bytes of bodies being read (Config.MaxBodyBytesInFlight).
 	bodies *bodyBudget
+	// keys claims and records idempotency keys.
+	keys *idempotency.Keys
 }
 
 // now is the gateway's clock (Config.Now).
@@ -195,6 +198,7 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 		mintLocks:      keylock.New(64),
 		bodies:         newBodyBudget(cfg.MaxBodyBytesInFlight),
 	}
+	g.keys = &idempotency.Keys{Store: st, Now: cfg.Now, Lease: g.lease(), TTL: cfg.IdempotencyTTL, Log: cfg.Logger}
 	reg, err := NewRegistry(g.catalogue())
 	if err != nil {
 		return nil, err
