@@ -22,6 +22,7 @@ import (
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/internal/jsonvalue"
+	"github.com/scwm-gateway/scwm-gateway/internal/oauth"
 	"github.com/scwm-gateway/scwm-gateway/internal/schema"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
@@ -472,8 +473,8 @@ func restBodyError(err error) error {
 	case !errors.As(err, &ee):
 		return err
 	case ee.Kind == envelope.KindServiceUnavailable:
-		return &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
-			description: ee.Message, retryAfter: ee.RetryAfter}
+		return &oauth.Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable",
+			Description: ee.Message, RetryAfter: ee.RetryAfter}
 	}
 	return &restError{status: ee.Kind.Status(), code: "invalid_request", description: ee.Message}
 }
@@ -676,16 +677,16 @@ func (g *Gateway) restFail(c echo.Context, start time.Time, route, clientID, use
 func (g *Gateway) errorAnswer(c echo.Context, err error) (int, []byte) {
 	body := map[string]any{}
 	var status int
-	var oe *oauthError
+	var oe *oauth.Error
 	var re *restError
 	switch {
 	case errors.As(err, &oe):
-		status = oe.status
-		body["error"], body["error_description"] = oe.code, oe.description
-		if oe.challenge != "" {
-			c.Response().Header().Set("WWW-Authenticate", oe.challenge)
+		status = oe.Status
+		body["error"], body["error_description"] = oe.Code, oe.Description
+		if oe.Challenge != "" {
+			c.Response().Header().Set("WWW-Authenticate", oe.Challenge)
 		}
-		retryAfter(c, oe.retryAfter)
+		retryAfter(c, oe.RetryAfter)
 	case errors.As(err, &re):
 		status = re.status
 		body["error"], body["error_description"] = re.code, re.description

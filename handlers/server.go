@@ -15,6 +15,7 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/internal/idempotency"
 	"github.com/scwm-gateway/scwm-gateway/internal/keylock"
 	"github.com/scwm-gateway/scwm-gateway/internal/limits"
+	"github.com/scwm-gateway/scwm-gateway/internal/oauth"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -120,8 +121,8 @@ type Gateway struct {
 	incidentLocks *keylock.Striped
 	limits        *limits.Limits
 	passwords     credentials.Passwords
-	// passwordChecks bounds the bcrypt checks running at once (oauth.go).
-	passwordChecks *passwordGate
+	// oauth is the REST surface's authorization server.
+	oauth *oauth.Server
 	// mintLocks makes one company's credential mints take turns, so that
 	// the cap on its keys holds (generate_credentials.go).
 	mintLocks *keylock.Striped
@@ -193,11 +194,13 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 			Mint:         limits.Rate{PerSecond: cfg.MintRate, Burst: cfg.MintBurst},
 			AuthFailures: cfg.AuthFailureLimit, AuthWindow: cfg.AuthFailureWindow,
 		}),
-		passwords:      credentials.Passwords{Cost: cfg.PasswordCost},
-		passwordChecks: newPasswordGate(cfg.PasswordChecks, cfg.PasswordCheckQueue),
-		mintLocks:      keylock.New(64),
-		bodies:         newBodyBudget(cfg.MaxBodyBytesInFlight),
+		passwords: credentials.Passwords{Cost: cfg.PasswordCost},
+		mintLocks: keylock.New(64),
+		bodies:    newBodyBudget(cfg.MaxBodyBytesInFlight),
 	}
+	g.oauth = oauth.New(oauth.Config{Store: st, Limits: g.limits, Passwords: g.passwords, Now: cfg.Now,
+		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
+		PasswordChecks: cfg.PasswordChecks, PasswordCheckQueue: cfg.PasswordCheckQueue})
 	g.keys = &idempotency.Keys{Store: st, Now: cfg.Now, Lease: g.lease(), TTL: cfg.IdempotencyTTL, Log: cfg.Logger}
 	reg, err := NewRegistry(g.catalogue())
 	if err != nil {

@@ -45,12 +45,3 @@ func (g *Gateway) unavailable(ctx context.Context, err error, step string) *enve
 	}
 	return nil
 }
-
-// timedOutWhile is the error of a request whose deadline passed during a
-// step that takes no context (a password check), checked right after it.
-func timedOutWhile(ctx context.Context, step string) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s: %w", step, err)
-	}
-	return nil
-}
