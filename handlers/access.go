@@ -29,10 +29,19 @@ const (
 	rolePartner
 )
 
-// roleOf decides what the caller is to inc in the header's network, for an
-// event of process type pt.
-func roleOf(inc *store.Incident, call *Call, pt processType) role {
-	if inc.ProcessType != pt.Name || inc.NetworkID != call.NetworkID {
+// roleOf decides what the caller is to inc in the call's network, for an
+// event of process type pt. A call that names no network (a surface without
+// one, such as the REST routes; the envelope API always names one) acts in
+// the incident's own network, if the caller's company belongs to it.
+func (g *Gateway) roleOf(inc *store.Incident, call *Call, pt processType) role {
+	if inc.ProcessType != pt.Name {
+		return roleNone
+	}
+	if call.NetworkID == "" {
+		if !g.dir.IsMember(inc.NetworkID, call.Caller.CompanyID) {
+			return roleNone
+		}
+	} else if inc.NetworkID != call.NetworkID {
 		return roleNone
 	}
 	switch company := call.Caller.CompanyID; {
@@ -50,6 +59,9 @@ func roleOf(inc *store.Incident, call *Call, pt processType) role {
 func (g *Gateway) findVisible(ctx context.Context, call *Call, pt processType, id string, with store.Include) (*store.Incident, role, error) {
 	notFound := envelope.Errorf(envelope.KindObjectNotFound,
 		"no %s with id %q is visible to company %q in process network %q", pt.Name, id, call.OwnerID, call.NetworkID)
+	if call.NetworkID == "" {
+		notFound = envelope.Errorf(envelope.KindObjectNotFound, "no %s with id %q is visible to company %q", pt.Name, id, call.OwnerID)
+	}
 	inc, err := g.store.FindIncident(ctx, call.Dataspace, id, with)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, roleNone, notFound
@@ -57,7 +69,7 @@ func (g *Gateway) findVisible(ctx context.Context, call *Call, pt processType, i
 	if err != nil {
 		return nil, roleNone, err
 	}
-	r := roleOf(inc, call, pt)
+	r := g.roleOf(inc, call, pt)
 	if r == roleNone {
 		return nil, roleNone, notFound
 	}

@@ -88,5 +88,6 @@ func (g *Gateway) createIncident(ctx context.Context, call *Call, pt processType
 	if err := g.store.InsertIncident(ctx, inc); err != nil {
 		return nil, err
 	}
+	call.Incident = inc
 	return inc, nil
 }

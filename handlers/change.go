@@ -252,6 +252,7 @@ func (g *Gateway) mutate(ctx context.Context, call *Call, pt processType, id str
 			return nil, false, staleVersion(sent, inc.DataVersion)
 		}
 		if ch == nil {
+			call.Incident = inc
 			return inc, false, nil
 		}
 		sort.Strings(ch.Activity.Fields)
@@ -263,6 +264,7 @@ func (g *Gateway) mutate(ctx context.Context, call *Call, pt processType, id str
 		err = g.store.WriteVersion(ctx, next, ch.Activity)
 		switch {
 		case err == nil:
+			call.Incident = next
 			return next, true, nil
 		case !errors.Is(err, store.ErrConflict):
 			return nil, false, err

@@ -52,6 +52,10 @@ type Result struct {
 	// Step is what the request was doing last, for the answer when the
 	// request's deadline passed.
 	Step string
+	// Incident is the version of the incident the event created, wrote or
+	// read (for a takeover, the one the dead request wrote), when it names
+	// one.
+	Incident *store.Incident
 
 	claim *keyClaim
 }
@@ -101,7 +105,7 @@ func (g *Gateway) Dispatch(ctx context.Context, req *Request) (res *Result) {
 		// held the key, and its effect, if any, carries that plate too.
 		res.LicensePlate, call.LicensePlate = claim.Plate(), claim.Plate()
 		if recovered != nil {
-			res.Payload, res.Warnings = recovered.payload, recovered.warnings
+			res.Payload, res.Warnings, res.Incident = recovered.payload, recovered.warnings, recovered.incident
 			return res
 		}
 	}
@@ -113,7 +117,7 @@ func (g *Gateway) Dispatch(ctx context.Context, req *Request) (res *Result) {
 		}
 	}()
 	res.Payload, res.Err = ev.Handle(ctx, call)
-	res.Warnings = call.Warnings
+	res.Warnings, res.Incident = call.Warnings, call.Incident
 	return res
 }
 

@@ -20,6 +20,8 @@ type keyClaim = idempotency.Claim
 type recoveredAnswer struct {
 	payload  any
 	warnings []string
+	// incident is the version the dead request wrote, if it wrote one.
+	incident *store.Incident
 }
 
 // claimKey makes the request the holder of its idempotency key, or finds
@@ -56,7 +58,7 @@ func (g *Gateway) rebuildAnswer(ctx context.Context, ev *Event, dataspace, plate
 	}
 	payload, warnings := ev.Recover(effect)
 	warnings = append(warnings, "the first request with this Idempotency-Key was interrupted after its change was stored; this answer was rebuilt from that change")
-	return &recoveredAnswer{payload: payload, warnings: warnings}, nil
+	return &recoveredAnswer{payload: payload, warnings: warnings, incident: effect.Incident}, nil
 }
 
 // finishKey records the answer of the request holding a key

@@ -15,6 +15,7 @@ func (g *Gateway) readIncident(pt processType) HandlerFunc {
 		if err != nil {
 			return nil, err
 		}
+		call.Incident = inc
 		return newRecord(inc, call.Caller.CompanyID), nil
 	}
 }

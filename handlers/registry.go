@@ -37,6 +37,10 @@ type Call struct {
 	// Warnings go into the response header; the schema check starts them
 	// and handlers may add to them.
 	Warnings []string
+	// Incident is the version of the incident the event created, wrote or
+	// read, set by the handler, for surfaces that answer with the whole
+	// incident.
+	Incident *store.Incident
 }
 
 // EventName is the full name of the event called, as the history records

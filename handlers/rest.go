@@ -310,29 +310,12 @@ func newRestIncident(inc *store.Incident) *restIncident {
 	}
 }
 
-// The SCWM events a REST route is recorded as in the activity history.
+// The catalogue events the REST routes are.
 var (
 	restAddEvent  = envelope.EventName{App: appAPT, Action: "add-incident", Version: 5}
+	restReadEvent = envelope.EventName{App: appAPT, Action: "read-incident", Version: 4}
 	restEditEvent = envelope.EventName{App: appAPT, Action: "edit-incident", Version: 5}
 )
-
-// restCall is the Call a REST route runs as: the caller's company in its
-// default network (the first network listing it), or in the incident's
-// network, recorded in the history as event and naming the route and the
-// OAuth client.
-func (g *Gateway) restCall(c echo.Context, rc *restCaller, plate string, event envelope.EventName, network string, payload map[string]any) *Call {
-	return &Call{
-		Event:        event,
-		OwnerID:      rc.CompanyID,
-		NetworkID:    network,
-		Dataspace:    g.restDataspace(),
-		Payload:      payload,
-		Caller:       rc.Caller,
-		LicensePlate: plate,
-		Now:          g.now(),
-		Detail:       map[string]any{"api": c.Request().Method + " " + c.Path(), "clientId": rc.ClientID},
-	}
-}
 
 // restDataspace is where the REST routes keep incidents, since their
 // requests name no dataspace: "default" when it is served, otherwise the
@@ -345,13 +328,11 @@ func (g *Gateway) restDataspace() string {
 	return g.cfg.Dataspaces[0]
 }
 
-// handleRestCreate is POST /api/incident and POST /api/v1/incident.
+// handleRestCreate is POST /api/incident and POST /api/v1/incident: an
+// add-incident:v5 of the fields sent, in the caller's company's default
+// network (the first network listing it).
 func (g *Gateway) handleRestCreate(c echo.Context) error {
-	return g.rest(c, "create", true, func(ctx context.Context, rc *restCaller, plate string, raw []byte) (any, error) {
-		body, err := restBody(c, raw)
-		if err != nil {
-			return nil, err
-		}
+	return g.rest(c, "create", true, func(rc *restCaller, body map[string]any) (*Request, error) {
 		data, _, err := restInput(body, true)
 		if err != nil {
 			return nil, err
@@ -361,93 +342,33 @@ func (g *Gateway) handleRestCreate(c echo.Context) error {
 			return nil, &restError{status: http.StatusConflict, code: "no_network",
 				description: fmt.Sprintf("company %q belongs to no process network to create incidents in", rc.CompanyID)}
 		}
-		pt, _ := lookupProcessType("incident")
-		call := g.restCall(c, rc, plate, restAddEvent, network, body)
-		inc, err := g.createIncident(ctx, call, pt, data, nil)
-		if err != nil {
-			return nil, err
-		}
-		return newRestIncident(inc), nil
+		return &Request{Event: restAddEvent, NetworkID: network, Payload: data}, nil
 	})
 }
 
-// handleRestGet is GET /api/v1/incident/{id}.
+// handleRestGet is GET /api/v1/incident/{id}: a read-incident:v4 in the
+// incident's own network.
 func (g *Gateway) handleRestGet(c echo.Context) error {
-	return g.rest(c, "read", false, func(ctx context.Context, rc *restCaller, _ string, _ []byte) (any, error) {
-		inc, _, err := g.restFind(ctx, rc, c.Param("id"))
-		if err != nil {
-			return nil, err
-		}
-		return newRestIncident(inc), nil
+	return g.rest(c, "read", false, func(_ *restCaller, _ map[string]any) (*Request, error) {
+		return &Request{Event: restReadEvent, Payload: map[string]any{"id": c.Param("id")}}, nil
 	})
 }
 
-// handleRestPatch is PATCH /api/v1/incident/{id}: it sets the fields sent,
-// as an edit-incident would (owner only, open incidents only), optionally
-// pinned to a dataVersion.
+// handleRestPatch is PATCH /api/v1/incident/{id}: an edit-incident:v5 of
+// the fields sent (JSON merge patch: objects merged, anything else set),
+// optionally pinned to a dataVersion, in the incident's own network.
 func (g *Gateway) handleRestPatch(c echo.Context) error {
-	return g.rest(c, "update", true, func(ctx context.Context, rc *restCaller, plate string, raw []byte) (any, error) {
-		body, err := restBody(c, raw)
+	return g.rest(c, "update", true, func(_ *restCaller, body map[string]any) (*Request, error) {
+		data, version, err := restInput(body, false)
 		if err != nil {
 			return nil, err
 		}
-		data, _, err := restInput(body, false)
-		if err != nil {
-			return nil, err
+		data["id"] = c.Param("id")
+		if version > 0 {
+			data["dataVersion"] = json.Number(strconv.FormatInt(version, 10))
 		}
-		found, pt, err := g.restFind(ctx, rc, c.Param("id"))
-		if err != nil {
-			return nil, err
-		}
-		call := g.restCall(c, rc, plate, restEditEvent, found.NetworkID, body)
-		written, _, err := g.mutate(ctx, call, pt, found.ID, 0, func(inc *store.Incident, r role) (*change, error) {
-			if err := ownerOnly(r, "change its fields"); err != nil {
-				return nil, err
-			}
-			if err := mustBeOpen(inc, "change it"); err != nil {
-				return nil, err
-			}
-			ch := newChange(call, inc)
-			for _, k := range slices.Sorted(maps.Keys(data)) {
-				if was, present := inc.Data[k]; !present || !sameValue(was, data[k]) {
-					ch.setData(k, data[k])
-				}
-			}
-			if ch.empty() {
-				return nil, nil // everything sent is already so: no new version
-			}
-			return ch, nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		// The answer is the version written (or, when nothing changed,
-		// the current one): no second read.
-		return newRestIncident(written), nil
+		return &Request{Event: restEditEvent, Payload: data}, nil
 	})
-}
-
-// restFind loads an incident of process type incident that the caller's
-// company owns, or that was submitted to it, in a network it belongs to.
-// Anything else is the same 404.
-func (g *Gateway) restFind(ctx context.Context, rc *restCaller, id string) (*store.Incident, processType, error) {
-	pt, _ := lookupProcessType("incident")
-	notFound := &restError{status: http.StatusNotFound, code: "not_found",
-		description: fmt.Sprintf("no incident with id %q is visible to company %q", id, rc.CompanyID)}
-	inc, err := g.store.FindIncident(ctx, g.restDataspace(), id, 0)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, pt, notFound
-	}
-	if err != nil {
-		return nil, pt, err
-	}
-	company := rc.CompanyID
-	visible := inc.ProcessType == pt.Name && (inc.OwnerID == company || inc.PartnerID == company) &&
-		g.dir.IsMember(inc.NetworkID, company)
-	if !visible {
-		return nil, pt, notFound
-	}
-	return inc, pt, nil
 }
 
 // restRead reads a request body within the gateway's body limit.
@@ -519,18 +440,20 @@ func canonicalBody(raw []byte) []byte {
 	return canonical
 }
 
-// rest runs one REST route: bearer authentication, the rate limit, for a
-// write the body and its Idempotency-Key, the route's work, the answer
-// (JSON, or an error as JSON) and the log line.
+// rest runs one REST route as the catalogue event build makes of its body:
+// bearer authentication, the rate limit, for a write the body and its
+// Idempotency-Key, then Dispatch (the same lookup, authorization, schema,
+// idempotency and handler as the envelope API's), and the answer: the
+// incident the event created, changed or read as REST JSON, or an error as
+// JSON, and the log line.
 //
-// A write with an Idempotency-Key is carried out once, as an event with
-// one is (idempotency.go): the key is claimed for the caller's company with
-// a hash of the route and body, a retry gets the first answer again (with
-// Idempotent-Replayed: true), and a retry after the first request died
-// gets the answer rebuilt from the version it wrote, found by its license
-// plate. Keys belong to the OAuth client and user that sent them: another
-// caller's same key, on either API, is another key.
-func (g *Gateway) rest(c echo.Context, route string, write bool, run func(ctx context.Context, rc *restCaller, plate string, raw []byte) (any, error)) error {
+// A write with an Idempotency-Key is carried out once: the key belongs to
+// the OAuth client and user that sent it, a retry is told from another
+// request by the route and the body's JSON content, a retry gets the
+// first answer again (with Idempotent-Replayed: true), and a retry after
+// the first request died gets the answer rebuilt from the version it
+// wrote, found by its license plate.
+func (g *Gateway) rest(c echo.Context, route string, write bool, build func(rc *restCaller, body map[string]any) (*Request, error)) error {
 	start := time.Now()
 	client := c.Request().Context() // ends when the client hangs up
 	ctx, cancel := g.withDeadline(c)
@@ -544,14 +467,14 @@ func (g *Gateway) rest(c echo.Context, route string, write bool, run func(ctx co
 	if err != nil {
 		return g.restFail(c, start, route, "", "", err)
 	}
-	var claim *keyClaim // the idempotency key held, once claimed
+	var res *Result // what Dispatch did, once it ran
 	defer func() {
 		if p := recover(); p != nil {
 			// The key's lease ends at once, so that a retry takes it
 			// over and finds out whether the change was made; the
 			// panic goes on to recoverPanics, which answers.
-			if claim != nil {
-				g.finishKey(claim, http.StatusInternalServerError, nil)
+			if res != nil {
+				g.Finish(res, http.StatusInternalServerError, nil)
 			}
 			panic(p)
 		}
@@ -560,106 +483,120 @@ func (g *Gateway) rest(c echo.Context, route string, write bool, run func(ctx co
 		if errors.Is(err, context.Canceled) && client.Err() != nil {
 			// Nobody is left to answer: log it as such, and give the
 			// key back (any 5xx does) for the client's retry.
-			if claim != nil {
-				g.finishKey(claim, http.StatusInternalServerError, nil)
+			if res != nil {
+				g.Finish(res, http.StatusInternalServerError, nil)
 			}
 			g.restLog(start, c, route, statusClientClosed, rc.ClientID, rc.UserID, errClientClosed)
 			return nil
 		}
 		status, body := g.errorAnswer(c, err)
 		g.restLog(start, c, route, status, rc.ClientID, rc.UserID, err)
-		return g.sendAndRecord(c, claim, status, body)
+		return g.sendAndRecord(c, res, status, body)
 	}
 	if err := g.limits.Allow(rc.APIKey, rc.CompanyID); err != nil {
 		return fail(err)
 	}
 	plate := envelope.NewLicensePlate()
 	c.Set(restPlateKey, plate)
-	var raw []byte
+	var body map[string]any
+	key, hash := "", ""
 	if write {
 		setStep(c, "reading the body")
-		if raw, err = g.restRead(c); errors.Is(err, errClientClosed) {
+		raw, err := g.restRead(c)
+		if errors.Is(err, errClientClosed) {
 			g.restLog(start, c, route, statusClientClosed, rc.ClientID, rc.UserID, err)
 			return nil
 		} else if err != nil {
 			return fail(err)
 		}
-		key := c.Request().Header.Get("Idempotency-Key")
-		if len(key) > envelope.MaxIdempotencyKeyLen {
+		key = c.Request().Header.Get("Idempotency-Key")
+		switch {
+		case len(key) > envelope.MaxIdempotencyKeyLen:
 			return fail(&restError{status: http.StatusBadRequest, code: "invalid_request",
 				description: fmt.Sprintf("Idempotency-Key is %d bytes long, at most %d allowed", len(key), envelope.MaxIdempotencyKeyLen)})
+		case !utf8.ValidString(key):
+			return fail(&restError{status: http.StatusBadRequest, code: "invalid_request",
+				description: "Idempotency-Key is not valid UTF-8; send a key of printable characters, such as a UUID"})
+		}
+		if body, err = restBody(c, raw); err != nil {
+			return fail(err)
 		}
 		if key != "" {
-			setStep(c, "claiming the Idempotency-Key")
-			var replay *store.IdempotencyRecord
-			var recovered *recoveredAnswer
-			claim, replay, recovered, err = g.claimRestKey(ctx, c, rc, plate, key, canonicalBody(raw))
-			switch {
-			case err != nil:
-				return fail(err)
-			case replay != nil:
-				c.Response().Header().Set("Idempotent-Replayed", "true")
-				g.restLog(start, c, route, replay.Status, rc.ClientID, rc.UserID, nil)
-				return c.Blob(replay.Status, echo.MIMEApplicationJSON, replay.Body)
-			}
-			plate = claim.Plate()
-			c.Set(restPlateKey, plate)
-			if recovered != nil {
-				return g.restAnswer(c, start, route, rc, claim, http.StatusOK, recovered.payload)
-			}
+			hash = restHash(c, rc, canonicalBody(raw))
 		}
 	}
-	setStep(c, "handling "+c.Request().Method+" "+c.Path())
-	out, err := run(ctx, rc, plate, raw)
+	req, err := build(rc, body)
 	if err != nil {
 		return fail(err)
 	}
-	return g.restAnswer(c, start, route, rc, claim, http.StatusOK, out)
-}
-
-// restAnswer sends a REST answer, records it for the idempotency key held,
-// if any, and logs the request.
-func (g *Gateway) restAnswer(c echo.Context, start time.Time, route string, rc *restCaller, claim *keyClaim, status int, v any) error {
-	body, err := json.Marshal(v)
+	req.Caller, req.OwnerID, req.Dataspace, req.LicensePlate = rc.Caller, rc.CompanyID, g.restDataspace(), plate
+	req.IdempotencyKey, req.Hash = key, hash
+	req.Payload = restPayload(req.Payload)
+	req.Detail = map[string]any{"api": c.Request().Method + " " + c.Path(), "clientId": rc.ClientID}
+	setStep(c, "handling "+c.Request().Method+" "+c.Path())
+	res = g.Dispatch(ctx, req)
+	c.Set(restPlateKey, res.LicensePlate)
+	switch {
+	case res.Replay != nil:
+		c.Response().Header().Set("Idempotent-Replayed", "true")
+		g.restLog(start, c, route, res.Replay.Status, rc.ClientID, rc.UserID, nil)
+		return c.Blob(res.Replay.Status, echo.MIMEApplicationJSON, res.Replay.Body)
+	case res.Err != nil:
+		setStep(c, res.Step)
+		return fail(res.Err)
+	case res.Incident == nil:
+		return fail(fmt.Errorf("%s named no incident to answer with", req.Event))
+	}
+	answer, err := json.Marshal(newRestIncident(res.Incident))
 	if err != nil {
-		return g.restFail(c, start, route, rc.ClientID, rc.UserID, err)
+		return fail(err)
 	}
-	g.restLog(start, c, route, status, rc.ClientID, rc.UserID, nil)
-	return g.sendAndRecord(c, claim, status, body)
+	g.restLog(start, c, route, http.StatusOK, rc.ClientID, rc.UserID, nil)
+	return g.sendAndRecord(c, res, http.StatusOK, answer)
 }
 
-// sendAndRecord sends a REST answer and flushes it to the client, then
-// records it for the idempotency key held, if any: the record's write does
-// not delay the answer.
-func (g *Gateway) sendAndRecord(c echo.Context, claim *keyClaim, status int, body []byte) error {
-	// With its length known, the answer is complete for the client once
-	// flushed, before this handler returns.
-	c.Response().Header().Set("Content-Length", strconv.Itoa(len(body)))
-	err := c.Blob(status, echo.MIMEApplicationJSON, body)
-	if claim != nil {
-		c.Response().Flush()
-		g.finishKey(claim, status, body)
+// restPayload is a REST route's payload as a surface decodes one from JSON
+// (numbers as json.Number), which the schema check and the handlers take.
+func restPayload(p map[string]any) map[string]any {
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return p
 	}
-	return err
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var out map[string]any
+	if dec.Decode(&out) != nil {
+		return p
+	}
+	return out
 }
 
-// claimRestKey claims a REST write's idempotency key (see rest). The key
-// belongs to the OAuth client and user that sent it, and must be valid
-// UTF-8 (invalid bytes would all become the same key).
-func (g *Gateway) claimRestKey(ctx context.Context, c echo.Context, rc *restCaller, plate, key string, raw []byte) (*keyClaim, *store.IdempotencyRecord, *recoveredAnswer, error) {
-	if !utf8.ValidString(key) {
-		return nil, nil, nil, &restError{status: http.StatusBadRequest, code: "invalid_request",
-			description: "Idempotency-Key is not valid UTF-8; send a key of printable characters, such as a UUID"}
-	}
+// restHash tells a REST retry from another request under the same key:
+// the route, the incident it names, the caller's company, and the body's
+// JSON content in one spelling.
+func restHash(c echo.Context, rc *restCaller, canonical []byte) string {
 	h := sha256.New()
 	for _, part := range []string{"rest", c.Request().Method, c.Path(), c.Param("id"), rc.CompanyID} {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}
-	h.Write(raw)
-	call := &Call{Dataspace: g.restDataspace(), OwnerID: rc.CompanyID, Caller: rc.Caller, LicensePlate: plate, Now: g.now()}
-	ev := &Event{Recover: func(e *store.Effect) (any, []string) { return newRestIncident(e.Incident), nil }}
-	return g.claimKey(ctx, call, ev, key, hex.EncodeToString(h.Sum(nil)))
+	h.Write(canonical)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// sendAndRecord sends a REST answer and flushes it to the client, then
+// records it for the idempotency key res holds, if any: the record's write
+// does not delay the answer.
+func (g *Gateway) sendAndRecord(c echo.Context, res *Result, status int, body []byte) error {
+	// With its length known, the answer is complete for the client once
+	// flushed, before this handler returns.
+	c.Response().Header().Set("Content-Length", strconv.Itoa(len(body)))
+	err := c.Blob(status, echo.MIMEApplicationJSON, body)
+	if res != nil && res.HoldsKey() {
+		c.Response().Flush()
+		g.Finish(res, status, body)
+	}
+	return err
 }
 
 // restFail answers err as JSON (see errorAnswer) and logs the request.

@@ -667,3 +667,26 @@ func TestRESTIdempotencyKeys(t *testing.T) {
 		t.Fatalf("%d incidents, want 2", len(list))
 	}
 }
+
+// A PATCH is a JSON merge patch, as edit-incident is: an object sent is
+// merged into the stored one (the custom field values not named keep
+// theirs), anything else is set.
+func TestRESTPatchMergesObjects(t *testing.T) {
+	t.Parallel()
+	h := startREST(t, handlers.Config{})
+	token, _ := login(t, h, gatewaytest.Tim)
+	created := restJSON(t, h, http.MethodPost, "/api/v1/incident", token, map[string]any{"subject": "merge", "requesterEmail": gatewaytest.Tim.Username,
+		"fieldValueDetails": map[string]any{"1": map[string]any{"type": 1, "stringValue": "Open"}}})
+	id := created.Body["id"].(string)
+	p := restJSON(t, h, http.MethodPatch, "/api/v1/incident/"+id, token, map[string]any{"subject": "merged",
+		"fieldValueDetails": map[string]any{"2": map[string]any{"type": 1, "stringValue": "High"}, "1": map[string]any{"stringValue": "Closed"}}})
+	if p.Status != http.StatusOK || p.Body["subject"] != "merged" || p.Body["dataVersion"] != 2.0 {
+		t.Fatalf("PATCH: %d %s", p.Status, p.Raw)
+	}
+	want := `{"1":{"stringValue":"Closed","type":1},"2":{"stringValue":"High","type":1}}`
+	for name, a := range map[string]*restAnswer{"the PATCH's answer": p, "a GET after it": restJSON(t, h, http.MethodGet, "/api/v1/incident/"+id, token, nil)} {
+		if fv, _ := json.Marshal(a.Body["fieldValueDetails"]); string(fv) != want {
+			t.Errorf("%s: fieldValueDetails %s, want %s", name, fv, want)
+		}
+	}
+}
