@@ -89,13 +89,13 @@ func ownerOnly(r role, action string) error {
 func mustBeOpen(inc *store.Incident, action string) error {
 	if inc.CurrentBaseState == stateClosed {
 		return envelope.Errorf(envelope.KindInvalidStateTransition,
-			"%s %s is Closed; reopen it first to %s", incidentName(inc), inc.ID, action)
+			"%s %s is Closed; reopen it first to %s", IncidentName(inc), inc.ID, action)
 	}
 	return nil
 }
 
 // incidentName is how messages name an incident: its INC-<n>.
-func incidentName(inc *store.Incident) string {
+func IncidentName(inc *store.Incident) string {
 	if n, ok := inc.Data["aptBusinessObjectId"].(string); ok {
 		return n
 	}
@@ -223,12 +223,12 @@ func (g *Gateway) followPartner(ch *change, patch map[string]any) (string, error
 		ch.setData("isSubmittedToPartner", false)
 		ch.setData("dateSubmitted", nil)
 		return fmt.Sprintf("partner company %q no longer has access to %s: it names no partner now, so it is no longer submitted; name a partner and submit it again to share it",
-			from, incidentName(inc)), nil
+			from, IncidentName(inc)), nil
 	}
 	if err := g.checkPartnerID(next, inc.OwnerID, inc.NetworkID); err != nil {
 		return "", err
 	}
 	ch.setData("dateSubmitted", ch.call.Now.UnixMilli())
 	return fmt.Sprintf("%s was submitted to partner company %q and is now submitted to %q: %q can read it from now on and %q no longer can",
-		incidentName(inc), from, next, next, from), nil
+		IncidentName(inc), from, next, next, from), nil
 }

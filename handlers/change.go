@@ -11,8 +11,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -150,7 +148,7 @@ func (ch *change) empty() bool {
 // sent already so, and wrote no new version.
 func unchangedWarning(inc *store.Incident) string {
 	return fmt.Sprintf("nothing changed: %s %s already has every value sent; no new version was written (dataVersion %d)",
-		incidentName(inc), inc.ID, inc.DataVersion)
+		IncidentName(inc), inc.ID, inc.DataVersion)
 }
 
 // sameValue reports whether a payload value (in jsonvalue.Copy's form) equals
@@ -276,7 +274,7 @@ func (g *Gateway) mutate(ctx context.Context, call *Call, pt processType, id str
 			return nil, false, staleVersion(sent, now.DataVersion)
 		case attempt >= maxPlanAttempts:
 			return nil, false, envelope.Errorf(envelope.KindConcurrentModification,
-				"%s %s kept changing while this request ran; retry it", incidentName(inc), inc.ID)
+				"%s %s kept changing while this request ran; retry it", IncidentName(inc), inc.ID)
 		}
 		// Another change came first: plan again from what it left, after a
 		// short random pause so that racing requests spread out.
@@ -427,58 +425,14 @@ func payloadVersion(p map[string]any) (version int64, pinned bool, err error) {
 		return 0, false, nil
 	}
 	if n, ok := v.(json.Number); ok {
-		if version, ok := wholeNumber(n); ok && version >= 1 {
+		if version, ok := envelope.WholeNumber(n); ok && version >= 1 {
 			return version, true, nil
 		}
 	}
-	return 0, false, schema.Invalid([]string{fmt.Sprintf("$.dataVersion: %s is not a dataVersion; %s", compactJSON(v), dataVersionRule)})
+	return 0, false, schema.Invalid([]string{fmt.Sprintf("$.dataVersion: %s is not a dataVersion; %s", jsonText(v), envelope.DataVersionRule)})
 }
 
-// dataVersionRule says what a dataVersion is, for error messages.
-const dataVersionRule = "send the incident's dataVersion as read, a whole number from 1 to 9223372036854775807"
-
-// wholeNumber reads a JSON number literal as an int64 when its value is a
-// whole number in int64's range, however it is written: 1, 1.0, 1e0, 10E-1
-// and 0.1e1 are all 1. It works on the literal's digits, so that no
-// rounding can make 9223372036854775808 or 1.0000000000000000001 whole.
-func wholeNumber(n json.Number) (int64, bool) {
-	s := string(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	mant, exp := s, 0
-	if i := strings.IndexAny(s, "eE"); i >= 0 {
-		mant = s[:i]
-		e, err := strconv.Atoi(s[i+1:])
-		if err != nil || e > 1000 || e < -1000 {
-			return 0, false // out of range, or a fraction, whatever the mantissa
-		}
-		exp = e
-	}
-	digits := mant
-	if i := strings.IndexByte(mant, '.'); i >= 0 {
-		digits = mant[:i] + mant[i+1:]
-		exp -= len(mant) - i - 1
-	}
-	if digits == "" || strings.Trim(digits, "0123456789") != "" {
-		return 0, false
-	}
-	digits = strings.TrimLeft(digits, "0")
-	for len(digits) > 0 && digits[len(digits)-1] == '0' {
-		digits = digits[:len(digits)-1]
-		exp++
-	}
-	if digits == "" {
-		return 0, true // zero, however written
-	}
-	if exp < 0 || len(digits)+exp > 19 {
-		return 0, false // a fraction, or more than int64's 19 digits
-	}
-	if neg {
-		digits = "-" + digits
-	}
-	v, err := strconv.ParseInt(digits+strings.Repeat("0", exp), 10, 64)
-	return v, err == nil
-}
+// envelope.DataVersionRule says what a dataVersion is, for error messages.
 
 // stringField reads a string payload field.
 func stringField(p map[string]any, name string) string {
@@ -493,4 +447,10 @@ func incidentID(p map[string]any) string {
 		return id
 	}
 	return stringField(p, "processId")
+}
+
+// jsonText is v as compact JSON, for messages.
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

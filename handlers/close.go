@@ -29,7 +29,7 @@ func (g *Gateway) closeIncident(pt processType) HandlerFunc {
 			}
 			if inc.CurrentBaseState == stateClosed {
 				return nil, envelope.Errorf(envelope.KindInvalidStateTransition,
-					"%s %s is already Closed", incidentName(inc), inc.ID)
+					"%s %s is already Closed", IncidentName(inc), inc.ID)
 			}
 			ch := newChange(call, inc)
 			ch.mergeData(data)

@@ -8,13 +8,13 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
-// failure is the one place where an error of the domain or the store gets
+// Failure is the one place where an error of the domain or the store gets
 // its kind: every surface turns the result into its own wire format (the
 // envelope in respond, REST JSON in errorAnswer), so that the same failure
 // is the same kind on every surface. ctx is the request's context and step
 // what it was doing (for a request whose own deadline passed); plate names
 // the request in the log and in the message of an internal error.
-func (g *Gateway) failure(ctx context.Context, err error, step, plate string) *envelope.Error {
+func (g *Gateway) Failure(ctx context.Context, err error, step, plate string) *envelope.Error {
 	var perr *envelope.Error
 	switch {
 	case errors.As(err, &perr):

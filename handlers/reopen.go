@@ -25,7 +25,7 @@ func (g *Gateway) reopenIncident(pt processType) HandlerFunc {
 			}
 			if inc.CurrentBaseState != stateClosed {
 				return nil, envelope.Errorf(envelope.KindInvalidStateTransition,
-					"%s %s is %s, not Closed; only a Closed incident can be reopened", incidentName(inc), inc.ID, inc.CurrentBaseState)
+					"%s %s is %s, not Closed; only a Closed incident can be reopened", IncidentName(inc), inc.ID, inc.CurrentBaseState)
 			}
 			ch := newChange(call, inc)
 			ch.mergeData(data)

@@ -2,21 +2,16 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
 
 	"github.com/scwm-gateway/scwm-gateway/credentials"
-	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/internal/idempotency"
 	"github.com/scwm-gateway/scwm-gateway/internal/keylock"
 	"github.com/scwm-gateway/scwm-gateway/internal/limits"
 	"github.com/scwm-gateway/scwm-gateway/internal/oauth"
-	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
 // Config holds the deployment's choices the handlers need.
@@ -81,8 +76,8 @@ type Config struct {
 	PasswordChecks     int
 	PasswordCheckQueue int
 	// AccessTokenTTL and RefreshTokenTTL are the lifetimes of the OAuth
-	// tokens of the REST surface (DefaultAccessTokenTTL,
-	// DefaultRefreshTokenTTL when zero).
+	// tokens of the REST surface (oauth.DefaultAccessTokenTTL,
+	// oauth.DefaultRefreshTokenTTL when zero).
 	AccessTokenTTL  time.Duration
 	RefreshTokenTTL time.Duration
 
@@ -115,7 +110,6 @@ type Gateway struct {
 	dir      *Directory
 	registry *Registry
 	log      zerolog.Logger
-	echo     *echo.Echo
 	// incidentLocks makes changes of one incident take turns in this
 	// process (see mutate).
 	incidentLocks *keylock.Striped
@@ -126,8 +120,6 @@ type Gateway struct {
 	// mintLocks makes one company's credential mints take turns, so that
 	// the cap on its keys holds (generate_credentials.go).
 	mintLocks *keylock.Striped
-	// bodies counts the bytes of bodies being read (Config.MaxBodyBytesInFlight).
-	bodies *bodyBudget
 	// keys claims and records idempotency keys.
 	keys *idempotency.Keys
 }
@@ -157,10 +149,10 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 		cfg.IdempotencyTTL = DefaultIdempotencyTTL
 	}
 	if cfg.AccessTokenTTL <= 0 {
-		cfg.AccessTokenTTL = DefaultAccessTokenTTL
+		cfg.AccessTokenTTL = oauth.DefaultAccessTokenTTL
 	}
 	if cfg.RefreshTokenTTL <= 0 {
-		cfg.RefreshTokenTTL = DefaultRefreshTokenTTL
+		cfg.RefreshTokenTTL = oauth.DefaultRefreshTokenTTL
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -196,7 +188,6 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 		}),
 		passwords: credentials.Passwords{Cost: cfg.PasswordCost},
 		mintLocks: keylock.New(64),
-		bodies:    newBodyBudget(cfg.MaxBodyBytesInFlight),
 	}
 	g.oauth = oauth.New(oauth.Config{Store: st, Limits: g.limits, Passwords: g.passwords, Now: cfg.Now,
 		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
@@ -210,12 +201,8 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 	if err := g.dir.Refresh(ctx); err != nil {
 		return nil, fmt.Errorf("load clients and networks: %w", err)
 	}
-	g.echo = g.routes()
 	return g, nil
 }
-
-// ServeHTTP serves every route of the gateway.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.echo.ServeHTTP(w, r) }
 
 // Run keeps the directory fresh and forgets expired idempotency keys until
 // ctx ends.
@@ -229,101 +216,32 @@ func (g *Gateway) Run(ctx context.Context) {
 // Registry is the event catalogue this gateway serves.
 func (g *Gateway) Registry() *Registry { return g.registry }
 
-// routes builds the router: every route of the gateway is here.
-func (g *Gateway) routes() *echo.Echo {
-	e := echo.New()
-	e.HideBanner = true
-	e.HidePort = true
-	e.HTTPErrorHandler = g.handleRouteError
-	e.Use(g.recoverPanics)
+// Config is the gateway's configuration, its defaults applied.
+func (g *Gateway) Config() Config { return g.cfg }
 
-	e.Any("/api/events", g.handleEvent)
-	// The REST compatibility surface (oauth.go, rest.go).
-	e.POST("/api/oauth/token", g.handleToken)
-	e.POST("/api/oauth/revoke", g.handleRevoke)
-	e.POST("/api/incident", g.handleRestCreate)
-	e.POST("/api/v1/incident", g.handleRestCreate)
-	e.GET("/api/v1/incident/:id", g.handleRestGet)
-	e.PATCH("/api/v1/incident/:id", g.handleRestPatch)
-	e.GET("/healthz", g.handleHealth)
-	e.GET("/readyz", g.handleReady)
-	return e
-}
+// Directory is the in-memory view of API clients and networks that
+// authentication and authorization are decided from.
+func (g *Gateway) Directory() *Directory { return g.dir }
 
-func (g *Gateway) handleHealth(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok", "version": g.cfg.Version})
-}
+// Limits are the rate limits and the failed-authentication throttle.
+func (g *Gateway) Limits() *limits.Limits { return g.limits }
 
-func (g *Gateway) handleReady(c echo.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
-	defer cancel()
-	if err := g.store.Ready(ctx); err != nil {
-		reason := store.UnavailableReason(err)
-		if reason == "" {
-			reason = "the store is not ready"
-		}
-		c.Response().Header().Set("Retry-After", "1")
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "store unavailable", "reason": reason})
-	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
-}
+// OAuth is the REST surface's authorization server.
+func (g *Gateway) OAuth() *oauth.Server { return g.oauth }
 
-// handleRouteError answers what the router could not route (unknown paths,
-// and anything a handler returned instead of writing) with an error envelope,
-// never Echo's default body.
-func (g *Gateway) handleRouteError(err error, c echo.Context) {
-	if c.Response().Committed {
-		return
-	}
-	var he *echo.HTTPError
-	kind := envelope.KindInternal
-	msg := "unexpected error"
-	if errors.As(err, &he) {
-		switch he.Code {
-		case http.StatusNotFound:
-			kind = envelope.KindNotFound
-			msg = fmt.Sprintf("no such endpoint: %s %s; SCWM events go to POST /api/events", c.Request().Method, c.Request().URL.Path)
-		case http.StatusMethodNotAllowed:
-			kind = envelope.KindMethodNotAllowed
-			msg = fmt.Sprintf("method %s is not allowed on %s", c.Request().Method, c.Request().URL.Path)
-		}
-	}
-	if kind == envelope.KindInternal {
-		g.log.Error().Err(err).Str("path", c.Request().URL.Path).Msg("unhandled error")
-	}
-	plate := envelope.NewLicensePlate()
-	writeEnvelope(c, envelope.Failure(nil, plate, &envelope.Error{Kind: kind, Message: msg}), kind.Status())
-}
+// Ready reports whether the store can take writes now (store.Store.Ready).
+func (g *Gateway) Ready(ctx context.Context) error { return g.store.Ready(ctx) }
 
-// recoverPanics answers a request whose handler panicked with a 500 in its
-// route's format (an error envelope on /api/events, OAuth-style JSON
-// elsewhere) and logs the panic, instead of letting net/http drop the
-// connection and print to stderr. Handlers that hold an idempotency key
-// release it themselves (handleEvent, rest), so that a retry is not kept
-// waiting for a lease that no request holds.
-func (g *Gateway) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) (err error) {
-		defer func() {
-			p := recover()
-			if p == nil {
-				return
-			}
-			if p == http.ErrAbortHandler {
-				panic(p) // net/http's own way to abort a response
-			}
-			plate := envelope.NewLicensePlate()
-			g.log.Error().Str("licensePlate", plate).Str("path", c.Request().URL.Path).Interface("panic", p).Msg("handler panicked")
-			if c.Response().Committed {
-				return
-			}
-			msg := "unexpected error; quote licensePlate " + plate + " to support"
-			if c.Request().URL.Path == "/api/events" {
-				writeEnvelope(c, envelope.Failure(nil, plate, envelope.Errorf(envelope.KindInternal, "%s", msg)), http.StatusInternalServerError)
-				return
-			}
-			c.Response().Header().Set("X-License-Plate", plate)
-			err = c.JSON(http.StatusInternalServerError, map[string]string{"error": "server_error", "error_description": msg})
-		}()
-		return next(c)
+// Now is the gateway's clock (Config.Now).
+func (g *Gateway) Now() time.Time { return g.cfg.Now() }
+
+// NewCaller is the caller an API client authenticated as: its key, company
+// and user, and the secret it presented, which seals the answers recorded
+// for its idempotency keys (never stored).
+func NewCaller(apiKey, companyID, userID, secret string) Caller {
+	c := Caller{APIKey: apiKey, CompanyID: companyID, UserID: userID}
+	if secret != "" {
+		c.answerSeed = credentials.AnswerSeed(secret)
 	}
+	return c
 }

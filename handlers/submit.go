@@ -31,7 +31,7 @@ func (g *Gateway) submitIncident(pt processType) HandlerFunc {
 			if inc.PartnerID != "" && partner == inc.PartnerID {
 				return nil, envelope.Errorf(envelope.KindInvalidStateTransition,
 					"%s %s was already submitted to partner %q; to hand it to another partner, submit it with that partner in partnerCompany.partnerId (or change partnerCompany.partnerId in an edit)",
-					incidentName(inc), inc.ID, inc.PartnerID)
+					IncidentName(inc), inc.ID, inc.PartnerID)
 			}
 			if err := g.checkSubmission(pt, partner, inc.OwnerID, inc.NetworkID); err != nil {
 				return nil, err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/scwm-gateway/scwm-gateway/handlers"
 	"github.com/scwm-gateway/scwm-gateway/internal/connlimit"
+	"github.com/scwm-gateway/scwm-gateway/internal/httpapi"
 	"github.com/scwm-gateway/scwm-gateway/internal/malformedhttp"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
@@ -88,9 +89,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
-	ln := listener(tcp, cfg, gw, log)
+	api := httpapi.New(gw)
+	ln := listener(tcp, cfg, api, log)
 	srv := &http.Server{
-		Handler:           gw,
+		Handler:           api,
 		ReadHeaderTimeout: readHeaderTimeout,
 		// Bodies have their own deadline (--body-read-timeout); this one
 		// bounds what no handler reads, such as a body net/http drains.
@@ -141,7 +143,7 @@ const readHeaderTimeout = 10 * time.Second
 // total and per client address (connlimit), and net/http's plain-text
 // answers to unparseable requests replaced by error envelopes
 // (malformedhttp).
-func listener(tcp net.Listener, cfg *serveConfig, gw *handlers.Gateway, log zerolog.Logger) net.Listener {
+func listener(tcp net.Listener, cfg *serveConfig, api *httpapi.Server, log zerolog.Logger) net.Listener {
 	limited := connlimit.New(tcp, connlimit.Config{
 		MaxConns:        cfg.maxConns,
 		MaxConnsPerAddr: cfg.maxConnsPerAddr,
@@ -156,7 +158,7 @@ func listener(tcp net.Listener, cfg *serveConfig, gw *handlers.Gateway, log zero
 			log.Warn().Err(err).Int("failures", failures).Msg("accepting connections fails; retrying with backoff")
 		},
 	})
-	return malformedhttp.Listen(limited, gw.AnswerMalformedHTTP)
+	return malformedhttp.Listen(limited, api.AnswerMalformedHTTP)
 }
 
 // serverLog passes net/http's own messages (such as TLS handshake or

@@ -25,6 +25,7 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/credentials"
 	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/handlers"
+	"github.com/scwm-gateway/scwm-gateway/internal/httpapi"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -177,7 +178,7 @@ func Start(t testing.TB, opts Options) *Harness {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	go gw.Run(runCtx)
-	srv := httptest.NewServer(gw)
+	srv := httptest.NewServer(httpapi.New(gw))
 	h := &Harness{URL: srv.URL, Store: st, Gateway: gw, DataDir: dir, server: srv, cancel: cancel}
 	t.Cleanup(h.Stop)
 	return h

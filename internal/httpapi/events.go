@@ -1,4 +1,4 @@
-package handlers
+package httpapi
 
 import (
 	"context"
@@ -12,14 +12,17 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
 
-	"github.com/scwm-gateway/scwm-gateway/credentials"
 	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/handlers"
 	"github.com/scwm-gateway/scwm-gateway/internal/limits"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
 // networkScopedApps are the apps whose events name a processNetworkId.
-var networkScopedApps = []string{appAPT}
+var networkScopedApps = []string{aptApp}
+
+// aptApp is the app of the Agile Process Teams events.
+const aptApp = "agile-process-teams"
 
 // outcome is everything known about one request once it has been handled:
 // what it was, who sent it, and what to answer.
@@ -30,44 +33,44 @@ type outcome struct {
 	// timeout runs out.
 	step     string
 	req      *envelope.Request
-	caller   Caller
+	caller   handlers.Caller
 	plate    string
 	payload  any
 	warnings []string
 	err      error
 	// result is what Dispatch did, if it was reached.
-	result *Result
+	result *handlers.Result
 	// replay is the recorded answer to send again instead.
 	replay *store.IdempotencyRecord
 }
 
 // handleEvent is POST /api/events: every SCWM event goes through here.
-func (g *Gateway) handleEvent(c echo.Context) error {
+func (s *Server) handleEvent(c echo.Context) error {
 	start := time.Now()
 	o := &outcome{plate: envelope.NewLicensePlate()}
 	r := c.Request()
 	if r.Method != http.MethodPost {
 		c.Response().Header().Set("Allow", http.MethodPost)
 		o.err = envelope.Errorf(envelope.KindMethodNotAllowed, "method %s is not allowed on /api/events; send events with POST", r.Method)
-		g.respond(c, start, o)
+		s.respond(c, start, o)
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 	defer cancel()
 	o.ctx = ctx
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
-				g.log.Error().Str("licensePlate", o.plate).Interface("panic", p).Msg("handler panicked")
+				s.log.Error().Str("licensePlate", o.plate).Interface("panic", p).Msg("handler panicked")
 				o.err = errors.New("handler panicked")
 			}
 		}()
-		g.process(ctx, c, o)
+		s.process(ctx, c, o)
 	}()
-	if g.clientClosed(c, start, o) {
+	if s.clientClosed(c, start, o) {
 		return nil
 	}
-	g.respond(c, start, o)
+	s.respond(c, start, o)
 	return nil
 }
 
@@ -75,27 +78,27 @@ func (g *Gateway) handleEvent(c echo.Context) error {
 // authentication and rate limits (from the headers alone), body, envelope,
 // header, event lookup, authorization, schema, idempotency, handler. It
 // fills in o.
-func (g *Gateway) process(ctx context.Context, c echo.Context, o *outcome) {
+func (s *Server) process(ctx context.Context, c echo.Context, o *outcome) {
 	r := c.Request()
-	g.armBodyDeadline(c)
+	s.armBodyDeadline(c)
 	if o.err = checkMediaType(r.Header.Get("Content-Type")); o.err != nil {
 		return
 	}
-	if r.ContentLength > g.cfg.BodyLimit {
-		o.err = envelope.Errorf(envelope.KindPayloadTooLarge, "the body is larger than the limit of %d bytes", g.cfg.BodyLimit)
+	if r.ContentLength > s.cfg.BodyLimit {
+		o.err = envelope.Errorf(envelope.KindPayloadTooLarge, "the body is larger than the limit of %d bytes", s.cfg.BodyLimit)
 		return
 	}
 	// The caller is known from the headers before a byte of the body is
 	// read: an unauthenticated client holds no memory (bodies.go).
 	o.step = "authenticating the API key"
-	if o.caller, o.err = g.authenticate(ctx, r); o.err != nil {
+	if o.caller, o.err = s.authenticate(ctx, r); o.err != nil {
 		return
 	}
-	if o.err = g.limits.Allow(o.caller.APIKey, o.caller.CompanyID); o.err != nil {
+	if o.err = s.core.Limits().Allow(o.caller.APIKey, o.caller.CompanyID); o.err != nil {
 		return
 	}
 	o.step = "reading the body"
-	body, err := g.readBody(c)
+	body, err := s.readBody(c)
 	if o.err = err; err != nil {
 		return
 	}
@@ -103,7 +106,7 @@ func (g *Gateway) process(ctx context.Context, c echo.Context, o *outcome) {
 		return
 	}
 	req := o.req
-	if o.err = req.Validate(envelope.HeaderRules{Dataspaces: g.cfg.Dataspaces, NetworkScopedApps: networkScopedApps}); o.err != nil {
+	if o.err = req.Validate(envelope.HeaderRules{Dataspaces: s.cfg.Dataspaces, NetworkScopedApps: networkScopedApps}); o.err != nil {
 		return
 	}
 	key, err := req.IdempotencyKey(r.Header.Get("Idempotency-Key"))
@@ -115,7 +118,7 @@ func (g *Gateway) process(ctx context.Context, c echo.Context, o *outcome) {
 		hash = req.Hash() // before the schema check puts enums in canonical case
 	}
 	h := req.Header
-	res := g.Dispatch(ctx, &Request{Caller: o.caller, Event: req.Event, OwnerID: h.OwnerID, NetworkID: h.ProcessNetworkID,
+	res := s.core.Dispatch(ctx, &handlers.Request{Caller: o.caller, Event: req.Event, OwnerID: h.OwnerID, NetworkID: h.ProcessNetworkID,
 		Dataspace: h.Dataspace, OwnCompany: req.ActsForOwnCompany(), Payload: req.Payload,
 		IdempotencyKey: key, Hash: hash, LicensePlate: o.plate})
 	o.payload, o.warnings, o.err, o.plate, o.step = res.Payload, res.Warnings, res.Err, res.LicensePlate, res.Step
@@ -139,14 +142,14 @@ func checkMediaType(contentType string) error {
 // authenticate checks the HTTP Basic apiKey:apiSecret against the directory.
 // An attempt the failed-authentication throttle stops (limits) is refused
 // before its credentials are even looked at.
-func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (Caller, error) {
+func (s *Server) authenticate(ctx context.Context, r *http.Request) (handlers.Caller, error) {
 	source := clientAddress(r)
-	anonymous := func(msg string) (Caller, error) {
-		if err := g.limits.AuthAllowed("", source); err != nil {
-			return Caller{}, err
+	anonymous := func(msg string) (handlers.Caller, error) {
+		if err := s.core.Limits().AuthAllowed("", source); err != nil {
+			return handlers.Caller{}, err
 		}
-		g.limits.AuthFailed("", source)
-		return Caller{}, envelope.Errorf(envelope.KindAuthentication, "%s", msg)
+		s.core.Limits().AuthFailed("", source)
+		return handlers.Caller{}, envelope.Errorf(envelope.KindAuthentication, "%s", msg)
 	}
 	if r.Header.Get("Authorization") == "" {
 		return anonymous("the Authorization header is missing; send HTTP Basic credentials: base64 of apiKey:apiSecret")
@@ -156,23 +159,22 @@ func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (Caller, er
 		return anonymous("the Authorization header is not valid HTTP Basic; send 'Basic ' and base64 of apiKey:apiSecret")
 	}
 	identity := limits.APIKeyIdentity(key)
-	if err := g.limits.AuthAllowed(identity, source); err != nil {
-		return Caller{}, err
+	if err := s.core.Limits().AuthAllowed(identity, source); err != nil {
+		return handlers.Caller{}, err
 	}
-	client, ok := g.dir.Authenticate(key, secret)
+	client, ok := s.core.Directory().Authenticate(key, secret)
 	if !ok {
-		g.limits.AuthFailed(identity, source)
-		return Caller{}, envelope.Errorf(envelope.KindAuthentication, "unknown apiKey or wrong apiSecret")
+		s.core.Limits().AuthFailed(identity, source)
+		return handlers.Caller{}, envelope.Errorf(envelope.KindAuthentication, "unknown apiKey or wrong apiSecret")
 	}
-	g.limits.AuthSucceeded(identity, source)
-	return Caller{APIKey: client.APIKey, CompanyID: client.CompanyID, UserID: client.UserID,
-		answerSeed: credentials.AnswerSeed(secret)}, nil
+	s.core.Limits().AuthSucceeded(identity, source)
+	return handlers.NewCaller(client.APIKey, client.CompanyID, client.UserID, secret), nil
 }
 
 // respond is the one place where an outcome becomes a response envelope, an
 // X-License-Plate header and a log line; it also records the answer of a
 // request that holds an idempotency key.
-func (g *Gateway) respond(c echo.Context, start time.Time, o *outcome) {
+func (s *Server) respond(c echo.Context, start time.Time, o *outcome) {
 	h := c.Response().Header()
 	var status int
 	var body []byte
@@ -183,7 +185,7 @@ func (g *Gateway) respond(c echo.Context, start time.Time, o *outcome) {
 		var resp *envelope.Response
 		status = http.StatusOK
 		if o.err != nil {
-			perr := g.failure(o.ctx, o.err, o.step, o.plate)
+			perr := s.core.Failure(o.ctx, o.err, o.step, o.plate)
 			status = perr.Kind.Status()
 			resp = envelope.Failure(o.req, o.plate, perr)
 			if perr.Kind == envelope.KindAuthentication {
@@ -208,14 +210,14 @@ func (g *Gateway) respond(c echo.Context, start time.Time, o *outcome) {
 	if o.result != nil && o.result.HoldsKey() {
 		// The client has its answer before the record is written.
 		c.Response().Flush()
-		g.Finish(o.result, status, body)
+		s.core.Finish(o.result, status, body)
 	}
 
 	var ev *zerolog.Event
 	if status >= 500 {
-		ev = g.log.Error()
+		ev = s.log.Error()
 	} else {
-		ev = g.log.Info()
+		ev = s.log.Info()
 	}
 	ev = ev.Str("licensePlate", o.plate).
 		Str("eventName", eventNameOf(o.req)).

@@ -1,4 +1,4 @@
-package handlers
+package httpapi
 
 import (
 	"bytes"
@@ -21,6 +21,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/handlers"
 	"github.com/scwm-gateway/scwm-gateway/internal/jsonvalue"
 	"github.com/scwm-gateway/scwm-gateway/internal/oauth"
 	"github.com/scwm-gateway/scwm-gateway/internal/schema"
@@ -208,9 +209,9 @@ func restInput(body map[string]any, creating bool) (map[string]any, int64, error
 		v := body[name]
 		if name == "dataVersion" && !creating {
 			n, _ := v.(json.Number)
-			i, whole := wholeNumber(n)
+			i, whole := envelope.WholeNumber(n)
 			if !whole || i < 1 {
-				problems = append(problems, fieldProblem{name, fmt.Sprintf("%s is not a dataVersion; %s", compactJSON(v), dataVersionRule)})
+				problems = append(problems, fieldProblem{name, fmt.Sprintf("%s is not a dataVersion; %s", compactJSON(v), envelope.DataVersionRule)})
 				continue
 			}
 			version = i
@@ -298,7 +299,7 @@ func newRestIncident(inc *store.Incident) *restIncident {
 		tags = []any{}
 	}
 	return &restIncident{
-		ID: inc.ID, Name: incidentName(inc),
+		ID: inc.ID, Name: handlers.IncidentName(inc),
 		Subject: text("aptBusinessObjectSummary"), Description: text("aptBusinessObjectDescription"),
 		Impact: d["impact"], Urgency: d["urgency"], Priority: d["priority"], Tags: tags,
 		Category: d["category"], FieldValueDetails: d["fieldValueDetails"],
@@ -312,53 +313,53 @@ func newRestIncident(inc *store.Incident) *restIncident {
 
 // The catalogue events the REST routes are.
 var (
-	restAddEvent  = envelope.EventName{App: appAPT, Action: "add-incident", Version: 5}
-	restReadEvent = envelope.EventName{App: appAPT, Action: "read-incident", Version: 4}
-	restEditEvent = envelope.EventName{App: appAPT, Action: "edit-incident", Version: 5}
+	restAddEvent  = envelope.EventName{App: aptApp, Action: "add-incident", Version: 5}
+	restReadEvent = envelope.EventName{App: aptApp, Action: "read-incident", Version: 4}
+	restEditEvent = envelope.EventName{App: aptApp, Action: "edit-incident", Version: 5}
 )
 
 // restDataspace is where the REST routes keep incidents, since their
 // requests name no dataspace: "default" when it is served, otherwise the
 // first dataspace served (Config.Dataspaces), so that REST incidents are
 // always ones the envelope API can reach.
-func (g *Gateway) restDataspace() string {
-	if slices.Contains(g.cfg.Dataspaces, "default") {
+func (s *Server) restDataspace() string {
+	if slices.Contains(s.cfg.Dataspaces, "default") {
 		return "default"
 	}
-	return g.cfg.Dataspaces[0]
+	return s.cfg.Dataspaces[0]
 }
 
 // handleRestCreate is POST /api/incident and POST /api/v1/incident: an
 // add-incident:v5 of the fields sent, in the caller's company's default
 // network (the first network listing it).
-func (g *Gateway) handleRestCreate(c echo.Context) error {
-	return g.rest(c, "create", true, func(rc *restCaller, body map[string]any) (*Request, error) {
+func (s *Server) handleRestCreate(c echo.Context) error {
+	return s.rest(c, "create", true, func(rc *restCaller, body map[string]any) (*handlers.Request, error) {
 		data, _, err := restInput(body, true)
 		if err != nil {
 			return nil, err
 		}
-		network, ok := g.dir.DefaultNetwork(rc.CompanyID)
+		network, ok := s.core.Directory().DefaultNetwork(rc.CompanyID)
 		if !ok {
 			return nil, &restError{status: http.StatusConflict, code: "no_network",
 				description: fmt.Sprintf("company %q belongs to no process network to create incidents in", rc.CompanyID)}
 		}
-		return &Request{Event: restAddEvent, NetworkID: network, Payload: data}, nil
+		return &handlers.Request{Event: restAddEvent, NetworkID: network, Payload: data}, nil
 	})
 }
 
 // handleRestGet is GET /api/v1/incident/{id}: a read-incident:v4 in the
 // incident's own network.
-func (g *Gateway) handleRestGet(c echo.Context) error {
-	return g.rest(c, "read", false, func(_ *restCaller, _ map[string]any) (*Request, error) {
-		return &Request{Event: restReadEvent, Payload: map[string]any{"id": c.Param("id")}}, nil
+func (s *Server) handleRestGet(c echo.Context) error {
+	return s.rest(c, "read", false, func(_ *restCaller, _ map[string]any) (*handlers.Request, error) {
+		return &handlers.Request{Event: restReadEvent, Payload: map[string]any{"id": c.Param("id")}}, nil
 	})
 }
 
 // handleRestPatch is PATCH /api/v1/incident/{id}: an edit-incident:v5 of
 // the fields sent (JSON merge patch: objects merged, anything else set),
 // optionally pinned to a dataVersion, in the incident's own network.
-func (g *Gateway) handleRestPatch(c echo.Context) error {
-	return g.rest(c, "update", true, func(_ *restCaller, body map[string]any) (*Request, error) {
+func (s *Server) handleRestPatch(c echo.Context) error {
+	return s.rest(c, "update", true, func(_ *restCaller, body map[string]any) (*handlers.Request, error) {
 		data, version, err := restInput(body, false)
 		if err != nil {
 			return nil, err
@@ -367,19 +368,19 @@ func (g *Gateway) handleRestPatch(c echo.Context) error {
 		if version > 0 {
 			data["dataVersion"] = json.Number(strconv.FormatInt(version, 10))
 		}
-		return &Request{Event: restEditEvent, Payload: data}, nil
+		return &handlers.Request{Event: restEditEvent, Payload: data}, nil
 	})
 }
 
 // restRead reads a request body within the gateway's body limit.
-func (g *Gateway) restRead(c echo.Context) ([]byte, error) {
+func (s *Server) restRead(c echo.Context) ([]byte, error) {
 	r := c.Request()
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "application/json" {
 		return nil, &restError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
 			description: fmt.Sprintf("Content-Type %q is not supported; send the incident as application/json", r.Header.Get("Content-Type"))}
 	}
-	raw, err := g.readBody(c)
+	raw, err := s.readBody(c)
 	if err != nil {
 		return nil, restBodyError(err)
 	}
@@ -453,28 +454,28 @@ func canonicalBody(raw []byte) []byte {
 // first answer again (with Idempotent-Replayed: true), and a retry after
 // the first request died gets the answer rebuilt from the version it
 // wrote, found by its license plate.
-func (g *Gateway) rest(c echo.Context, route string, write bool, build func(rc *restCaller, body map[string]any) (*Request, error)) error {
+func (s *Server) rest(c echo.Context, route string, write bool, build func(rc *restCaller, body map[string]any) (*handlers.Request, error)) error {
 	start := time.Now()
 	client := c.Request().Context() // ends when the client hangs up
-	ctx, cancel := g.withDeadline(c)
+	ctx, cancel := s.withDeadline(c)
 	defer cancel()
 	if write {
-		g.armBodyDeadline(c)
+		s.armBodyDeadline(c)
 	}
 	// The token is checked before a byte of the body is read.
 	setStep(c, "checking the access token")
-	rc, err := g.bearer(ctx, c.Request())
+	rc, err := s.bearer(ctx, c.Request())
 	if err != nil {
-		return g.restFail(c, start, route, "", "", err)
+		return s.restFail(c, start, route, "", "", err)
 	}
-	var res *Result // what Dispatch did, once it ran
+	var res *handlers.Result // what Dispatch did, once it ran
 	defer func() {
 		if p := recover(); p != nil {
 			// The key's lease ends at once, so that a retry takes it
 			// over and finds out whether the change was made; the
 			// panic goes on to recoverPanics, which answers.
 			if res != nil {
-				g.Finish(res, http.StatusInternalServerError, nil)
+				s.core.Finish(res, http.StatusInternalServerError, nil)
 			}
 			panic(p)
 		}
@@ -484,16 +485,16 @@ func (g *Gateway) rest(c echo.Context, route string, write bool, build func(rc *
 			// Nobody is left to answer: log it as such, and give the
 			// key back (any 5xx does) for the client's retry.
 			if res != nil {
-				g.Finish(res, http.StatusInternalServerError, nil)
+				s.core.Finish(res, http.StatusInternalServerError, nil)
 			}
-			g.restLog(start, c, route, statusClientClosed, rc.ClientID, rc.UserID, errClientClosed)
+			s.restLog(start, c, route, statusClientClosed, rc.ClientID, rc.UserID, errClientClosed)
 			return nil
 		}
-		status, body := g.errorAnswer(c, err)
-		g.restLog(start, c, route, status, rc.ClientID, rc.UserID, err)
-		return g.sendAndRecord(c, res, status, body)
+		status, body := s.errorAnswer(c, err)
+		s.restLog(start, c, route, status, rc.ClientID, rc.UserID, err)
+		return s.sendAndRecord(c, res, status, body)
 	}
-	if err := g.limits.Allow(rc.APIKey, rc.CompanyID); err != nil {
+	if err := s.core.Limits().Allow(rc.APIKey, rc.CompanyID); err != nil {
 		return fail(err)
 	}
 	plate := envelope.NewLicensePlate()
@@ -502,9 +503,9 @@ func (g *Gateway) rest(c echo.Context, route string, write bool, build func(rc *
 	key, hash := "", ""
 	if write {
 		setStep(c, "reading the body")
-		raw, err := g.restRead(c)
+		raw, err := s.restRead(c)
 		if errors.Is(err, errClientClosed) {
-			g.restLog(start, c, route, statusClientClosed, rc.ClientID, rc.UserID, err)
+			s.restLog(start, c, route, statusClientClosed, rc.ClientID, rc.UserID, err)
 			return nil
 		} else if err != nil {
 			return fail(err)
@@ -529,17 +530,17 @@ func (g *Gateway) rest(c echo.Context, route string, write bool, build func(rc *
 	if err != nil {
 		return fail(err)
 	}
-	req.Caller, req.OwnerID, req.Dataspace, req.LicensePlate = rc.Caller, rc.CompanyID, g.restDataspace(), plate
+	req.Caller, req.OwnerID, req.Dataspace, req.LicensePlate = rc.Caller, rc.CompanyID, s.restDataspace(), plate
 	req.IdempotencyKey, req.Hash = key, hash
 	req.Payload = restPayload(req.Payload)
 	req.Detail = map[string]any{"api": c.Request().Method + " " + c.Path(), "clientId": rc.ClientID}
 	setStep(c, "handling "+c.Request().Method+" "+c.Path())
-	res = g.Dispatch(ctx, req)
+	res = s.core.Dispatch(ctx, req)
 	c.Set(restPlateKey, res.LicensePlate)
 	switch {
 	case res.Replay != nil:
 		c.Response().Header().Set("Idempotent-Replayed", "true")
-		g.restLog(start, c, route, res.Replay.Status, rc.ClientID, rc.UserID, nil)
+		s.restLog(start, c, route, res.Replay.Status, rc.ClientID, rc.UserID, nil)
 		return c.Blob(res.Replay.Status, echo.MIMEApplicationJSON, res.Replay.Body)
 	case res.Err != nil:
 		setStep(c, res.Step)
@@ -551,8 +552,8 @@ func (g *Gateway) rest(c echo.Context, route string, write bool, build func(rc *
 	if err != nil {
 		return fail(err)
 	}
-	g.restLog(start, c, route, http.StatusOK, rc.ClientID, rc.UserID, nil)
-	return g.sendAndRecord(c, res, http.StatusOK, answer)
+	s.restLog(start, c, route, http.StatusOK, rc.ClientID, rc.UserID, nil)
+	return s.sendAndRecord(c, res, http.StatusOK, answer)
 }
 
 // restPayload is a REST route's payload as a surface decodes one from JSON
@@ -587,22 +588,22 @@ func restHash(c echo.Context, rc *restCaller, canonical []byte) string {
 // sendAndRecord sends a REST answer and flushes it to the client, then
 // records it for the idempotency key res holds, if any: the record's write
 // does not delay the answer.
-func (g *Gateway) sendAndRecord(c echo.Context, res *Result, status int, body []byte) error {
+func (s *Server) sendAndRecord(c echo.Context, res *handlers.Result, status int, body []byte) error {
 	// With its length known, the answer is complete for the client once
 	// flushed, before this handler returns.
 	c.Response().Header().Set("Content-Length", strconv.Itoa(len(body)))
 	err := c.Blob(status, echo.MIMEApplicationJSON, body)
 	if res != nil && res.HoldsKey() {
 		c.Response().Flush()
-		g.Finish(res, status, body)
+		s.core.Finish(res, status, body)
 	}
 	return err
 }
 
 // restFail answers err as JSON (see errorAnswer) and logs the request.
-func (g *Gateway) restFail(c echo.Context, start time.Time, route, clientID, user string, err error) error {
-	status, body := g.errorAnswer(c, err)
-	g.restLog(start, c, route, status, clientID, user, err)
+func (s *Server) restFail(c echo.Context, start time.Time, route, clientID, user string, err error) error {
+	status, body := s.errorAnswer(c, err)
+	s.restLog(start, c, route, status, clientID, user, err)
 	return c.Blob(status, echo.MIMEApplicationJSON, body)
 }
 
@@ -611,7 +612,7 @@ func (g *Gateway) restFail(c echo.Context, start time.Time, route, clientID, use
 // status and message, and anything else as 500 (or 503 when the store is
 // unavailable). It sets the answer's headers (WWW-Authenticate,
 // Retry-After) and returns its status and body.
-func (g *Gateway) errorAnswer(c echo.Context, err error) (int, []byte) {
+func (s *Server) errorAnswer(c echo.Context, err error) (int, []byte) {
 	body := map[string]any{}
 	var status int
 	var oe *oauth.Error
@@ -633,7 +634,7 @@ func (g *Gateway) errorAnswer(c echo.Context, err error) (int, []byte) {
 	default:
 		step, _ := c.Get(restStepKey).(string)
 		plate, _ := c.Get(restPlateKey).(string)
-		f := g.failure(c.Request().Context(), err, step, plate)
+		f := s.core.Failure(c.Request().Context(), err, step, plate)
 		status = f.Kind.Status()
 		body["error"], body["error_description"] = restErrorCode(f.Kind), f.Message
 		retryAfter(c, f.RetryAfter)
@@ -668,8 +669,8 @@ func setStep(c echo.Context, step string) { c.Set(restStepKey, step) }
 // withDeadline bounds the request by the request timeout and makes the
 // bounded context the request's own, so that errorAnswer can tell the
 // request's deadline from the store's.
-func (g *Gateway) withDeadline(c echo.Context) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), g.cfg.RequestTimeout)
+func (s *Server) withDeadline(c echo.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.RequestTimeout)
 	c.SetRequest(c.Request().WithContext(ctx))
 	return ctx, cancel
 }
@@ -683,10 +684,10 @@ func retryAfter(c echo.Context, d time.Duration) {
 
 // restLog writes the one log line of a REST request; tokens, passwords and
 // secrets never appear in it.
-func (g *Gateway) restLog(start time.Time, c echo.Context, route string, status int, clientID, user string, err error) {
-	ev := g.log.Info()
+func (s *Server) restLog(start time.Time, c echo.Context, route string, status int, clientID, user string, err error) {
+	ev := s.log.Info()
 	if status >= 500 {
-		ev = g.log.Error()
+		ev = s.log.Error()
 	}
 	ev = ev.Str("api", "rest").Str("route", route).Str("method", c.Request().Method).Str("path", c.Path()).
 		Int("status", status).Dur("duration", time.Since(start))

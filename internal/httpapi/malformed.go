@@ -1,4 +1,4 @@
-package handlers
+package httpapi
 
 import (
 	"fmt"
@@ -12,7 +12,7 @@ import (
 // AnswerMalformedHTTP is the answer to a request net/http refused before
 // any route saw it (see malformedhttp): an error envelope with net/http's
 // status. Pass it to malformedhttp.Listen.
-func (g *Gateway) AnswerMalformedHTTP(r malformedhttp.Rejection) (http.Header, []byte) {
+func (s *Server) AnswerMalformedHTTP(r malformedhttp.Rejection) (http.Header, []byte) {
 	kind := envelope.KindMalformedEnvelope
 	var msg string
 	switch r.Status {
@@ -32,7 +32,7 @@ func (g *Gateway) AnswerMalformedHTTP(r malformedhttp.Rejection) (http.Header, [
 	if r.Remote != nil {
 		remote = r.Remote.String()
 	}
-	g.log.Info().Str("licensePlate", plate).Int("status", r.Status).Str("errCode", resp.Header.ErrCode).
+	s.log.Info().Str("licensePlate", plate).Int("status", r.Status).Str("errCode", resp.Header.ErrCode).
 		Str("remote", remote).Str("reason", r.Reason).Msg("malformed HTTP request")
 	return http.Header{"Content-Type": {"application/json"}, "X-License-Plate": {plate}}, body
 }

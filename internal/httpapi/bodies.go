@@ -1,4 +1,4 @@
-package handlers
+package httpapi
 
 import (
 	"context"
@@ -70,22 +70,22 @@ func bodyExpected(r *http.Request) bool {
 // timeout from now. It is set before the request is authenticated, so that
 // a body the gateway refuses unread (and that net/http then tries to
 // drain) cannot hold the connection longer either.
-func (g *Gateway) armBodyDeadline(c echo.Context) {
+func (s *Server) armBodyDeadline(c echo.Context) {
 	if bodyExpected(c.Request()) {
-		_ = http.NewResponseController(c.Response()).SetReadDeadline(time.Now().Add(g.cfg.BodyReadTimeout))
+		_ = http.NewResponseController(c.Response()).SetReadDeadline(time.Now().Add(s.cfg.BodyReadTimeout))
 	}
 }
 
 // readBody reads the body of an authenticated request: within the body
 // limit, the body read timeout and the budget of bytes being read. Its
 // errors are protocol errors, or errClientClosed.
-func (g *Gateway) readBody(c echo.Context) ([]byte, error) {
+func (s *Server) readBody(c echo.Context) ([]byte, error) {
 	r := c.Request()
-	tooLarge := envelope.Errorf(envelope.KindPayloadTooLarge, "the body is larger than the limit of %d bytes", g.cfg.BodyLimit)
-	if r.ContentLength > g.cfg.BodyLimit {
+	tooLarge := envelope.Errorf(envelope.KindPayloadTooLarge, "the body is larger than the limit of %d bytes", s.cfg.BodyLimit)
+	if r.ContentLength > s.cfg.BodyLimit {
 		return nil, tooLarge
 	}
-	return g.readWithin(c, g.cfg.BodyLimit, func(body io.Reader) ([]byte, error) {
+	return s.readWithin(c, s.cfg.BodyLimit, func(body io.Reader) ([]byte, error) {
 		b, err := readAllSized(body, r.ContentLength)
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -98,21 +98,21 @@ func (g *Gateway) readBody(c echo.Context) ([]byte, error) {
 // readWithin runs read over the request's body, limited to limit bytes,
 // with the body's share of the budget held and the read deadline set; it
 // turns a read that failed into a protocol error or errClientClosed.
-func (g *Gateway) readWithin(c echo.Context, limit int64, read func(io.Reader) ([]byte, error)) ([]byte, error) {
+func (s *Server) readWithin(c echo.Context, limit int64, read func(io.Reader) ([]byte, error)) ([]byte, error) {
 	r := c.Request()
 	share := r.ContentLength
 	if share < 0 || share > limit {
 		share = limit // unknown length: it may use all of the limit
 	}
-	release, ok := g.bodies.reserve(share)
+	release, ok := s.bodies.reserve(share)
 	if !ok {
-		g.log.Warn().Int64("bytes", share).Str("path", r.URL.Path).Msg("request body refused: the budget of body bytes being read is spent")
+		s.log.Warn().Int64("bytes", share).Str("path", r.URL.Path).Msg("request body refused: the budget of body bytes being read is spent")
 		return nil, &envelope.Error{Kind: envelope.KindServiceUnavailable, RetryAfter: time.Second,
 			Message: "the gateway is receiving too many request bodies at once; retry shortly"}
 	}
 	defer release()
 	rc := http.NewResponseController(c.Response())
-	_ = rc.SetReadDeadline(time.Now().Add(g.cfg.BodyReadTimeout))
+	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.BodyReadTimeout))
 	b, err := read(http.MaxBytesReader(c.Response().Writer, r.Body, limit))
 	if err == nil {
 		// No deadline while the request is handled: net/http watches the
@@ -127,7 +127,7 @@ func (g *Gateway) readWithin(c echo.Context, limit int64, read func(io.Reader) (
 		return nil, err
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return nil, envelope.Errorf(envelope.KindMalformedEnvelope,
-			"the body did not arrive within %s; %s", g.cfg.BodyReadTimeout, bodyProgress(r.ContentLength, len(b)))
+			"the body did not arrive within %s; %s", s.cfg.BodyReadTimeout, bodyProgress(r.ContentLength, len(b)))
 	case clientWentAway(err):
 		return nil, errClientClosed
 	}
@@ -174,20 +174,20 @@ func clientWentAway(err error) bool {
 // away: its body stopped short, or its context was cancelled while it was
 // handled. The request is then logged, with status 499, instead of being
 // answered, and any idempotency key it holds is given back for a retry.
-func (g *Gateway) clientClosed(c echo.Context, start time.Time, o *outcome) bool {
+func (s *Server) clientClosed(c echo.Context, start time.Time, o *outcome) bool {
 	gone := errors.Is(o.err, errClientClosed) ||
 		errors.Is(o.err, context.Canceled) && c.Request().Context().Err() != nil
 	if !gone {
 		return false
 	}
 	if o.result != nil {
-		g.Finish(o.result, http.StatusInternalServerError, nil) // any 5xx gives the key back
+		s.core.Finish(o.result, http.StatusInternalServerError, nil) // any 5xx gives the key back
 	}
-	g.logClientClosed(g.log.Info(), start, o)
+	s.logClientClosed(s.log.Info(), start, o)
 	return true
 }
 
-func (g *Gateway) logClientClosed(ev *zerolog.Event, start time.Time, o *outcome) {
+func (s *Server) logClientClosed(ev *zerolog.Event, start time.Time, o *outcome) {
 	ev.Str("licensePlate", o.plate).
 		Str("eventName", eventNameOf(o.req)).
 		Str("ownerId", ownerOf(o.req)).

@@ -1,4 +1,4 @@
-package handlers
+package httpapi
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/scwm-gateway/scwm-gateway/handlers"
 	"github.com/scwm-gateway/scwm-gateway/internal/oauth"
 )
 
@@ -31,31 +32,31 @@ const (
 const oauthFormLimit = 64 << 10
 
 // handleToken is POST /api/oauth/token.
-func (g *Gateway) handleToken(c echo.Context) error {
+func (s *Server) handleToken(c echo.Context) error {
 	start := time.Now()
-	ctx, cancel := g.withDeadline(c)
+	ctx, cancel := s.withDeadline(c)
 	defer cancel()
-	resp, clientID, err := g.token(ctx, c)
+	resp, clientID, err := s.token(ctx, c)
 	noStore(c)
 	if err != nil {
-		return g.restFail(c, start, "token", clientID, "", err)
+		return s.restFail(c, start, "token", clientID, "", err)
 	}
-	g.restLog(start, c, "token", http.StatusOK, clientID, "", nil)
+	s.restLog(start, c, "token", http.StatusOK, clientID, "", nil)
 	return c.JSON(http.StatusOK, resp)
 }
 
 // token reads a token request off HTTP (rate-limited per address before
 // its form is read) and hands it to the authorization server.
-func (g *Gateway) token(ctx context.Context, c echo.Context) (*oauth.TokenResponse, string, error) {
+func (s *Server) token(ctx context.Context, c echo.Context) (*oauth.TokenResponse, string, error) {
 	source := clientAddress(c.Request())
-	if err := g.limits.AllowTokenRequest(source); err != nil {
+	if err := s.core.Limits().AllowTokenRequest(source); err != nil {
 		return nil, "", oauth.Throttled(err)
 	}
-	form, err := g.oauthForm(c)
+	form, err := s.oauthForm(c)
 	if err != nil {
 		return nil, "", err
 	}
-	return g.oauth.Token(ctx, form, clientAuth(c.Request()), source, func(step string) { setStep(c, step) })
+	return s.core.OAuth().Token(ctx, form, clientAuth(c.Request()), source, func(step string) { setStep(c, step) })
 }
 
 // clientAuth is how r authenticates its OAuth client.
@@ -66,27 +67,27 @@ func clientAuth(r *http.Request) oauth.ClientAuth {
 
 // handleRevoke is POST /api/oauth/revoke (RFC 7009): a client revokes one
 // of its tokens.
-func (g *Gateway) handleRevoke(c echo.Context) error {
+func (s *Server) handleRevoke(c echo.Context) error {
 	start := time.Now()
-	ctx, cancel := g.withDeadline(c)
+	ctx, cancel := s.withDeadline(c)
 	defer cancel()
 	noStore(c)
-	form, err := g.oauthForm(c)
+	form, err := s.oauthForm(c)
 	if err != nil {
-		return g.restFail(c, start, "revoke", "", "", err)
+		return s.restFail(c, start, "revoke", "", "", err)
 	}
-	clientID, err := g.oauth.Revoke(ctx, form, clientAuth(c.Request()), clientAddress(c.Request()))
+	clientID, err := s.core.OAuth().Revoke(ctx, form, clientAuth(c.Request()), clientAddress(c.Request()))
 	if err != nil {
-		return g.restFail(c, start, "revoke", clientID, "", err)
+		return s.restFail(c, start, "revoke", clientID, "", err)
 	}
-	g.restLog(start, c, "revoke", http.StatusOK, clientID, "", nil)
+	s.restLog(start, c, "revoke", http.StatusOK, clientID, "", nil)
 	return c.JSON(http.StatusOK, map[string]any{})
 }
 
 // oauthForm reads the form of a token or revocation request: url-encoded or
 // multipart, parameters in the body only (RFC 6749 §3.2: credentials in the
 // query string end up in logs).
-func (g *Gateway) oauthForm(c echo.Context) (url.Values, error) {
+func (s *Server) oauthForm(c echo.Context) (url.Values, error) {
 	r := c.Request()
 	if r.URL.RawQuery != "" {
 		return nil, oauth.InvalidRequest("send the parameters in the request body, not in the query string")
@@ -105,8 +106,8 @@ func (g *Gateway) oauthForm(c echo.Context) (url.Values, error) {
 	// The client's credentials may be in the form, so it is read before
 	// anyone is authenticated: small, under the body read timeout and
 	// within the budget of body bytes being read.
-	g.armBodyDeadline(c)
-	raw, err := g.readWithin(c, oauthFormLimit, io.ReadAll)
+	s.armBodyDeadline(c)
+	raw, err := s.readWithin(c, oauthFormLimit, io.ReadAll)
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
@@ -134,18 +135,18 @@ func (g *Gateway) oauthForm(c echo.Context) (url.Values, error) {
 
 // restCaller is who calls a bearer-protected route.
 type restCaller struct {
-	Caller
+	handlers.Caller
 	ClientID string
 }
 
 // bearer authenticates a REST request by its access token (oauth.Server's
 // Bearer).
-func (g *Gateway) bearer(ctx context.Context, r *http.Request) (*restCaller, error) {
-	p, err := g.oauth.Bearer(ctx, r.Header.Get("Authorization"), clientAddress(r))
+func (s *Server) bearer(ctx context.Context, r *http.Request) (*restCaller, error) {
+	p, err := s.core.OAuth().Bearer(ctx, r.Header.Get("Authorization"), clientAddress(r))
 	if err != nil {
 		return nil, err
 	}
-	return &restCaller{Caller: Caller{APIKey: "oauth:" + p.ClientID, CompanyID: p.CompanyID, UserID: p.Username}, ClientID: p.ClientID}, nil
+	return &restCaller{Caller: handlers.Caller{APIKey: "oauth:" + p.ClientID, CompanyID: p.CompanyID, UserID: p.Username}, ClientID: p.ClientID}, nil
 }
 
 // noStore marks an answer that carries or concerns credentials as not to be

@@ -1,0 +1,143 @@
+// Package httpapi is the gateway's HTTP surfaces over the application
+// (handlers): the routes, the SCWM envelope API (POST /api/events), the
+// ServiceOps-style REST API and its OAuth endpoints, health and readiness,
+// and the reading of request bodies under their limits. Each surface is an
+// adapter: it authenticates the caller, turns its wire format into a
+// handlers.Request for Dispatch, and turns the result back into its wire
+// format.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/rs/zerolog"
+
+	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/handlers"
+	"github.com/scwm-gateway/scwm-gateway/store"
+)
+
+// Server serves every HTTP route of a gateway.
+type Server struct {
+	core *handlers.Gateway
+	cfg  handlers.Config
+	log  zerolog.Logger
+	echo *echo.Echo
+	// bodies counts the bytes of bodies being read (Config.MaxBodyBytesInFlight).
+	bodies *bodyBudget
+}
+
+// New builds the HTTP surfaces of core.
+func New(core *handlers.Gateway) *Server {
+	cfg := core.Config()
+	s := &Server{core: core, cfg: cfg, log: cfg.Logger, bodies: newBodyBudget(cfg.MaxBodyBytesInFlight)}
+	s.echo = s.routes()
+	return s
+}
+
+// ServeHTTP serves every route of the gateway.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// routes builds the router: every route of the gateway is here.
+func (s *Server) routes() *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.handleRouteError
+	e.Use(s.recoverPanics)
+
+	e.Any("/api/events", s.handleEvent)
+	// The REST compatibility surface (oauth.go, rest.go).
+	e.POST("/api/oauth/token", s.handleToken)
+	e.POST("/api/oauth/revoke", s.handleRevoke)
+	e.POST("/api/incident", s.handleRestCreate)
+	e.POST("/api/v1/incident", s.handleRestCreate)
+	e.GET("/api/v1/incident/:id", s.handleRestGet)
+	e.PATCH("/api/v1/incident/:id", s.handleRestPatch)
+	e.GET("/healthz", s.handleHealth)
+	e.GET("/readyz", s.handleReady)
+	return e
+}
+
+func (s *Server) handleHealth(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok", "version": s.cfg.Version})
+}
+
+func (s *Server) handleReady(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := s.core.Ready(ctx); err != nil {
+		reason := store.UnavailableReason(err)
+		if reason == "" {
+			reason = "the store is not ready"
+		}
+		c.Response().Header().Set("Retry-After", "1")
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "store unavailable", "reason": reason})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// handleRouteError answers what the router could not route (unknown paths,
+// and anything a handler returned instead of writing) with an error envelope,
+// never Echo's default body.
+func (s *Server) handleRouteError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var he *echo.HTTPError
+	kind := envelope.KindInternal
+	msg := "unexpected error"
+	if errors.As(err, &he) {
+		switch he.Code {
+		case http.StatusNotFound:
+			kind = envelope.KindNotFound
+			msg = fmt.Sprintf("no such endpoint: %s %s; SCWM events go to POST /api/events", c.Request().Method, c.Request().URL.Path)
+		case http.StatusMethodNotAllowed:
+			kind = envelope.KindMethodNotAllowed
+			msg = fmt.Sprintf("method %s is not allowed on %s", c.Request().Method, c.Request().URL.Path)
+		}
+	}
+	if kind == envelope.KindInternal {
+		s.log.Error().Err(err).Str("path", c.Request().URL.Path).Msg("unhandled error")
+	}
+	plate := envelope.NewLicensePlate()
+	writeEnvelope(c, envelope.Failure(nil, plate, &envelope.Error{Kind: kind, Message: msg}), kind.Status())
+}
+
+// recoverPanics answers a request whose handler panicked with a 500 in its
+// route's format (an error envelope on /api/events, OAuth-style JSON
+// elsewhere) and logs the panic, instead of letting net/http drop the
+// connection and print to stderr. Handlers that hold an idempotency key
+// release it themselves (handleEvent, rest), so that a retry is not kept
+// waiting for a lease that no request holds.
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			p := recover()
+			if p == nil {
+				return
+			}
+			if p == http.ErrAbortHandler {
+				panic(p) // net/http's own way to abort a response
+			}
+			plate := envelope.NewLicensePlate()
+			s.log.Error().Str("licensePlate", plate).Str("path", c.Request().URL.Path).Interface("panic", p).Msg("handler panicked")
+			if c.Response().Committed {
+				return
+			}
+			msg := "unexpected error; quote licensePlate " + plate + " to support"
+			if c.Request().URL.Path == "/api/events" {
+				writeEnvelope(c, envelope.Failure(nil, plate, envelope.Errorf(envelope.KindInternal, "%s", msg)), http.StatusInternalServerError)
+				return
+			}
+			c.Response().Header().Set("X-License-Plate", plate)
+			err = c.JSON(http.StatusInternalServerError, map[string]string{"error": "server_error", "error_description": msg})
+		}()
+		return next(c)
+	}
+}
