@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/store"
@@ -31,6 +32,9 @@ type Request struct {
 	// LicensePlate identifies the request in the answer, the log and the
 	// history.
 	LicensePlate string
+	// Now is the time of the request; zero means the gateway's clock at
+	// Dispatch.
+	Now time.Time
 	// Detail, when set, is recorded in the history entry of the change.
 	Detail map[string]any
 }
@@ -87,8 +91,12 @@ func (g *Gateway) Dispatch(ctx context.Context, req *Request) (res *Result) {
 		res.Err = eerr
 		return res
 	}
+	now := req.Now
+	if now.IsZero() {
+		now = g.now()
+	}
 	call := &Call{Event: req.Event, OwnerID: req.OwnerID, NetworkID: req.NetworkID, Dataspace: req.Dataspace,
-		Payload: req.Payload, Caller: req.Caller, LicensePlate: req.LicensePlate, Now: g.now(), Detail: req.Detail, Warnings: warnings}
+		Payload: req.Payload, Caller: req.Caller, LicensePlate: req.LicensePlate, Now: now, Detail: req.Detail, Warnings: warnings}
 	if req.IdempotencyKey != "" && !ev.ReadOnly {
 		res.Step = "claiming the Idempotency-Key"
 		claim, replay, recovered, err := g.claimKey(ctx, call, ev, req.IdempotencyKey, req.Hash)
