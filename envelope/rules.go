@@ -61,3 +61,18 @@ func SchemaValidation(problems []string) *Error {
 	msg, _ := json.Marshal(map[string][]string{"validation-failed": problems})
 	return &Error{Kind: KindSchemaValidation, Message: string(msg)}
 }
+
+// ValidationProblems are the problems of a SchemaValidationException, read
+// back from its errMsg; ok is false for any other error or errMsg.
+func (e *Error) ValidationProblems() (problems []string, ok bool) {
+	if e == nil || e.Kind != KindSchemaValidation {
+		return nil, false
+	}
+	var msg struct {
+		Problems []string `json:"validation-failed"`
+	}
+	if err := json.Unmarshal([]byte(e.Message), &msg); err != nil || msg.Problems == nil {
+		return nil, false
+	}
+	return msg.Problems, true
+}

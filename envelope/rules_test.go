@@ -77,4 +77,10 @@ func TestOwnCompanyAndSchemaValidation(t *testing.T) {
 	if e.Kind != KindSchemaValidation || json.Unmarshal([]byte(e.Message), &msg) != nil || len(msg.Problems) != 2 {
 		t.Fatalf("SchemaValidation: %+v", e)
 	}
+	if got, ok := e.ValidationProblems(); !ok || len(got) != 2 || got[1] != "$.b: not a string" {
+		t.Fatalf("ValidationProblems: %q, %v", got, ok)
+	}
+	if _, ok := Errorf(KindHeaderValidation, "x").ValidationProblems(); ok {
+		t.Fatal("a header error read as validation problems")
+	}
 }

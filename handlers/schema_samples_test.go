@@ -113,16 +113,11 @@ func sampleSchemaFile(t *testing.T, eventName string) string {
 
 func schemaProblems(t *testing.T, e *envelope.Error) []string {
 	t.Helper()
-	if e.Kind != envelope.KindSchemaValidation {
-		t.Fatalf("error kind %v, want SchemaValidation: %s", e.Kind, e.Message)
+	problems, ok := e.ValidationProblems()
+	if !ok {
+		t.Fatalf("error %v is not a SchemaValidationException with {\"validation-failed\": [...]}: %s", e.Kind, e.Message)
 	}
-	var msg struct {
-		Problems []string `json:"validation-failed"`
-	}
-	if err := json.Unmarshal([]byte(e.Message), &msg); err != nil {
-		t.Fatalf("errMsg %q is not {\"validation-failed\": [...]}: %v", e.Message, err)
-	}
-	return msg.Problems
+	return problems
 }
 
 func TestSampleSchemas(t *testing.T) {

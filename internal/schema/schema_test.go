@@ -14,16 +14,11 @@ import (
 // schemaProblems reads the problems out of a SchemaValidationException.
 func schemaProblems(t *testing.T, e *envelope.Error) []string {
 	t.Helper()
-	if e.Kind != envelope.KindSchemaValidation {
-		t.Fatalf("error kind %v, want SchemaValidation: %s", e.Kind, e.Message)
+	problems, ok := e.ValidationProblems()
+	if !ok {
+		t.Fatalf("error %v is not a SchemaValidationException with {\"validation-failed\": [...]}: %s", e.Kind, e.Message)
 	}
-	var msg struct {
-		Problems []string `json:"validation-failed"`
-	}
-	if err := json.Unmarshal([]byte(e.Message), &msg); err != nil {
-		t.Fatalf("errMsg %q is not {\"validation-failed\": [...]}: %v", e.Message, err)
-	}
-	return msg.Problems
+	return problems
 }
 
 func TestSchemaFilesCompile(t *testing.T) {
