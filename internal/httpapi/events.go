@@ -94,7 +94,7 @@ func (s *Server) process(ctx context.Context, c echo.Context, o *outcome) {
 	if o.caller, o.err = s.authenticate(ctx, r); o.err != nil {
 		return
 	}
-	if o.err = s.core.Limits().Allow(o.caller.APIKey, o.caller.CompanyID); o.err != nil {
+	if o.err = s.limits.Allow(o.caller.APIKey, o.caller.CompanyID); o.err != nil {
 		return
 	}
 	o.step = "reading the body"
@@ -145,10 +145,10 @@ func checkMediaType(contentType string) error {
 func (s *Server) authenticate(ctx context.Context, r *http.Request) (handlers.Caller, error) {
 	source := clientAddress(r)
 	anonymous := func(msg string) (handlers.Caller, error) {
-		if err := s.core.Limits().AuthAllowed("", source); err != nil {
+		if err := s.limits.AuthAllowed("", source); err != nil {
 			return handlers.Caller{}, err
 		}
-		s.core.Limits().AuthFailed("", source)
+		s.limits.AuthFailed("", source)
 		return handlers.Caller{}, envelope.Errorf(envelope.KindAuthentication, "%s", msg)
 	}
 	if r.Header.Get("Authorization") == "" {
@@ -159,15 +159,15 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request) (handlers.Ca
 		return anonymous("the Authorization header is not valid HTTP Basic; send 'Basic ' and base64 of apiKey:apiSecret")
 	}
 	identity := limits.APIKeyIdentity(key)
-	if err := s.core.Limits().AuthAllowed(identity, source); err != nil {
+	if err := s.limits.AuthAllowed(identity, source); err != nil {
 		return handlers.Caller{}, err
 	}
-	client, ok := s.core.Directory().Authenticate(key, secret)
+	client, ok := s.dir.Authenticate(key, secret)
 	if !ok {
-		s.core.Limits().AuthFailed(identity, source)
+		s.limits.AuthFailed(identity, source)
 		return handlers.Caller{}, envelope.Errorf(envelope.KindAuthentication, "unknown apiKey or wrong apiSecret")
 	}
-	s.core.Limits().AuthSucceeded(identity, source)
+	s.limits.AuthSucceeded(identity, source)
 	return handlers.NewCaller(client.APIKey, client.CompanyID, client.UserID, secret), nil
 }
 

@@ -49,14 +49,14 @@ func (s *Server) handleToken(c echo.Context) error {
 // its form is read) and hands it to the authorization server.
 func (s *Server) token(ctx context.Context, c echo.Context) (*oauth.TokenResponse, string, error) {
 	source := clientAddress(c.Request())
-	if err := s.core.Limits().AllowTokenRequest(source); err != nil {
+	if err := s.limits.AllowTokenRequest(source); err != nil {
 		return nil, "", oauth.Throttled(err)
 	}
 	form, err := s.oauthForm(c)
 	if err != nil {
 		return nil, "", err
 	}
-	return s.core.OAuth().Token(ctx, form, clientAuth(c.Request()), source, func(step string) { setStep(c, step) })
+	return s.oauth.Token(ctx, form, clientAuth(c.Request()), source, func(step string) { setStep(c, step) })
 }
 
 // clientAuth is how r authenticates its OAuth client.
@@ -76,7 +76,7 @@ func (s *Server) handleRevoke(c echo.Context) error {
 	if err != nil {
 		return s.restFail(c, start, "revoke", "", "", err)
 	}
-	clientID, err := s.core.OAuth().Revoke(ctx, form, clientAuth(c.Request()), clientAddress(c.Request()))
+	clientID, err := s.oauth.Revoke(ctx, form, clientAuth(c.Request()), clientAddress(c.Request()))
 	if err != nil {
 		return s.restFail(c, start, "revoke", clientID, "", err)
 	}
@@ -142,7 +142,7 @@ type restCaller struct {
 // bearer authenticates a REST request by its access token (oauth.Server's
 // Bearer).
 func (s *Server) bearer(ctx context.Context, r *http.Request) (*restCaller, error) {
-	p, err := s.core.OAuth().Bearer(ctx, r.Header.Get("Authorization"), clientAddress(r))
+	p, err := s.oauth.Bearer(ctx, r.Header.Get("Authorization"), clientAddress(r))
 	if err != nil {
 		return nil, err
 	}

@@ -338,7 +338,7 @@ func (s *Server) handleRestCreate(c echo.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		network, ok := s.core.Directory().DefaultNetwork(rc.CompanyID)
+		network, ok := s.dir.DefaultNetwork(rc.CompanyID)
 		if !ok {
 			return nil, &restError{status: http.StatusConflict, code: "no_network",
 				description: fmt.Sprintf("company %q belongs to no process network to create incidents in", rc.CompanyID)}
@@ -494,7 +494,7 @@ func (s *Server) rest(c echo.Context, route string, write bool, build func(rc *r
 		s.restLog(start, c, route, status, rc.ClientID, rc.UserID, err)
 		return s.sendAndRecord(c, res, status, body)
 	}
-	if err := s.core.Limits().Allow(rc.APIKey, rc.CompanyID); err != nil {
+	if err := s.limits.Allow(rc.APIKey, rc.CompanyID); err != nil {
 		return fail(err)
 	}
 	plate := envelope.NewLicensePlate()

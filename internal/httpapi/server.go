@@ -19,15 +19,20 @@ import (
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/handlers"
+	"github.com/scwm-gateway/scwm-gateway/internal/limits"
+	"github.com/scwm-gateway/scwm-gateway/internal/oauth"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
 // Server serves every HTTP route of a gateway.
 type Server struct {
-	core *handlers.Gateway
-	cfg  handlers.Config
-	log  zerolog.Logger
-	echo *echo.Echo
+	core   *handlers.Gateway
+	dir    *handlers.Directory
+	limits *limits.Limits
+	oauth  *oauth.Server
+	cfg    handlers.Config
+	log    zerolog.Logger
+	echo   *echo.Echo
 	// bodies counts the bytes of bodies being read (Config.MaxBodyBytesInFlight).
 	bodies *bodyBudget
 }
@@ -35,7 +40,8 @@ type Server struct {
 // New builds the HTTP surfaces of core.
 func New(core *handlers.Gateway) *Server {
 	cfg := core.Config()
-	s := &Server{core: core, cfg: cfg, log: cfg.Logger, bodies: newBodyBudget(cfg.MaxBodyBytesInFlight)}
+	s := &Server{core: core, dir: core.Directory(), limits: core.Limits(), oauth: core.OAuth(),
+		cfg: cfg, log: cfg.Logger, bodies: newBodyBudget(cfg.MaxBodyBytesInFlight)}
 	s.echo = s.routes()
 	return s
 }
