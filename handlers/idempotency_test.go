@@ -176,13 +176,32 @@ type crashingStore struct {
 	handlers.Store
 	failFinish atomic.Bool // the answer of an idempotent request is never recorded
 	failInsert atomic.Bool // the next insert fails as if the network dropped
+	// finishFailed, when set, is told of each answer not recorded: the
+	// answer reaches the client before the gateway tries to record it, so
+	// a test waits for this before it lets records be written again.
+	finishFailed chan struct{}
 }
 
 func (s *crashingStore) FinishIdempotencyKey(ctx context.Context, key, plate string, status int, body []byte) error {
 	if s.failFinish.Load() {
+		if s.finishFailed != nil {
+			s.finishFailed <- struct{}{}
+		}
 		return errors.New("crashed before recording the answer")
 	}
 	return s.Store.FinishIdempotencyKey(ctx, key, plate, status, body)
+}
+
+// crashAfterAnswer makes the next answer of an idempotent request go
+// unrecorded, as if the gateway died right after sending it, and returns
+// a wait for that moment; after it, answers are recorded again.
+func (s *crashingStore) crashAfterAnswer() (wait func()) {
+	s.finishFailed = make(chan struct{}, 1)
+	s.failFinish.Store(true)
+	return func() {
+		<-s.finishFailed
+		s.failFinish.Store(false)
+	}
 }
 
 func (s *crashingStore) ReleaseIdempotencyLease(ctx context.Context, key, plate string) error {
@@ -212,10 +231,10 @@ func TestRetryAfterACrashFindsTheChange(t *testing.T) {
 		Config:    handlers.Config{RequestTimeout: 2 * time.Second},
 		WrapStore: func(s handlers.Store) handlers.Store { cs.Store = s; return cs },
 	})
-	cs.failFinish.Store(true)
+	crashed := cs.crashAfterAnswer()
 	body := gt.Envelope(gt.Acme, addIncident, map[string]any{"aptBusinessObjectSummary": "crash"})
 	first := h.Post(t, body, gt.Basic(gt.Acme), withKey("crash")).MustOK(t)
-	cs.failFinish.Store(false)
+	crashed()
 	// While the first request's lease holds, a retry waits for it and,
 	// at its own timeout, is told 503 with Retry-After.
 	wait := h.Post(t, body, gt.Basic(gt.Acme), withKey("crash")).MustFail(t, 503, "ServiceUnavailableException")

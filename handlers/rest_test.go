@@ -653,9 +653,9 @@ func TestRESTIdempotencyKeys(t *testing.T) {
 
 	// The first request stores its incident and dies before recording its
 	// answer: the retry waits out the lease and rebuilds the answer.
-	cs.failFinish.Store(true)
+	died := cs.crashAfterAnswer()
 	crashed := restWithKey(t, h, http.MethodPost, "/api/v1/incident", token, "k3", map[string]any{"subject": "crash", "requesterEmail": tim.Username})
-	cs.failFinish.Store(false)
+	died()
 	// The lease runs out after the request timeout, half of it again and
 	// a second.
 	clock.Advance(2*time.Second + time.Second + time.Second + time.Millisecond)
