@@ -429,7 +429,7 @@ func payloadVersion(p map[string]any) (version int64, pinned bool, err error) {
 			return version, true, nil
 		}
 	}
-	return 0, false, schema.Invalid([]string{fmt.Sprintf("$.dataVersion: %s is not a dataVersion; %s", jsonText(v), envelope.DataVersionRule)})
+	return 0, false, schema.Invalid([]string{fmt.Sprintf("$.dataVersion: %s is not a dataVersion; %s", jsonvalue.Text(v), envelope.DataVersionRule)})
 }
 
 // envelope.DataVersionRule says what a dataVersion is, for error messages.
@@ -447,10 +447,4 @@ func incidentID(p map[string]any) string {
 		return id
 	}
 	return stringField(p, "processId")
-}
-
-// jsonText is v as compact JSON, for messages.
-func jsonText(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }

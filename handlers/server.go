@@ -232,9 +232,6 @@ func (g *Gateway) OAuth() *oauth.Server { return g.oauth }
 // Ready reports whether the store can take writes now (store.Store.Ready).
 func (g *Gateway) Ready(ctx context.Context) error { return g.store.Ready(ctx) }
 
-// Now is the gateway's clock (Config.Now).
-func (g *Gateway) Now() time.Time { return g.cfg.Now() }
-
 // NewCaller is the caller an API client authenticated as: its key, company
 // and user, and the secret it presented, which seals the answers recorded
 // for its idempotency keys (never stored).

@@ -48,6 +48,15 @@ func checkSeed(s *store.Seed) error {
 			problems = append(problems, fmt.Sprintf("%s names company %q, which companies does not list", where, id))
 		}
 	}
+	// credential checks an API or OAuth client's id and secret.
+	credential := func(where, idField, id, secretField, secret string) {
+		if id == "" {
+			problems = append(problems, where+"."+idField+" is empty")
+		}
+		if len(secret) < credentials.MinSecretLen {
+			problems = append(problems, fmt.Sprintf("%s.%s must be at least %d characters", where, secretField, credentials.MinSecretLen))
+		}
+	}
 	for i, n := range s.Networks {
 		if strings.TrimSpace(n.ID) == "" {
 			problems = append(problems, fmt.Sprintf("networks[%d].id is empty", i))
@@ -58,12 +67,7 @@ func checkSeed(s *store.Seed) error {
 	}
 	for i, c := range s.Clients {
 		where := fmt.Sprintf("clients[%d]", i)
-		if c.APIKey == "" {
-			problems = append(problems, where+".apiKey is empty")
-		}
-		if len(c.APISecret) < credentials.MinSecretLen {
-			problems = append(problems, fmt.Sprintf("%s.apiSecret must be at least %d characters", where, credentials.MinSecretLen))
-		}
+		credential(where, "apiKey", c.APIKey, "apiSecret", c.APISecret)
 		known(where+".companyId", c.CompanyID)
 	}
 	for i, u := range s.Users {
@@ -78,12 +82,7 @@ func checkSeed(s *store.Seed) error {
 	}
 	for i, o := range s.OAuthClients {
 		where := fmt.Sprintf("oauthClients[%d]", i)
-		if o.ClientID == "" {
-			problems = append(problems, where+".clientId is empty")
-		}
-		if len(o.ClientSecret) < credentials.MinSecretLen {
-			problems = append(problems, fmt.Sprintf("%s.clientSecret must be at least %d characters", where, credentials.MinSecretLen))
-		}
+		credential(where, "clientId", o.ClientID, "clientSecret", o.ClientSecret)
 		known(where+".companyId", o.CompanyID)
 	}
 	if len(problems) > 0 {

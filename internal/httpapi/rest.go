@@ -211,7 +211,7 @@ func restInput(body map[string]any, creating bool) (map[string]any, int64, error
 			n, _ := v.(json.Number)
 			i, whole := envelope.WholeNumber(n)
 			if !whole || i < 1 {
-				problems = append(problems, fieldProblem{name, fmt.Sprintf("%s is not a dataVersion; %s", compactJSON(v), envelope.DataVersionRule)})
+				problems = append(problems, fieldProblem{name, fmt.Sprintf("%s is not a dataVersion; %s", jsonvalue.Text(v), envelope.DataVersionRule)})
 				continue
 			}
 			version = i
@@ -232,7 +232,7 @@ func restInput(body map[string]any, creating bool) (map[string]any, int64, error
 			s, _ := v.(string)
 			i := slices.IndexFunc(f.allowed, func(a string) bool { return strings.EqualFold(a, s) })
 			if i < 0 {
-				problems = append(problems, fieldProblem{name, fmt.Sprintf("must be one of %s; got %s", strings.Join(f.allowed, ", "), compactJSON(v))})
+				problems = append(problems, fieldProblem{name, fmt.Sprintf("must be one of %s; got %s", strings.Join(f.allowed, ", "), jsonvalue.Text(v))})
 				continue
 			}
 			data[f.dataKey] = f.allowed[i]
@@ -259,11 +259,6 @@ func restInput(body map[string]any, creating bool) (map[string]any, int64, error
 		return nil, 0, restValidation(problems)
 	}
 	return data, version, nil
-}
-
-func compactJSON(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }
 
 // restIncident is an incident as the REST routes answer it.

@@ -71,3 +71,10 @@ func number(n json.Number) any {
 	}
 	return n.String()
 }
+
+// Text is v as compact JSON, for messages that quote a value as it was
+// sent.
+func Text(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
