@@ -1,25 +1,23 @@
-// Package store keeps scwm-gateway's data in MongoDB through
-// go.mongodb.org/mongo-driver/v2: companies, networks, API clients,
-// per-company sequences, incidents (one document per version), idempotency
-// records, and the users, OAuth clients and tokens of the REST surface.
+// Package store holds what every store of scwm-gateway shares: the records
+// it keeps (companies, networks, API clients, incidents with their comments
+// and history, idempotency records, and the users, OAuth clients and tokens
+// of the REST surface), the errors a store answers with, the seed a
+// deployment starts from, and the stream that moves a whole dataset between
+// stores (Export and Import).
 //
-// With no MongoDB URI it starts an embedded FerretDB (SQLite files in a data
-// directory) in-process and talks to it over the same wire protocol, so one
-// code path serves both. It therefore relies only on what both support:
-// single-document atomic writes, unique indexes, findOneAndUpdate and bulk
-// writes; no multi-document transactions. Where FerretDB v1.24 falls short,
-// the store makes up for it rather than leaving it to callers: its updates
-// of one document are not atomic under concurrency (see docLocks); it
-// applies $setOnInsert to existing documents (see insertOrUpdate); it has no
-// TTL indexes, so expired idempotency keys and tokens are swept
-// (ExpireIdempotencyKeys, ExpireTokens); its SQLite takes one writer at a
-// time (see writeTurn and groupInserter); and it decodes every document for
-// any query not by _id (so the latest version is found by _id, see
-// latestVersion, and versions are kept compact, see compactVersion).
+// The stores themselves live in subpackages: store/sqlite (embedded, one
+// machine, the default) and store/mongodb (MongoDB, several gateways).
+// Their consumers declare the interfaces they use (handlers.Store is the
+// gateway's), and store/storetest is the contract both stores pass.
 //
-// The store applies no rule of the domain: a change arrives as the next
-// version, planned by the caller, and is written once or refused with
-// ErrConflict (WriteVersion).
+// An incident is kept as its current state, one record, with its comments
+// and its history entries as records of their own: a change rewrites the
+// state, adds or replaces the comments it touches and appends one history
+// entry, so the cost of a change and of a read does not grow with the
+// incident's age.
+//
+// A store applies no rule of the domain: a change arrives planned by the
+// caller and is written once or refused with ErrConflict (see Change).
 //
 // store knows nothing of HTTP, Echo or the SCWM envelope, and never imports
 // handlers.

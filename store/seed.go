@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"github.com/scwm-gateway/scwm-gateway/credentials"
 )
 
@@ -46,28 +44,42 @@ type SeedOAuthClient struct {
 	CompanyID    string `json:"companyId"`
 }
 
-// ApplySeed makes the store hold everything the seed lists: companies and
+// SeedTarget is a store a seed can be applied to. Each Put makes the stored
+// record match the one given, creating it if it is missing, and writes
+// nothing if it matches already; see the stores for what a Put keeps (a
+// revocation, a disabled user).
+type SeedTarget interface {
+	PutCompany(ctx context.Context, c Company) error
+	PutNetwork(ctx context.Context, n Network) error
+	PutClient(ctx context.Context, c Client) error
+	FindUser(ctx context.Context, username string) (*User, error)
+	PutUser(ctx context.Context, u User) error
+	PutOAuthClient(ctx context.Context, c OAuthClient) error
+}
+
+// ApplySeed makes st hold everything the seed lists: companies and
 // networks are created or updated, clients created or updated (a revoked
 // client stays revoked), users and OAuth clients created or updated (a
 // disabled user or revoked OAuth client stays so). Nothing the seed does not
 // list is touched, and an entry stored as the seed lists it already is not
 // written: a seed applied again at a restart writes nothing, so a start
 // needs no free disk space for it. A user keeps the stored password hash
-// while it still matches the seed's password.
-func (s *Store) ApplySeed(ctx context.Context, seed *Seed) error {
+// while it still matches the seed's password; new ones are hashed by
+// passwords.
+func ApplySeed(ctx context.Context, st SeedTarget, passwords credentials.Passwords, seed *Seed) error {
 	for _, c := range seed.Companies {
-		if err := s.PutCompany(ctx, c); err != nil {
+		if err := st.PutCompany(ctx, c); err != nil {
 			return err
 		}
 	}
 	for i, n := range seed.Networks {
 		n.Position = i
-		if err := s.PutNetwork(ctx, n); err != nil {
+		if err := st.PutNetwork(ctx, n); err != nil {
 			return err
 		}
 	}
 	for _, c := range seed.Clients {
-		err := s.PutClient(ctx, Client{
+		err := st.PutClient(ctx, Client{
 			APIKey:     c.APIKey,
 			SecretHash: credentials.HashSecret(c.APISecret),
 			CompanyID:  c.CompanyID,
@@ -78,16 +90,16 @@ func (s *Store) ApplySeed(ctx context.Context, seed *Seed) error {
 		}
 	}
 	for _, u := range seed.Users {
-		hash, err := s.seedPasswordHash(ctx, u)
+		hash, err := seedPasswordHash(ctx, st, passwords, u)
 		if err != nil {
 			return fmt.Errorf("seed user %s: %w", u.Username, err)
 		}
-		if err := s.PutUser(ctx, User{Username: u.Username, PasswordHash: hash, CompanyID: u.CompanyID, Name: u.Name}); err != nil {
+		if err := st.PutUser(ctx, User{Username: NormalizeUsername(u.Username), PasswordHash: hash, CompanyID: u.CompanyID, Name: u.Name}); err != nil {
 			return err
 		}
 	}
 	for _, o := range seed.OAuthClients {
-		if err := s.PutOAuthClient(ctx, OAuthClient{ClientID: o.ClientID, SecretHash: credentials.HashSecret(o.ClientSecret), CompanyID: o.CompanyID}); err != nil {
+		if err := st.PutOAuthClient(ctx, OAuthClient{ClientID: o.ClientID, SecretHash: credentials.HashSecret(o.ClientSecret), CompanyID: o.CompanyID}); err != nil {
 			return err
 		}
 	}
@@ -97,21 +109,13 @@ func (s *Store) ApplySeed(ctx context.Context, seed *Seed) error {
 // seedPasswordHash is the hash to store for a seeded user: the stored one
 // if it still matches the seed's password (bcrypt salts every hash, so a
 // new one would differ and be written), a new one otherwise.
-func (s *Store) seedPasswordHash(ctx context.Context, u SeedUser) (string, error) {
-	stored, err := s.FindUser(ctx, u.Username)
+func seedPasswordHash(ctx context.Context, st SeedTarget, passwords credentials.Passwords, u SeedUser) (string, error) {
+	stored, err := st.FindUser(ctx, u.Username)
 	switch {
-	case err == nil && s.passwords.Verify(stored.PasswordHash, u.Password):
+	case err == nil && passwords.Verify(stored.PasswordHash, u.Password):
 		return stored.PasswordHash, nil
 	case err != nil && !errors.Is(err, ErrNotFound):
 		return "", err
 	}
-	return s.passwords.Hash(u.Password)
-}
-
-// AddNetworkMember adds company to network, creating the network if needed.
-func (s *Store) AddNetworkMember(ctx context.Context, network, company string) error {
-	// Networks made here sort after the seeded ones.
-	err := s.insertOrUpdate(ctx, s.networks, Network{ID: network, Members: []string{company}, Position: 1 << 20},
-		bson.M{"_id": network}, bson.M{"$addToSet": bson.M{"members": company}})
-	return wrap("add network member", err)
+	return passwords.Hash(u.Password)
 }

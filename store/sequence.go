@@ -1,0 +1,97 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Sequencer hands out the numbers of per-company counters (the n of
+// "INC-<n>") for a store that can add to a counter atomically. A number
+// handed out is never handed out again, by this or any other gateway
+// sharing the store; numbers may have gaps.
+//
+// Numbers are reserved in blocks: one atomic addition reserves a block, and
+// the block's numbers are handed out from memory. The block size adapts to
+// the rate: 1 when numbers are drawn seldom (so a restart loses none),
+// doubling up to maxSequenceBlock while they are drawn faster than a refill
+// every sequenceBurst, so that a burst of adds does not queue on one
+// counter. Numbers of a block not handed out before a restart are skipped.
+type Sequencer struct {
+	// Reserve adds size to the counter named key and returns its new
+	// value: the numbers value-size+1..value are the caller's.
+	Reserve func(ctx context.Context, key string, size int64) (int64, error)
+	// Now is the clock of the block sizes; nil is time.Now.
+	Now func() time.Time
+
+	mu     sync.Mutex
+	blocks map[string]*sequenceBlock
+}
+
+// Block sizes of the Sequencer.
+const (
+	maxSequenceBlock = 256
+	sequenceBurst    = 250 * time.Millisecond
+)
+
+// sequenceBlock is the part of a counter this process has reserved.
+type sequenceBlock struct {
+	// turn is held (its one slot filled) while the block is used or
+	// refilled, so that waiters can give up at their deadline.
+	turn      chan struct{}
+	next, end int64 // numbers next..end are reserved and unused
+	size      int64
+	refilled  time.Time
+}
+
+// SequenceKey is the key of the named counter of a company in a dataspace.
+// It is a JSON array so that no choice of names can collide.
+func SequenceKey(dataspace, ownerID, name string) string {
+	raw, _ := json.Marshal([]string{name, dataspace, ownerID})
+	return string(raw)
+}
+
+// Next returns the next number of the named counter of a company in a
+// dataspace, starting at 1.
+func (q *Sequencer) Next(ctx context.Context, dataspace, ownerID, name string) (int64, error) {
+	key := SequenceKey(dataspace, ownerID, name)
+	q.mu.Lock()
+	if q.blocks == nil {
+		q.blocks = map[string]*sequenceBlock{}
+	}
+	b := q.blocks[key]
+	if b == nil {
+		b = &sequenceBlock{turn: make(chan struct{}, 1)}
+		q.blocks[key] = b
+	}
+	q.mu.Unlock()
+
+	select {
+	case b.turn <- struct{}{}:
+		defer func() { <-b.turn }()
+	case <-ctx.Done():
+		return 0, fmt.Errorf("next sequence: %w: %w", ErrBusy, ctx.Err())
+	}
+	if b.next > 0 && b.next <= b.end {
+		n := b.next
+		b.next++
+		return n, nil
+	}
+	now := time.Now
+	if q.Now != nil {
+		now = q.Now
+	}
+	size := int64(1)
+	if now().Sub(b.refilled) < sequenceBurst {
+		size = min(2*max(b.size, 1), maxSequenceBlock)
+	}
+	end, err := q.Reserve(ctx, key, size)
+	if err != nil {
+		return 0, Wrap("next sequence", err)
+	}
+	b.size, b.refilled = size, now()
+	b.next, b.end = end-size+2, end
+	return end - size + 1, nil
+}
