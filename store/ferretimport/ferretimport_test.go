@@ -791,3 +791,52 @@ func TestReadStopsWithItsContext(t *testing.T) {
 		t.Errorf("Read = %v after %d records, want context.Canceled", err, n)
 	}
 }
+
+// A database the old gateway never opened has FerretDB's own _id index,
+// on another expression, and one without either index is sorted by
+// SQLite: both read the same records.
+func TestReadWithoutTheOldGatewaysIndex(t *testing.T) {
+	t.Parallel()
+	want := readAll(t, fixture(t))
+	for _, c := range []struct{ name, index string }{
+		{"FerretDB's index", `CREATE UNIQUE INDEX "%s__id_" ON "%s" (_ferretdb_sjson->"_id")`},
+		{"no index", ``},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			dir := fixture(t)
+			db, err := sql.Open("sqlite", filepath.Join(dir, "scwm.sqlite"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, err := db.Query(`SELECT table_name FROM _ferretdb_collections`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tables []string
+			for rows.Next() {
+				var table string
+				_ = rows.Scan(&table)
+				tables = append(tables, table)
+			}
+			rows.Close()
+			for _, table := range tables {
+				if _, err := db.Exec(fmt.Sprintf(`DROP INDEX "%s_scwm_id_lookup"`, table)); err != nil {
+					t.Fatal(err)
+				}
+				if c.index != "" {
+					if _, err := db.Exec(fmt.Sprintf(c.index, table, table)); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			db.Close()
+			got := readAll(t, dir)
+			g, _ := json.Marshal(got)
+			w, _ := json.Marshal(want)
+			if string(g) != string(w) {
+				t.Errorf("other records, or in another order:\n got %s\nwant %s", g, w)
+			}
+		})
+	}
+}
