@@ -1,15 +1,12 @@
 package ferretimport_test
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -20,6 +17,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/scwm-gateway/scwm-gateway/internal/gatewaytest"
 	"github.com/scwm-gateway/scwm-gateway/internal/jsonvalue"
 	"github.com/scwm-gateway/scwm-gateway/store"
 	"github.com/scwm-gateway/scwm-gateway/store/ferretimport"
@@ -30,38 +28,7 @@ import (
 // test's own and returns it.
 func fixture(t *testing.T) string {
 	t.Helper()
-	f, err := os.Open("testdata/ferretdb-era.tar.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := t.TempDir()
-	tr := tar.NewReader(zr)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := filepath.Join(root, filepath.FromSlash(hdr.Name))
-		if err := os.MkdirAll(filepath.Dir(name), 0o700); err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(name, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return filepath.Join(root, "data")
+	return filepath.Join(gatewaytest.Unpack(t, "testdata/ferretdb-era.tar.gz"), "data")
 }
 
 type expectation struct {
