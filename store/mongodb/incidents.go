@@ -178,18 +178,16 @@ func (s *Store) WriteChange(ctx context.Context, ch store.Change) error {
 	if err != nil {
 		return store.Wrap(what, err)
 	}
-	for cur < v-1 {
+	if cur < v-1 {
 		// The change of version cur+1 may be committed and not yet
-		// applied: then the incident is at cur+1, and that change is
-		// completed first.
-		found, err := s.rollForward(ctx, inc.ID, cur+1)
-		if err != nil {
+		// applied (it is the only one that can be): then the incident is
+		// at cur+1, and that change is completed first.
+		if _, err := s.rollForward(ctx, inc.ID, cur+1); err != nil {
 			return store.Wrap(what, err)
 		}
-		if !found {
-			break
+		if cur, err = s.incidentVersion(ctx, inc.ID); err != nil {
+			return store.Wrap(what, err)
 		}
-		cur++
 	}
 	if cur != v-1 {
 		return fmt.Errorf("%s: the incident is at version %d: %w", what, cur, store.ErrConflict)
@@ -267,9 +265,11 @@ func (s *Store) commit(ctx context.Context, id string, act store.Activity, p *pe
 	doc := activityDoc{Key: activityKey(id, act.DataVersion), IncidentID: id, Activity: act, Pending: p, PendingAt: time.Now().UnixMilli()}
 	if _, err := s.activities.InsertOne(ctx, doc); err != nil {
 		if mongo.IsDuplicateKeyError(err) {
-			if _, rerr := s.rollForward(ctx, id, act.DataVersion); rerr != nil {
-				return rerr
-			}
+			// The answer is the conflict. Completing the change met here
+			// spares the caller, who reads again next, a read of the
+			// version before; if that fails, whoever meets the change next
+			// completes it.
+			_, _ = s.rollForward(ctx, id, act.DataVersion)
 		}
 		return wrap("commit", err)
 	}
@@ -439,12 +439,38 @@ func (s *Store) FindIncident(ctx context.Context, dataspace, id string, with sto
 		inc := &doc.Incident
 		normalizeIncident(inc)
 		v := inc.DataVersion
-		if with&store.WithActivities != 0 {
-			docs, err := s.historyDocs(ctx, id, 0, 0)
-			if err != nil {
-				return nil, store.Wrap("find incident history", err)
+		// The history and the comments are read at once, both after the
+		// incident.
+		var history []activityDoc
+		var historyErr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if with&store.WithActivities != 0 {
+				history, historyErr = s.historyDocs(ctx, id, 0, 0)
 			}
-			acts, moved, err := s.visibleHistory(ctx, docs, v)
+		}()
+		var comments []store.Comment
+		var stale bool
+		var err error
+		if with&store.WithComments != 0 {
+			comments, stale, err = s.commentsAfter(ctx, id, 0, 0, v)
+		}
+		<-done
+		switch {
+		case err != nil:
+			return nil, store.Wrap("find incident comments", err)
+		case historyErr != nil:
+			return nil, store.Wrap("find incident history", historyErr)
+		case stale:
+			if _, err := s.rollForward(ctx, id, v+1); err != nil {
+				return nil, store.Wrap("find incident", err)
+			}
+			continue
+		}
+		inc.Comments = comments
+		if with&store.WithActivities != 0 {
+			acts, moved, err := s.visibleHistory(ctx, history, v)
 			if err != nil {
 				return nil, store.Wrap("find incident history", err)
 			}
@@ -452,19 +478,6 @@ func (s *Store) FindIncident(ctx context.Context, dataspace, id string, with sto
 				continue
 			}
 			inc.Activities = acts
-		}
-		if with&store.WithComments != 0 {
-			comments, stale, err := s.commentsAfter(ctx, id, 0, 0, v)
-			if err != nil {
-				return nil, store.Wrap("find incident comments", err)
-			}
-			if stale {
-				if _, err := s.rollForward(ctx, id, v+1); err != nil {
-					return nil, store.Wrap("find incident", err)
-				}
-				continue
-			}
-			inc.Comments = comments
 		}
 		return inc, nil
 	}

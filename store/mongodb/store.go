@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 
+	"github.com/scwm-gateway/scwm-gateway/credentials"
 	"github.com/scwm-gateway/scwm-gateway/internal/redact"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
@@ -27,6 +28,9 @@ type Config struct {
 	// unreachable deployment answers with an error instead of a hang; zero
 	// is 5 seconds.
 	OperationTimeout time.Duration
+	// PasswordCost is the bcrypt cost of the passwords a seed sets
+	// (Passwords); zero means credentials.DefaultPasswordCost.
+	PasswordCost int
 }
 
 // Store is an open MongoDB database of the gateway. It is safe for
@@ -37,6 +41,7 @@ type Store struct {
 	db      *mongo.Database
 	desc    string
 	timeout time.Duration
+	cost    int
 	seq     *store.Sequencer
 
 	companies    *mongo.Collection
@@ -86,6 +91,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{
 		desc:    fmt.Sprintf("MongoDB %s, database %s", redact.URI(cfg.URI), cfg.Database),
 		timeout: cfg.OperationTimeout,
+		cost:    cfg.PasswordCost,
 	}
 	client, err := mongo.Connect(opts)
 	if err != nil {
@@ -145,6 +151,10 @@ func (s *Store) Ping(ctx context.Context) error {
 // deployment keeps its own disk; a full one fails writes, which are then
 // answered as unavailable).
 func (s *Store) Ready(ctx context.Context) error { return s.Ping(ctx) }
+
+// Passwords hashes and checks the passwords a seed sets, at the
+// configured cost.
+func (s *Store) Passwords() credentials.Passwords { return credentials.Passwords{Cost: s.cost} }
 
 // Close disconnects from the deployment.
 func (s *Store) Close(ctx context.Context) error {
