@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -443,20 +444,17 @@ func (s *Store) FindIncident(ctx context.Context, dataspace, id string, with sto
 		// incident.
 		var history []activityDoc
 		var historyErr error
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			if with&store.WithActivities != 0 {
-				history, historyErr = s.historyDocs(ctx, id, 0, 0)
-			}
-		}()
+		var reading sync.WaitGroup
+		if with&store.WithActivities != 0 {
+			reading.Go(func() { history, historyErr = s.historyDocs(ctx, id, 0, 0) })
+		}
 		var comments []store.Comment
 		var stale bool
 		var err error
 		if with&store.WithComments != 0 {
 			comments, stale, err = s.commentsAfter(ctx, id, 0, 0, v)
 		}
-		<-done
+		reading.Wait()
 		switch {
 		case err != nil:
 			return nil, store.Wrap("find incident comments", err)

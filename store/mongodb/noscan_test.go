@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readconcern"
 
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
@@ -56,7 +58,9 @@ func TestNoQueryScansACollection(t *testing.T) {
 	if err := s.db.RunCommand(ctx, bson.D{{Key: "profile", Value: 0}}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	cur, err := s.db.Collection("system.profile").Find(ctx, bson.M{
+	// The profile is not replicated: read it as this server has it.
+	profile := s.db.Collection("system.profile", options.Collection().SetReadConcern(readconcern.Local()))
+	cur, err := profile.Find(ctx, bson.M{
 		"ns":          bson.M{"$regex": "^" + regexp.QuoteMeta(db.Name) + `\.`, "$ne": db.Name + ".system.profile"},
 		"planSummary": bson.M{"$regex": "COLLSCAN"},
 	})
