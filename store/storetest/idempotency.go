@@ -269,3 +269,57 @@ func testExpireIdempotencyKeys(t *testing.T, s *suite) {
 		t.Errorf("ExpireIdempotencyKeys again = %d, want 0", n)
 	}
 }
+
+// closeTimes reports an error unless got is want as the store keeps it:
+// exactly, or to the millisecond.
+func closeTimes(t *testing.T, what string, got, want time.Time) {
+	t.Helper()
+	if d := got.Sub(want); d <= -time.Millisecond || d >= time.Millisecond {
+		t.Errorf("%s = %s, want %s (to the millisecond at least)", what, got.Format(time.RFC3339Nano), want.Format(time.RFC3339Nano))
+	}
+}
+
+// Times as the gateway makes them (time.Now: nanoseconds, a location, a
+// monotonic reading) come back to the precision the store keeps, and a
+// record read back is the one a compare-and-set matches.
+func testTimePrecision(t *testing.T, s *suite) {
+	st := s.fresh(t)
+	ctx := t.Context()
+	now := time.Now()
+	rec := claim("k", "plate-1")
+	rec.CreatedAt, rec.LeaseUntil, rec.ExpiresAt = now, now.Add(30*time.Second+123456*time.Nanosecond), now.Add(24*time.Hour)
+	claimKey(t, st, rec)
+	got := findKey(t, st, rec.Key)
+	closeTimes(t, "CreatedAt", got.CreatedAt, rec.CreatedAt)
+	closeTimes(t, "LeaseUntil", got.LeaseUntil, rec.LeaseUntil)
+	closeTimes(t, "ExpiresAt", got.ExpiresAt, rec.ExpiresAt)
+
+	retry := claim("k", "plate-2")
+	retry.CreatedAt = now.Add(time.Second)
+	existing, err := st.ClaimIdempotencyKey(ctx, &retry)
+	must(t, err, "ClaimIdempotencyKey of a claimed key")
+	if existing == nil {
+		t.Fatal("ClaimIdempotencyKey of a claimed key gave no record")
+	}
+	equal(t, "record a retry's claim gives", existing, &got)
+	lease := now.Add(time.Minute + 987654*time.Nanosecond)
+	won, err := st.TakeOverIdempotencyKey(ctx, existing, lease)
+	must(t, err, "TakeOverIdempotencyKey")
+	if !won {
+		t.Fatal("TakeOverIdempotencyKey of the record the store gave = false, want true")
+	}
+	found := findKey(t, st, rec.Key)
+	closeTimes(t, "LeaseUntil after a takeover", found.LeaseUntil, lease)
+	won, err = st.TakeOverIdempotencyKey(ctx, &found, lease.Add(time.Minute))
+	must(t, err, "TakeOverIdempotencyKey")
+	if !won {
+		t.Error("TakeOverIdempotencyKey of the record FindIdempotencyKey gave = false, want true")
+	}
+
+	tok := sampleToken("h", store.AccessToken)
+	tok.IssuedAt, tok.ExpiresAt = now, now.Add(time.Hour)
+	must(t, st.InsertToken(ctx, tok), "InsertToken")
+	gotTok := findToken(t, st, "h")
+	closeTimes(t, "token IssuedAt", gotTok.IssuedAt, tok.IssuedAt)
+	closeTimes(t, "token ExpiresAt", gotTok.ExpiresAt, tok.ExpiresAt)
+}

@@ -126,6 +126,7 @@ var cases = []testCase{
 	{"TakeOverIdempotencyKey", testTakeOverIdempotencyKey},
 	{"TakeOverConcurrent", testTakeOverConcurrent},
 	{"ExpireIdempotencyKeys", testExpireIdempotencyKeys},
+	{"TimePrecision", testTimePrecision},
 
 	{"Users", testUsers},
 	{"OAuthClients", testOAuthClients},
