@@ -488,3 +488,67 @@ func testFindEffect(t *testing.T, s *suite) {
 	_, err = st.FindEffect(ctx, ds, h.comments[0].LicensePlate)
 	wantErr(t, err, store.ErrNotFound, "FindEffect of a comment's plate")
 }
+
+// Whole numbers come back as int64 however they were written, also a
+// float64 that is whole (a payload's 2.0), and from every path: the
+// store's memory, its disk after a restart, a change. Other numbers, and
+// whole ones beyond int64, come back as float64.
+func testWholeNumbers(t *testing.T, s *suite) {
+	var st Store
+	var reopen func() Store
+	if s.opts.Dataset != nil {
+		reopen = s.opts.Dataset(t)
+		st = reopen()
+	} else {
+		st = s.fresh(t)
+	}
+	ctx := t.Context()
+	inc := sampleIncident("inc-1")
+	inc.Data = map[string]any{
+		"two": float64(2), "negThree": float64(-3), "zero": float64(0), "half": 0.5, "huge": 1e20,
+		"list": []any{float64(4), 4.5}, "obj": map[string]any{"five": float64(5)},
+	}
+	inc.Comments = []store.Comment{sampleComment("c1", 1)}
+	inc.Comments[0].Attachments = []map[string]any{{"size": float64(6), "ratio": 0.25}}
+	inc.Activities[0].Detail = map[string]any{"seven": float64(7), "f": 7.5}
+	insertIncident(t, st, inc)
+
+	ch := nextChange(stateOf(inc), 2, map[string]any{"eight": float64(8)})
+	added := sampleComment("c2", 2)
+	added.Attachments = []map[string]any{{"nine": float64(9)}}
+	ch.AddComments = []store.Comment{added}
+	ch.Activity.Detail = map[string]any{"ten": float64(10)}
+	must(t, st.WriteChange(ctx, ch), "WriteChange")
+
+	wantData := map[string]any{
+		"two": int64(2), "negThree": int64(-3), "zero": int64(0), "half": 0.5, "huge": 1e20,
+		"list": []any{int64(4), 4.5}, "obj": map[string]any{"five": int64(5)}, "step": int64(2), "eight": int64(8),
+	}
+	check := func(st Store, when string) {
+		t.Helper()
+		got := findIncident(t, st, "inc-1", store.WithComments|store.WithActivities)
+		equal(t, when+": data", got.Data, wantData)
+		if len(got.Comments) == 2 {
+			equal(t, when+": attachments of the add's comment", got.Comments[0].Attachments, []map[string]any{{"size": int64(6), "ratio": 0.25}})
+			equal(t, when+": attachments of the change's comment", got.Comments[1].Attachments, []map[string]any{{"nine": int64(9)}})
+		} else {
+			t.Errorf("%s: %d comments, want 2", when, len(got.Comments))
+		}
+		if len(got.Activities) == 2 {
+			equal(t, when+": detail of the add", got.Activities[0].Detail, map[string]any{"seven": int64(7), "f": 7.5})
+			equal(t, when+": detail of the change", got.Activities[1].Detail, map[string]any{"ten": int64(10)})
+		} else {
+			t.Errorf("%s: %d history entries, want 2", when, len(got.Activities))
+		}
+		e, err := st.FindEffect(ctx, ds, ch.Activity.LicensePlate)
+		must(t, err, "FindEffect")
+		equal(t, when+": data of FindEffect", e.Incident.Data, wantData)
+	}
+	check(st, "through the handle that wrote")
+	if reopen != nil {
+		if !s.opts.Simultaneous {
+			must(t, st.Close(ctx), "Close")
+		}
+		check(reopen(), "through another handle")
+	}
+}

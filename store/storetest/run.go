@@ -119,6 +119,7 @@ var cases = []testCase{
 	{"ListActivities", testListActivities},
 	{"FindComment", testFindComment},
 	{"FindEffect", testFindEffect},
+	{"WholeNumbers", testWholeNumbers},
 
 	{"ClaimIdempotencyKey", testClaimIdempotencyKey},
 	{"FinishIdempotencyKey", testFinishIdempotencyKey},
