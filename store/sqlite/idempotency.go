@@ -31,6 +31,7 @@ func idempotencyArgs(r *store.IdempotencyRecord) []any {
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec *store.IdempotencyRecord) (*store.IdempotencyRecord, error) {
 	var existing *store.IdempotencyRecord
 	err := s.write(ctx, "claim idempotency key", func(ctx context.Context, tx *sql.Tx) error {
+		existing = nil // a write may run twice (see writer.commit)
 		found, err := scanIdempotency(s.writer.queryRow(ctx, tx, "SELECT "+idempotencyColumns+" FROM idempotency WHERE key = ?", rec.Key))
 		switch {
 		case err == nil && found.ExpiresAt.After(rec.CreatedAt):
@@ -89,7 +90,7 @@ func (s *Store) TakeOverIdempotencyKey(ctx context.Context, rec *store.Idempoten
 			return err
 		}
 		n, _ := res.RowsAffected()
-		won = n == 1
+		won = n == 1 // set whatever it was: a write may run twice (see writer.commit)
 		return nil
 	})
 	return won, err

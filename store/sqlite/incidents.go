@@ -109,9 +109,13 @@ func cachedCopy(inc *store.Incident) *store.Incident {
 // Callers must not modify the Data of what it returns: it may be shared
 // with the cache.
 func (s *Store) FindIncident(ctx context.Context, dataspace, id string, with store.Include) (*store.Incident, error) {
-	ctx, cancel := s.operation(ctx)
-	defer cancel()
 	inc, ok := s.cache.get(id)
+	if !ok || with != 0 {
+		// A cached record costs no database operation; the rest does.
+		var cancel context.CancelFunc
+		ctx, cancel = s.operation(ctx)
+		defer cancel()
+	}
 	if !ok {
 		gen := s.cache.generation(id)
 		row, err := s.queryRow(ctx, "SELECT "+incidentColumns+" FROM incidents WHERE id = ?", id)

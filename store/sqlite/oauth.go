@@ -150,6 +150,7 @@ func scanToken(row interface{ Scan(...any) error }) (*store.Token, error) {
 func (s *Store) RevokeToken(ctx context.Context, hash string) (bool, error) {
 	var revoked bool
 	err := s.write(ctx, "revoke token", func(ctx context.Context, tx *sql.Tx) error {
+		revoked = false // a write may run twice (see writer.commit)
 		res, err := s.writer.exec(ctx, tx, "UPDATE tokens SET revoked = 1 WHERE hash = ? AND revoked = 0", hash)
 		if err != nil {
 			return err

@@ -2,9 +2,11 @@
 // (modernc.org/sqlite, pure Go) in a data directory, for a gateway on one
 // machine. It is the default store and needs nothing installed.
 //
-// One process owns a data directory (a lock file says so; a second process
+// One process owns a data directory (a lock file says so; a second owner
 // gets store.ErrInUse), so the store may keep what it knows in memory: a
 // cache of incidents bounded in bytes, and the sequences' reserved blocks.
+// The command line opens the store beside the owner (Config.Beside) to
+// change clients and users, which the owner does not cache.
 // Writes go through one connection that commits concurrent writes together
 // (see writer); reads use a pool of their own, which WAL lets run beside
 // the writer. A write is acknowledged only once its commit is on disk
@@ -53,6 +55,12 @@ type Config struct {
 	// PasswordCost is the bcrypt cost of the passwords a seed sets
 	// (Passwords); zero means credentials.DefaultPasswordCost.
 	PasswordCost int
+	// Beside opens the store beside the process that owns the directory
+	// (a serving gateway), for the command line's changes of clients,
+	// users and OAuth clients and for exports: it takes no lock and keeps
+	// no cache, and SQLite's own locking orders its writes with the
+	// owner's. Such a store must not write incidents or import.
+	Beside bool
 }
 
 // Defaults of Config.
@@ -106,13 +114,18 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the embedded store: %w", err)
 	}
-	unlock, err := lockDir(dir)
-	if err != nil {
-		return nil, err
+	unlock := func() {}
+	if !cfg.Beside {
+		var err error
+		if unlock, err = lockDir(dir); err != nil {
+			return nil, err
+		}
+	} else if _, err := os.Stat(filepath.Join(dir, FileName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("open the embedded store: %w", err)
 	}
 	s := &Store{dir: dir, path: filepath.Join(dir, FileName), timeout: cfg.OperationTimeout, minFree: cfg.MinFreeBytes,
 		now: cfg.Now, cost: cfg.PasswordCost, unlock: unlock}
-	if cfg.CacheBytes > 0 {
+	if cfg.CacheBytes > 0 && !cfg.Beside {
 		s.cache = newIncidentCache(cfg.CacheBytes)
 	}
 	s.sequence = store.Sequencer{Reserve: s.reserveSequence}

@@ -120,17 +120,46 @@ func (w *writer) drain() {
 	}
 }
 
-// commit writes one batch in one transaction.
+// commit writes one batch in one transaction. It first runs the writes
+// one after the other, as they come: when all succeed, which is the common
+// case, the batch commits at once. If one fails, what it wrote would be
+// committed with the others, so the transaction is rolled back and the
+// batch runs again with each write inside a savepoint of its own, so that
+// a failed write is undone alone. (Savepoints cost a statement journal for
+// every write; most batches need none.) Writes are closures that set their
+// results afresh each time they run, so running one twice is safe.
 func (w *writer) commit(batch []*writeOp) {
 	ctx, cancel := context.WithTimeout(context.Background(), w.batchTimeout)
 	defer cancel()
 	results := make([]error, len(batch))
+	for _, isolated := range []bool{false, true} {
+		failed, err := w.tryCommit(ctx, batch, results, isolated)
+		if err != nil {
+			for i := range results {
+				if results[i] == nil {
+					results[i] = err
+				}
+			}
+			break
+		}
+		if !failed || isolated {
+			break
+		}
+	}
+	for i, op := range batch {
+		op.result <- results[i]
+	}
+}
+
+// tryCommit runs the batch in one transaction. Without isolation it gives
+// up (rolls back, failed true) at the first write that fails; with it,
+// each write runs in a savepoint and the transaction commits whatever
+// fails. err is a failure of the transaction itself.
+func (w *writer) tryCommit(ctx context.Context, batch []*writeOp, results []error, isolated bool) (failed bool, err error) {
+	clear(w.stmts) // those of an earlier transaction are closed
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
-		for _, op := range batch {
-			op.result <- err
-		}
-		return
+		return false, err
 	}
 	ran := 0
 	for i, op := range batch {
@@ -138,27 +167,27 @@ func (w *writer) commit(batch []*writeOp) {
 			results[i] = fmt.Errorf("wait for the store's writer: %w: %w", store.ErrBusy, err)
 			continue
 		}
-		results[i] = w.apply(ctx, tx, op.fn)
+		if isolated {
+			results[i] = w.apply(ctx, tx, op.fn)
+		} else {
+			results[i] = op.fn(ctx, tx)
+			if results[i] != nil {
+				clear(results)
+				return true, tx.Rollback()
+			}
+		}
 		if results[i] == nil {
 			ran++
 		}
 	}
-	clear(w.stmts) // closed with the transaction
 	if err := tx.Commit(); err != nil {
-		for i := range results {
-			if results[i] == nil {
-				results[i] = err
-			}
-		}
-	} else {
-		w.mu.Lock()
-		w.batches++
-		w.writes += int64(ran)
-		w.mu.Unlock()
+		return false, err
 	}
-	for i, op := range batch {
-		op.result <- results[i]
-	}
+	w.mu.Lock()
+	w.batches++
+	w.writes += int64(ran)
+	w.mu.Unlock()
+	return false, nil
 }
 
 // apply runs one write inside a savepoint, undoing it alone if it fails.
