@@ -552,3 +552,72 @@ func testWholeNumbers(t *testing.T, s *suite) {
 		check(reopen(), "through another handle")
 	}
 }
+
+// Writes that run at once succeed or fail each on its own: a refused one
+// (a duplicate, a replace of a missing comment) takes none of the others
+// with it, and leaves nothing of itself.
+func testIndependentWrites(t *testing.T, s *suite) {
+	st := s.fresh(t)
+	ctx := t.Context()
+	must(t, st.InsertClient(ctx, store.Client{APIKey: "taken", SecretHash: "h", CompanyID: "acme", UserID: "u", CreatedAt: base}), "InsertClient")
+	const rounds = 8
+	histories := make([]*history, 2*rounds)
+	for i := range histories {
+		id := fmt.Sprintf("inc-%d", i)
+		insertIncident(t, st, sampleIncident(id))
+		histories[i] = newHistory(sampleIncident(id))
+	}
+	good := func(r int) store.Change {
+		ch := nextChange(histories[r].state, 2, nil)
+		ch.AddComments = []store.Comment{sampleComment(fmt.Sprintf("good-%d", r), 1)}
+		return ch
+	}
+	bad := func(r int) store.Change {
+		ch := nextChange(histories[rounds+r].state, 2, nil)
+		ch.AddComments = []store.Comment{sampleComment(fmt.Sprintf("bad-%d", r), 1)}
+		ch.ReplaceComments = []store.Comment{sampleComment("missing", 1)}
+		return ch
+	}
+	errs := make([]error, 5*rounds)
+	race(len(errs), func(i int) {
+		r := i / 5
+		switch i % 5 {
+		case 0:
+			errs[i] = st.InsertClient(ctx, store.Client{APIKey: fmt.Sprintf("new-%d", r), SecretHash: "h", CompanyID: "acme", UserID: "u", CreatedAt: base})
+		case 1:
+			errs[i] = st.InsertClient(ctx, store.Client{APIKey: "taken", SecretHash: "other", CompanyID: "globex", UserID: "x"})
+		case 2:
+			errs[i] = st.WriteChange(ctx, good(r))
+		case 3:
+			errs[i] = st.WriteChange(ctx, bad(r))
+		case 4:
+			rec := claim(fmt.Sprintf("key-%d", r), fmt.Sprintf("plate-key-%d", r))
+			_, errs[i] = st.ClaimIdempotencyKey(ctx, &rec)
+		}
+	})
+	for i, err := range errs {
+		r := i / 5
+		switch i % 5 {
+		case 0:
+			must(t, err, fmt.Sprintf("InsertClient new-%d among refused writes", r))
+			equal(t, fmt.Sprintf("client new-%d", r), findClient(t, st, fmt.Sprintf("new-%d", r)),
+				store.Client{APIKey: fmt.Sprintf("new-%d", r), SecretHash: "h", CompanyID: "acme", UserID: "u", CreatedAt: base})
+		case 1:
+			wantErr(t, err, store.ErrDuplicate, "InsertClient of a taken key among other writes")
+		case 2:
+			must(t, err, fmt.Sprintf("WriteChange of inc-%d among refused writes", r))
+			histories[r].apply(good(r))
+		case 3:
+			wantSomeErr(t, err, fmt.Sprintf("WriteChange replacing a missing comment of inc-%d", rounds+r))
+			refused(t, st, bad(r), fmt.Sprintf("the change replacing a missing comment of inc-%d", rounds+r))
+		case 4:
+			must(t, err, fmt.Sprintf("ClaimIdempotencyKey key-%d among refused writes", r))
+			rec := claim(fmt.Sprintf("key-%d", r), fmt.Sprintf("plate-key-%d", r))
+			equal(t, fmt.Sprintf("record of key-%d", r), findKey(t, st, rec.Key), rec)
+		}
+	}
+	for _, h := range histories {
+		h.check(t, st, h.state.ID+" after the writes")
+	}
+	equal(t, "the taken client", findClient(t, st, "taken"), store.Client{APIKey: "taken", SecretHash: "h", CompanyID: "acme", UserID: "u", CreatedAt: base})
+}

@@ -120,6 +120,7 @@ var cases = []testCase{
 	{"FindComment", testFindComment},
 	{"FindEffect", testFindEffect},
 	{"WholeNumbers", testWholeNumbers},
+	{"IndependentWrites", testIndependentWrites},
 
 	{"ClaimIdempotencyKey", testClaimIdempotencyKey},
 	{"FinishIdempotencyKey", testFinishIdempotencyKey},
