@@ -621,3 +621,39 @@ func testIndependentWrites(t *testing.T, s *suite) {
 	}
 	equal(t, "the taken client", findClient(t, st, "taken"), store.Client{APIKey: "taken", SecretHash: "h", CompanyID: "acme", UserID: "u", CreatedAt: base})
 }
+
+// Arrays directly inside arrays (a payload's matrix) are stored and come
+// back as they were, in data, attachments and history details.
+func testNestedArrays(t *testing.T, s *suite) {
+	var st Store
+	var reopen func() Store
+	if s.opts.Dataset != nil {
+		reopen = s.opts.Dataset(t)
+		st = reopen()
+	} else {
+		st = s.fresh(t)
+	}
+	matrix := func() []any {
+		return []any{[]any{int64(1), 2.5}, []any{}, []any{[]any{"deep", nil}, map[string]any{"in": []any{[]any{true}}}}}
+	}
+	inc := sampleIncident("inc-1")
+	inc.Data["matrix"] = matrix()
+	inc.Comments[0].Attachments = []map[string]any{{"pages": matrix()}}
+	inc.Activities[0].Detail = map[string]any{"cells": matrix()}
+	insertIncident(t, st, inc)
+	h := newHistory(inc)
+	ch := nextChange(h.state, 2, map[string]any{"grid": []any{matrix(), matrix()}})
+	added := sampleComment("c-added", 3)
+	added.Attachments = []map[string]any{{"rows": matrix()}}
+	ch.AddComments = []store.Comment{added}
+	ch.Activity.Detail = map[string]any{"before": matrix()}
+	must(t, st.WriteChange(t.Context(), ch), "WriteChange")
+	h.apply(ch)
+	h.check(t, st, "through the handle that wrote")
+	if reopen != nil {
+		if !s.opts.Simultaneous {
+			must(t, st.Close(t.Context()), "Close")
+		}
+		h.check(t, reopen(), "through another handle")
+	}
+}

@@ -120,6 +120,7 @@ var cases = []testCase{
 	{"FindComment", testFindComment},
 	{"FindEffect", testFindEffect},
 	{"WholeNumbers", testWholeNumbers},
+	{"NestedArrays", testNestedArrays},
 	{"IndependentWrites", testIndependentWrites},
 
 	{"ClaimIdempotencyKey", testClaimIdempotencyKey},
