@@ -351,8 +351,12 @@ func sharedServer() (*Server, error) {
 // shared server and deletes its files and the built binary:
 //
 //	func TestMain(m *testing.M) { mongotest.Main(m) }
-func Main(m *testing.M) {
-	code := m.Run()
+func Main(m *testing.M) { os.Exit(Finish(m.Run())) }
+
+// Finish stops what the tests started (the shared server, the built
+// binary) and returns the exit code to end with: code, or 1 if stopping
+// failed. It is for a TestMain that has its own cleanup besides.
+func Finish(code int) int {
 	if shared != nil {
 		if err := shared.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "mongotest:", err)
@@ -365,5 +369,5 @@ func Main(m *testing.M) {
 	if binDir != "" {
 		_ = os.RemoveAll(binDir)
 	}
-	os.Exit(code)
+	return code
 }
