@@ -16,6 +16,11 @@ func (s *Store) Export(ctx context.Context, emit func(store.Record) error) error
 	if s.reads == nil {
 		return store.Unavailable("the store is closed", errClosed)
 	}
+	// Writes queued before the export (answers of idempotent requests)
+	// are committed first, so that it holds everything acknowledged.
+	if err := s.write(ctx, "export", func(context.Context, *sql.Tx) error { return nil }); err != nil {
+		return err
+	}
 	tx, err := s.reads.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return s.classify(err)

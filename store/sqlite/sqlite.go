@@ -95,6 +95,8 @@ type Store struct {
 	readStmts sync.Map
 	// imported is what Open imported from a FerretDB-era database.
 	imported LegacyImport
+	// claims are the idempotency claims not yet in the database.
+	claims *claims
 }
 
 // Open opens (creating if needed) the store in cfg.DataDir.
@@ -138,7 +140,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, err
 		}
 	}
-	s := &Store{imported: imported, dir: dir, path: filepath.Join(dir, FileName), timeout: cfg.OperationTimeout, minFree: cfg.MinFreeBytes,
+	s := &Store{claims: newClaims(), imported: imported, dir: dir, path: filepath.Join(dir, FileName), timeout: cfg.OperationTimeout, minFree: cfg.MinFreeBytes,
 		now: cfg.Now, cost: cfg.PasswordCost, unlock: unlock}
 	if cfg.CacheBytes > 0 && !cfg.Beside {
 		s.cache = newIncidentCache(cfg.CacheBytes)

@@ -25,6 +25,8 @@ type writeOp struct {
 	ctx    context.Context
 	fn     writeFunc
 	result chan error
+	// after, when set, is called with the outcome once the batch is done.
+	after func(error)
 }
 
 // writer commits the store's writes on its one connection, grouped: the
@@ -69,6 +71,11 @@ func newWriter(ctx context.Context, db *sql.DB, batchTimeout time.Duration) (*wr
 func (w *writer) do(ctx context.Context, fn writeFunc) error {
 	op := &writeOp{ctx: ctx, fn: fn, result: make(chan error, 1)}
 	select {
+	case <-w.stop:
+		return store.Unavailable("the store is closed", errClosed)
+	default:
+	}
+	select {
 	case w.queue <- op:
 	case <-w.stop:
 		return store.Unavailable("the store is closed", errClosed)
@@ -108,15 +115,41 @@ func (w *writer) run() {
 	}
 }
 
-// drain answers the writes still queued at Close.
+// submit queues fn for the next batch without waiting for it; after, if
+// not nil, gets its outcome. Close commits what is queued before it ends.
+func (w *writer) submit(fn writeFunc, after func(error)) {
+	ctx, cancel := context.WithTimeout(context.Background(), w.batchTimeout)
+	op := &writeOp{ctx: ctx, fn: fn, result: make(chan error, 1), after: func(err error) {
+		cancel()
+		if after != nil {
+			after(err)
+		}
+	}}
+	select {
+	case w.queue <- op:
+	case <-w.stop:
+		op.after(store.Unavailable("the store is closed", errClosed))
+	}
+}
+
+// drain commits the writes still queued at Close, so that nothing a caller
+// was told is done (an answer submitted for its key) is dropped.
 func (w *writer) drain() {
 	for {
-		select {
-		case op := <-w.queue:
-			op.result <- store.Unavailable("the store is closed", errClosed)
-		default:
+		batch := make([]*writeOp, 0, maxBatch)
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case op := <-w.queue:
+				batch = append(batch, op)
+			default:
+				break more
+			}
+		}
+		if len(batch) == 0 {
 			return
 		}
+		w.commit(batch)
 	}
 }
 
@@ -148,6 +181,9 @@ func (w *writer) commit(batch []*writeOp) {
 	}
 	for i, op := range batch {
 		op.result <- results[i]
+		if op.after != nil {
+			op.after(results[i])
+		}
 	}
 }
 
