@@ -187,6 +187,7 @@ func (s *Store) importRecord(ctx context.Context, tx *sql.Tx, r store.Record) er
 		}
 		return exec("INSERT OR REPLACE INTO activities (incident_id, data_version, license_plate, body) VALUES (?,?,?,?)", r.IncidentID, v.DataVersion, v.LicensePlate, text)
 	case *store.IdempotencyRecord:
+		s.noteKey(v.Key)
 		return exec("INSERT OR REPLACE INTO idempotency ("+idempotencyColumns+") VALUES (?,?,?,?,?,?,?,?,?,?)", idempotencyArgs(v)...)
 	}
 	return fmt.Errorf("unknown record value %T", r.Value)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"hash/maphash"
+	"strings"
 	"sync"
 	"time"
 
@@ -101,14 +102,49 @@ const upsertClaim = "INSERT INTO idempotency (" + idempotencyColumns + ") VALUES
 	lease_until = excluded.lease_until, created_at = excluded.created_at, expires_at = excluded.expires_at
 	WHERE idempotency.license_plate = excluded.license_plate OR idempotency.expires_at <= excluded.created_at`
 
-// recordClaim writes the pending claim rec (if any) inside a change's
-// transaction.
-func (s *Store) recordClaim(ctx context.Context, tx *sql.Tx, rec *store.IdempotencyRecord) error {
-	if rec == nil {
-		return nil
+// recordClaim has the pending claim rec (if any) written at the start of
+// the next batch, before the change the caller queues next: so the claim
+// is in the same transaction as the change, or an earlier one, never a
+// later one (a batch that fails gives its records to the next).
+func (s *Store) recordClaim(rec *store.IdempotencyRecord) {
+	if rec != nil && s.writer != nil {
+		s.noteKey(rec.Key)
+		s.writer.addSide(rec)
 	}
-	_, err := s.writer.exec(ctx, tx, upsertClaim, idempotencyArgs(rec)...)
-	return err
+}
+
+// noteKey tells the key filter that key is about to be written, before it
+// is, so that a claim never finds the filter saying "absent" for a key in
+// the database.
+func (s *Store) noteKey(key string) {
+	s.keys.add(key)
+}
+
+// sideRows is how many records one statement of flushSide writes.
+const sideRows = 400
+
+// flushSide writes the writer's side records in multi-row statements, in
+// order, so that a claim and its answer in one batch leave the answer.
+func (s *Store) flushSide(ctx context.Context, tx *sql.Tx, rows []*store.IdempotencyRecord) error {
+	for len(rows) > 0 {
+		n := min(len(rows), sideRows)
+		query := upsertRows(n)
+		args := make([]any, 0, n*10)
+		for _, r := range rows[:n] {
+			args = append(args, idempotencyArgs(r)...)
+		}
+		if _, err := s.writer.exec(ctx, tx, query, args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// upsertRows is upsertClaim for n rows.
+func upsertRows(n int) string {
+	values := strings.Repeat(",(?,?,?,?,?,?,?,?,?,?)", n)[1:]
+	return strings.Replace(upsertClaim, "VALUES (?,?,?,?,?,?,?,?,?,?)", "VALUES "+values, 1)
 }
 
 // ClaimIdempotencyKey records rec as the claim of its key (in memory until
@@ -129,6 +165,10 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec *store.IdempotencyR
 	defer mu.Unlock()
 	if p := s.claims.get(rec.Key); p != nil && p.ExpiresAt.After(rec.CreatedAt) {
 		return p, nil
+	}
+	if !s.keys.mayHold(rec.Key) {
+		s.claims.put(rec)
+		return nil, nil
 	}
 	found, err := s.findStoredKey(ctx, rec.Key)
 	switch {
@@ -184,9 +224,10 @@ func (s *Store) FinishIdempotencyKey(ctx context.Context, key, plate string, sta
 		done := *p
 		done.State, done.Status, done.Body = store.IdempotencyDone, status, body
 		s.claims.put(&done)
-		s.writer.submit(func(ctx context.Context, tx *sql.Tx) error {
-			return s.recordClaim(ctx, tx, &done)
-		}, func(error) {
+		s.recordClaim(&done)
+		// A batch must run for the answer to be written: a write of
+		// nothing makes sure one does.
+		s.writer.submit(func(context.Context, *sql.Tx) error { return nil }, func(error) {
 			// Written, or not: either way the database now says what a
 			// retry must get (the answer, or the change's record). The
 			// stripe is not taken here: its holders may wait for the
@@ -218,7 +259,9 @@ func (s *Store) ReleaseIdempotencyLease(ctx context.Context, key, plate string) 
 		if released != nil {
 			r := *released
 			r.LeaseUntil = time.Unix(0, 0)
-			return s.recordClaim(ctx, tx, &r)
+			s.noteKey(r.Key)
+			_, err := s.writer.exec(ctx, tx, upsertClaim, idempotencyArgs(&r)...)
+			return err
 		}
 		_, err := s.writer.exec(ctx, tx, "UPDATE idempotency SET lease_until = ? WHERE key = ? AND license_plate = ? AND state = ?",
 			nanos(time.Unix(0, 0)), key, plate, store.IdempotencyPending)

@@ -97,6 +97,8 @@ type Store struct {
 	imported LegacyImport
 	// claims are the idempotency claims not yet in the database.
 	claims *claims
+	// keys says which idempotency keys the database certainly lacks.
+	keys *keyFilter
 }
 
 // Open opens (creating if needed) the store in cfg.DataDir.
@@ -197,7 +199,14 @@ func (s *Store) open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open %s: %w", s.path, s.classify(err))
 	}
+	w.flushSide = s.flushSide
 	s.writer = w
+	var stored int
+	if err := s.reads.QueryRowContext(ctx, "SELECT count(*) FROM idempotency").Scan(&stored); err != nil {
+		return fmt.Errorf("open %s: %w", s.path, s.classify(err))
+	}
+	s.keys = newKeyFilter(stored)
+	go func(keys *keyFilter, reads *sql.DB) { _ = keys.load(context.Background(), reads) }(s.keys, s.reads)
 	return nil
 }
 
