@@ -76,8 +76,6 @@ func BenchmarkFindIncidentUncached(b *testing.B) {
 	})
 }
 
-
-
 // Concurrent adds, each under an idempotency claim recorded with it, and
 // its answer recorded after: what a key costs the store.
 func BenchmarkInsertIncidentKeyedParallel(b *testing.B) {
