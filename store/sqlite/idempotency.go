@@ -304,7 +304,7 @@ func (s *Store) TakeOverIdempotencyKey(ctx context.Context, rec *store.Idempoten
 
 // expiryBatch is how many expired rows one write deletes: small enough
 // that the writes queued behind it hardly wait.
-const expiryBatch = 500
+const expiryBatch = 100
 
 // ExpireIdempotencyKeys forgets keys whose time is up, in small batches by
 // the index of expiry times, each its own write, so other writes take
