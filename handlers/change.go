@@ -236,7 +236,7 @@ func (g *Gateway) mutate(ctx context.Context, call *Call, pt processType, id str
 		return nil, false, err
 	}
 	for attempt := 1; ; attempt++ {
-		inc, r, err := g.findVisible(ctx, call, pt, id, with|store.WithComments)
+		inc, r, err := g.findVisible(ctx, call, pt, id, with)
 		if err != nil {
 			return nil, false, err
 		}
@@ -259,7 +259,7 @@ func (g *Gateway) mutate(ctx context.Context, call *Call, pt processType, id str
 		if err != nil {
 			return nil, false, fmt.Errorf("change incident %s: %w", inc.ID, err)
 		}
-		err = g.store.WriteVersion(ctx, next, ch.Activity)
+		err = g.store.WriteChange(ctx, storeChange(next, ch.versionChange))
 		switch {
 		case err == nil:
 			call.Incident = next

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/internal/schema"
@@ -72,21 +73,18 @@ func (g *Gateway) editComment(ctx context.Context, call *Call) (any, error) {
 			}
 		}
 	}
-	inc, _, err := g.mutateShared(ctx, call, store.WithComments, func(inc *store.Incident, _ role) (*change, error) {
-		idx := -1
-		for i, c := range inc.Comments {
-			if c.ID == commentID && (c.CompanyID == call.Caller.CompanyID || isPublic(c.VisibilityType)) {
-				idx = i
-			}
-		}
-		if idx < 0 {
+	inc, _, err := g.mutateShared(ctx, call, 0, func(inc *store.Incident, _ role) (*change, error) {
+		found, err := g.store.FindComment(ctx, inc.ID, commentID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && found.CompanyID != call.Caller.CompanyID && !isPublic(found.VisibilityType)) {
 			return nil, envelope.Errorf(envelope.KindObjectNotFound, "no comment with id %q is visible to you on incident %s", commentID, inc.ID)
 		}
-		if owner := inc.Comments[idx].CompanyID; owner != call.Caller.CompanyID {
+		if err != nil {
+			return nil, err
+		}
+		if owner := found.CompanyID; owner != call.Caller.CompanyID {
 			return nil, envelope.Errorf(envelope.KindAuthorization, "comment %s belongs to company %q; only its company may edit it", commentID, owner)
 		}
-		comments := append([]store.Comment(nil), inc.Comments...)
-		c := comments[idx]
+		c := *found
 		for _, upd := range objects(box["aptComment"]) {
 			if t, ok := upd["commentText"].(string); ok {
 				c.CommentText = t
@@ -103,12 +101,12 @@ func (g *Gateway) editComment(ctx context.Context, call *Call) (any, error) {
 		}
 		c.Attachments = append(kept, added...)
 		c.UpdatedBy, c.UpdatedAt = call.Caller.UserID, call.Now.UnixMilli()
-		comments[idx] = c
 
 		ch := newChange(call, inc)
-		// The whole list is written back; mutate makes that safe by
-		// conditioning the write on the version it was read at.
-		ch.ReplaceComments = comments
+		// The comment was read after the incident; mutate writes it only
+		// if the incident is still at the version it was read at, so the
+		// comment read is the one this change edits.
+		ch.ReplaceComments = []store.Comment{c}
 		ch.Activity.CommentIDs = []string{commentID}
 		return ch, nil
 	})

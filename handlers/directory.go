@@ -31,13 +31,6 @@ type Directory struct {
 	revision int64                      // the clients' revision the view was loaded at
 }
 
-// clientsRevisioner is a store that counts changes of the API clients
-// (*store.Store does), so that the directory reloads only when they
-// changed.
-type clientsRevisioner interface {
-	ClientsRevision(ctx context.Context) (int64, error)
-}
-
 // maxRevisionPoll bounds how long a client created or revoked elsewhere
 // takes to reach the directory.
 const maxRevisionPoll = time.Second
@@ -62,13 +55,9 @@ func NewDirectory(st Store, refresh time.Duration) *Directory {
 func (d *Directory) Refresh(ctx context.Context) error {
 	// The revision is read first: a change made during the load is seen
 	// again at the next poll.
-	var revision int64
-	if rs, ok := d.store.(clientsRevisioner); ok {
-		r, err := rs.ClientsRevision(ctx)
-		if err != nil {
-			return err
-		}
-		revision = r
+	revision, err := d.store.ClientsRevision(ctx)
+	if err != nil {
+		return err
 	}
 	clients, err := d.store.Clients(ctx)
 	if err != nil {
@@ -133,11 +122,7 @@ func (d *Directory) Run(ctx context.Context, onError func(error)) {
 // the store is not the view's (or cannot be read).
 func (d *Directory) catchUp(ctx context.Context, full bool) error {
 	if !full {
-		rs, ok := d.store.(clientsRevisioner)
-		if !ok {
-			return nil // without a revision, only the full reloads
-		}
-		r, err := rs.ClientsRevision(ctx)
+		r, err := d.store.ClientsRevision(ctx)
 		d.mu.RLock()
 		full = err != nil || r != d.revision
 		d.mu.RUnlock()

@@ -20,9 +20,10 @@ type versionChange struct {
 	// ("data.<field>").
 	AddToSet map[string]any
 	Pull     map[string]any
-	// AddComments are appended to the comments.
+	// AddComments are added after the incident's comments.
 	AddComments []store.Comment
-	// ReplaceComments, when not nil, replaces all comments (comment edits).
+	// ReplaceComments replace the incident's comments of the same ids
+	// (comment edits).
 	ReplaceComments []store.Comment
 
 	UserID   string
@@ -30,14 +31,15 @@ type versionChange struct {
 	Activity store.Activity
 }
 
-// nextVersion is the incident as ch leaves it: the version after cur. It
-// fails for a change it cannot apply (a path through a value that is not an
-// object, an array operation on a value that is not an array), and nothing
-// is written then. cur is left as it is.
+// nextVersion is the incident's record as ch leaves it: the version after
+// cur (comments are records of their own, written beside it, see
+// storeChange). It fails for a change it cannot apply (a path through a
+// value that is not an object, an array operation on a value that is not an
+// array), and nothing is written then. cur is left as it is.
 func nextVersion(cur *store.Incident, ch versionChange) (*store.Incident, error) {
 	next := *cur
 	next.Data = jsonvalue.Copy(cur.Data).(map[string]any)
-	next.Activities = nil
+	next.Activities, next.Comments = nil, nil
 	next.DataVersion++
 	next.LastUpdatedBy, next.LastUpdatedAt = ch.UserID, ch.DateTime
 	// Paths in order, so that a change applies the same way every time.
@@ -83,15 +85,14 @@ func nextVersion(cur *store.Incident, ch versionChange) (*store.Incident, error)
 		}
 		next.Data[path[len("data."):]] = slices.DeleteFunc(slices.Clone(list), func(e any) bool { return e == v })
 	}
-	switch {
-	case ch.ReplaceComments != nil:
-		next.Comments = slices.Clone(ch.ReplaceComments)
-	case len(ch.AddComments) > 0:
-		next.Comments = append(slices.Clip(cur.Comments), ch.AddComments...)
-	default:
-		next.Comments = slices.Clone(cur.Comments)
-	}
 	return &next, nil
+}
+
+// storeChange is the change the store writes for ch: next, the record
+// nextVersion made, with the comments ch adds and replaces and its history
+// entry.
+func storeChange(next *store.Incident, ch versionChange) store.Change {
+	return store.Change{Incident: next, AddComments: ch.AddComments, ReplaceComments: ch.ReplaceComments, Activity: ch.Activity}
 }
 
 // setPath sets v at keys below m, creating objects on the way; false if a

@@ -8,9 +8,9 @@ import (
 )
 
 // The next version of an incident is planned without HTTP or a store:
-// paths set nested objects, arrays take and lose members once, comments are
-// added or replaced, the version and the last update move on, and the
-// version it was planned from is left as it was.
+// paths set nested objects, arrays take and lose members once, the version
+// and the last update move on, comments are left to the store (records of
+// their own), and the version it was planned from is left as it was.
 func TestNextVersionAppliesAChange(t *testing.T) {
 	t.Parallel()
 	cur := &store.Incident{ID: "i", DataVersion: 3, CurrentBaseState: "New",
@@ -27,19 +27,23 @@ func TestNextVersionAppliesAChange(t *testing.T) {
 	want := map[string]any{"a": map[string]any{"b": int64(1), "c": "new"}, "deep": map[string]any{"er": int64(2)},
 		"followerId": []any{"alice", "bob"}, "flat": "x", "tags": []any{}}
 	if !reflect.DeepEqual(next.Data, want) || next.DataVersion != 4 || next.CurrentBaseState != "UnderInvestigation" ||
-		next.PartnerID != "p" || next.LastUpdatedBy != "u" || next.LastUpdatedAt != 42 || len(next.Comments) != 2 {
+		next.PartnerID != "p" || next.LastUpdatedBy != "u" || next.LastUpdatedAt != 42 || next.Comments != nil {
 		t.Fatalf("next version: %+v", next)
 	}
 	if cur.DataVersion != 3 || len(cur.Data["a"].(map[string]any)) != 1 || len(cur.Data["followerId"].([]any)) != 1 || len(cur.Comments) != 1 {
 		t.Fatalf("the version it was planned from changed: %+v", cur)
 	}
-	again, err := nextVersion(next, versionChange{AddToSet: map[string]any{"data.followerId": "bob"},
-		Pull: map[string]any{"data.followerId": "alice"}, ReplaceComments: []store.Comment{{ID: "only"}}})
+	edit := versionChange{AddToSet: map[string]any{"data.followerId": "bob"},
+		Pull: map[string]any{"data.followerId": "alice"}, ReplaceComments: []store.Comment{{ID: "only"}}}
+	again, err := nextVersion(next, edit)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(again.Data["followerId"], []any{"bob"}) || len(again.Comments) != 1 || again.Comments[0].ID != "only" {
-		t.Fatalf("second version: followers %v, comments %+v", again.Data["followerId"], again.Comments)
+	if !reflect.DeepEqual(again.Data["followerId"], []any{"bob"}) {
+		t.Fatalf("second version: followers %v", again.Data["followerId"])
+	}
+	if ch := storeChange(again, edit); ch.Incident != again || len(ch.ReplaceComments) != 1 || ch.ReplaceComments[0].ID != "only" {
+		t.Fatalf("the store's change: %+v", ch)
 	}
 }
 

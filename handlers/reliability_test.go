@@ -71,7 +71,8 @@ type racedStore struct {
 	once sync.Once
 }
 
-func (s *racedStore) WriteVersion(ctx context.Context, next *store.Incident, activity store.Activity) error {
+func (s *racedStore) WriteChange(ctx context.Context, ch store.Change) error {
+	next := ch.Incident
 	s.once.Do(func() {
 		other := *next
 		other.Data = map[string]any{}
@@ -80,11 +81,11 @@ func (s *racedStore) WriteVersion(ctx context.Context, next *store.Incident, act
 		}
 		delete(other.Data, "mine")
 		other.Data["theirs"] = "written by another gateway"
-		if err := s.Store.WriteVersion(ctx, &other, store.Activity{LicensePlate: "elsewhere", DataVersion: other.DataVersion}); err != nil {
+		if err := s.Store.WriteChange(ctx, store.Change{Incident: &other, Activity: store.Activity{LicensePlate: "elsewhere", DataVersion: other.DataVersion}}); err != nil {
 			panic(err)
 		}
 	})
-	return s.Store.WriteVersion(ctx, next, activity)
+	return s.Store.WriteChange(ctx, ch)
 }
 
 // A change whose version another gateway wrote first is planned again from

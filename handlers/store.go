@@ -7,7 +7,8 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
-// Store is the persistence the handlers need. *store.Store implements it;
+// Store is the persistence the gateway needs. Both stores implement it
+// (store/sqlite and store/mongodb; store/storetest is their contract);
 // tests that must show a fault the real store cannot produce may wrap it.
 type Store interface {
 	// Ready checks that the store answers and has room to write; it backs
@@ -20,16 +21,21 @@ type Store interface {
 	FindClient(ctx context.Context, apiKey string) (*store.Client, error)
 	Networks(ctx context.Context) ([]store.Network, error)
 	InsertClient(ctx context.Context, c store.Client) error
+	// ClientsRevision counts changes of the clients, so that the directory
+	// reloads only when they changed.
+	ClientsRevision(ctx context.Context) (int64, error)
 
 	NextSequence(ctx context.Context, dataspace, ownerID, name string) (int64, error)
 	InsertIncident(ctx context.Context, inc *store.Incident) error
 	// FindIncident loads an incident; with selects store.WithComments and
 	// store.WithActivities.
 	FindIncident(ctx context.Context, dataspace, id string, with store.Include) (*store.Incident, error)
-	// WriteVersion stores the next version of an incident, planned from
-	// its latest, or answers store.ErrConflict when another change wrote
-	// that version first.
-	WriteVersion(ctx context.Context, next *store.Incident, activity store.Activity) error
+	// FindComment loads one comment of an incident.
+	FindComment(ctx context.Context, incidentID, commentID string) (*store.Comment, error)
+	// WriteChange writes a change planned from the incident's latest
+	// version, or answers store.ErrConflict when another change came
+	// first.
+	WriteChange(ctx context.Context, ch store.Change) error
 
 	// Idempotency keys, see idempotency.go.
 	ClaimIdempotencyKey(ctx context.Context, rec *store.IdempotencyRecord) (*store.IdempotencyRecord, error)

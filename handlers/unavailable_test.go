@@ -17,6 +17,7 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/handlers"
 	gt "github.com/scwm-gateway/scwm-gateway/internal/gatewaytest"
 	"github.com/scwm-gateway/scwm-gateway/store"
+	"github.com/scwm-gateway/scwm-gateway/store/sqlite"
 )
 
 // mountSmallDisk mounts a tmpfs of size bytes for a data directory, so that
@@ -110,7 +111,7 @@ func TestLockedDatabaseAnswers503WithinTheStoreTimeout(t *testing.T) {
 	h := gt.Start(t, gt.Options{StoreTimeout: 300 * time.Millisecond, Config: handlers.Config{RequestTimeout: time.Minute}})
 	addOne(t, h, gt.Acme, map[string]any{"aptBusinessObjectSummary": "before the lock"})
 
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(h.DataDir, "scwm.sqlite")+"?_pragma=busy_timeout(10000)")
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(h.DataDir, sqlite.FileName)+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -95,3 +95,12 @@ func (q *Sequencer) Next(ctx context.Context, dataspace, ownerID, name string) (
 	b.next, b.end = end-size+2, end
 	return end - size + 1, nil
 }
+
+// Forget drops the blocks reserved so far, so that the next numbers are
+// reserved anew from the counters (after an import replaced them). Numbers
+// of the dropped blocks are skipped.
+func (q *Sequencer) Forget() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.blocks = nil
+}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -57,13 +56,13 @@ const (
 // either stores the same client (if the store has none yet) and prints it
 // in full, or, the client stored, points to the file. Every start points to
 // it until the user deletes it.
-func prepareData(ctx context.Context, st *store.Store, seedPath, dataDir string, log zerolog.Logger) (*firstRun, error) {
+func prepareData(ctx context.Context, st dataStore, seedPath, dataDir string, log zerolog.Logger) (*firstRun, error) {
 	if seedPath != "" {
 		seed, err := loadSeed(seedPath)
 		if err != nil {
 			return nil, err
 		}
-		if err := st.ApplySeed(ctx, seed); err != nil {
+		if err := store.ApplySeed(ctx, st, st.Passwords(), seed); err != nil {
 			return nil, fmt.Errorf("apply seed %s: %w", seedPath, err)
 		}
 		log.Info().Str("seed", seedPath).
@@ -114,7 +113,7 @@ func prepareData(ctx context.Context, st *store.Store, seedPath, dataDir string,
 		Networks:  []store.Network{{ID: fr.ProcessNetworkID, Members: []string{fr.OwnerID}}},
 		Clients:   []store.SeedClient{{APIKey: fr.APIKey, APISecret: fr.APISecret, CompanyID: fr.OwnerID, UserID: fr.UserID}},
 	}
-	if err := st.ApplySeed(ctx, seed); err != nil {
+	if err := store.ApplySeed(ctx, st, st.Passwords(), seed); err != nil {
 		return nil, fmt.Errorf("create the first client: %w", err)
 	}
 	log.Info().Str("ownerId", fr.OwnerID).Str("processNetworkId", fr.ProcessNetworkID).Str("apiKey", fr.APIKey).Str("file", file).
@@ -248,11 +247,4 @@ func reachable(addr string) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
-}
-
-// embeddedStoreLogger routes the embedded store's slog records into the
-// process log, warnings and above only: its routine chatter is not ours.
-func embeddedStoreLogger(log zerolog.Logger) *slog.Logger {
-	l := log.With().Str("component", "embedded-store").Logger().Level(zerolog.ErrorLevel)
-	return slog.New(zerolog.NewSlogHandler(l))
 }

@@ -11,12 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
 	"github.com/scwm-gateway/scwm-gateway/credentials"
-	"github.com/scwm-gateway/scwm-gateway/store"
+	"github.com/scwm-gateway/scwm-gateway/store/sqlite"
 )
 
 // cliRun runs one `scwm-gateway` command in-process with env as its whole
@@ -50,7 +46,7 @@ func TestUsersCreateReadsThePasswordFromItsStdin(t *testing.T) {
 	if err := run(context.Background(), args, func(string) string { return "" }, stdin, &stdout, &stderr); err != nil {
 		t.Fatalf("users create with the password on stdin: %v\n%s", err, stderr.String())
 	}
-	st, err := store.Open(context.Background(), store.Config{DataDir: dir, Database: "stdin"})
+	st, err := sqlite.Open(context.Background(), sqlite.Config{DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,9 +112,9 @@ func TestStoreCommandsChangeTheStoreTheyAreGiven(t *testing.T) {
 			}
 			// check opens the target store, as the gateway would, and
 			// closes it again before the next command.
-			check := func(f func(st *store.Store)) {
+			check := func(f func(st *sqlite.Store)) {
 				t.Helper()
-				st, err := store.Open(context.Background(), store.Config{DataDir: target, Database: database})
+				st, err := sqlite.Open(context.Background(), sqlite.Config{DataDir: target})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -131,7 +127,7 @@ func TestStoreCommandsChangeTheStoreTheyAreGiven(t *testing.T) {
 			if err := json.Unmarshal([]byte(cli("clients", "create", "--company", "acme", "--user", "bob")), &created); err != nil || created.APIKey == "" {
 				t.Fatalf("clients create printed no apiKey (%v)", err)
 			}
-			check(func(st *store.Store) {
+			check(func(st *sqlite.Store) {
 				c, err := st.FindClient(ctx, created.APIKey)
 				if err != nil || !c.Active() || c.CompanyID != "acme" || c.UserID != "bob" {
 					t.Fatalf("clients create: the client is not in the named store: %+v %v", c, err)
@@ -140,7 +136,7 @@ func TestStoreCommandsChangeTheStoreTheyAreGiven(t *testing.T) {
 			if out := cli("clients", "revoke", "--api-key", created.APIKey); out != "revoked "+created.APIKey+"\n" {
 				t.Fatalf("clients revoke printed %q", out)
 			}
-			check(func(st *store.Store) {
+			check(func(st *sqlite.Store) {
 				if c, err := st.FindClient(ctx, created.APIKey); err != nil || c.Active() {
 					t.Fatalf("clients revoke: the client is still active in the named store: %+v %v", c, err)
 				}
@@ -149,7 +145,7 @@ func TestStoreCommandsChangeTheStoreTheyAreGiven(t *testing.T) {
 			pw := filepath.Join(t.TempDir(), "pw")
 			writeFile(t, pw, "sara-password-1\n")
 			cli("users", "create", "--username", "sara@acme.com", "--company", "acme", "--password-file", pw)
-			check(func(st *store.Store) {
+			check(func(st *sqlite.Store) {
 				if u, err := st.FindUser(ctx, "sara@acme.com"); err != nil || u.Disabled || u.CompanyID != "acme" {
 					t.Fatalf("users create: the user is not in the named store: %+v %v", u, err)
 				}
@@ -161,7 +157,7 @@ func TestStoreCommandsChangeTheStoreTheyAreGiven(t *testing.T) {
 				if out := cli("users", step.verb, "--username", "sara@acme.com"); out != step.printed+" sara@acme.com\n" {
 					t.Fatalf("users %s printed %q", step.verb, out)
 				}
-				check(func(st *store.Store) {
+				check(func(st *sqlite.Store) {
 					if u, err := st.FindUser(ctx, "sara@acme.com"); err != nil || u.Disabled != step.disabled {
 						t.Fatalf("users %s: the named store has %+v %v", step.verb, u, err)
 					}
@@ -169,7 +165,7 @@ func TestStoreCommandsChangeTheStoreTheyAreGiven(t *testing.T) {
 			}
 
 			cli("oauth-clients", "create", "--company", "acme", "--client-id", "acme-app")
-			check(func(st *store.Store) {
+			check(func(st *sqlite.Store) {
 				if c, err := st.FindOAuthClient(ctx, "acme-app"); err != nil || c.Revoked {
 					t.Fatalf("oauth-clients create: the client is not in the named store: %+v %v", c, err)
 				}
@@ -177,14 +173,14 @@ func TestStoreCommandsChangeTheStoreTheyAreGiven(t *testing.T) {
 			if out := cli("oauth-clients", "revoke", "--client-id", "acme-app"); out != "revoked acme-app\n" {
 				t.Fatalf("oauth-clients revoke printed %q", out)
 			}
-			check(func(st *store.Store) {
+			check(func(st *sqlite.Store) {
 				if c, err := st.FindOAuthClient(ctx, "acme-app"); err != nil || !c.Revoked {
 					t.Fatalf("oauth-clients revoke: the named store has %+v %v", c, err)
 				}
 			})
 
-			if _, err := os.Stat(filepath.Join(target, database+".sqlite")); err != nil {
-				t.Fatalf("the named database is not the file %s.sqlite in the named directory: %v", database, err)
+			if _, err := os.Stat(filepath.Join(target, sqlite.FileName)); err != nil {
+				t.Fatalf("the named store is not the file %s in the named directory: %v", sqlite.FileName, err)
 			}
 			assertEmptyDir(t, decoy)
 		})
@@ -252,16 +248,18 @@ func TestStoreCommandsRefuseABadStoreTimeout(t *testing.T) {
 	assertEmptyDir(t, dir)
 }
 
-// embedded-store serves the files of the directory its flag names, or
-// SCWM_DATA_DIR without the flag: a client created there with
-// `clients create` is what a MongoDB client of the served store finds.
-func TestEmbeddedStoreServesTheDirectoryItIsGiven(t *testing.T) {
+// export reads the store of the directory its flag names, or
+// SCWM_DATA_DIR without the flag, and import writes the one its flag names:
+// a client created in one directory is what the export of that directory
+// holds, and after an import into another directory that directory's store
+// authenticates it. The decoy directory stays untouched.
+func TestExportAndImportUseTheStoreTheyAreGiven(t *testing.T) {
 	t.Parallel()
 	for _, how := range []string{"flags", "environment"} {
 		t.Run(how, func(t *testing.T) {
 			t.Parallel()
-			target, decoy := t.TempDir(), t.TempDir()
-			out, err := cliRun(map[string]string{"SCWM_DATA_DIR": target}, "clients", "create", "--company", "acme")
+			source, target, decoy := t.TempDir(), t.TempDir(), t.TempDir()
+			out, err := cliRun(map[string]string{"SCWM_DATA_DIR": source}, "clients", "create", "--company", "acme")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -269,32 +267,42 @@ func TestEmbeddedStoreServesTheDirectoryItIsGiven(t *testing.T) {
 			if err := json.Unmarshal([]byte(out), &created); err != nil {
 				t.Fatal(err)
 			}
-			env := map[string]string{"SCWM_DATA_DIR": target}
-			args := []string{"scwm-gateway", "embedded-store", "--addr", "127.0.0.1:0"}
+			env, exportArgs := map[string]string{"SCWM_DATA_DIR": source}, []string{"export"}
 			if how == "flags" {
 				env["SCWM_DATA_DIR"] = decoy
-				args = append(args, "--data-dir", target)
+				exportArgs = append(exportArgs, "--data-dir", source)
 			}
-			ctx, cancel := context.WithCancel(context.Background())
-			stderr := &syncBuffer{}
-			done := make(chan error, 1)
-			go func() { done <- run(ctx, args, func(k string) string { return env[k] }, noStdin, io.Discard, stderr) }()
-			defer func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Errorf("embedded-store returned %v", err)
-				}
-			}()
-			uri := waitForLogField(t, stderr, done, "embedded store listening", "uri")
-
-			client, err := mongo.Connect(options.Client().ApplyURI(uri))
+			dump, err := cliRun(env, exportArgs...)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer client.Disconnect(context.Background())
-			var doc bson.M
-			if err := client.Database("scwm").Collection("clients").FindOne(ctx, bson.M{"_id": created.APIKey}).Decode(&doc); err != nil {
-				t.Fatalf("the served store does not hold the client created in %s: %v", target, err)
+			if !strings.Contains(dump, `"kind":"client"`) || !strings.Contains(dump, created.APIKey) {
+				t.Fatalf("the export of %s does not hold the client created there:\n%s", source, dump)
+			}
+			file := filepath.Join(t.TempDir(), "dump.ndjson")
+			if err := os.WriteFile(file, []byte(dump), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			importArgs := []string{"import", "--in", file}
+			if how == "flags" {
+				importArgs = append(importArgs, "--data-dir", target)
+			} else {
+				env["SCWM_DATA_DIR"] = target
+			}
+			if _, err := cliRun(env, importArgs...); err != nil {
+				t.Fatal(err)
+			}
+			st, err := sqlite.Open(context.Background(), sqlite.Config{DataDir: target})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := st.FindClient(context.Background(), created.APIKey)
+			st.Close(context.Background())
+			if err != nil || !c.Active() || c.CompanyID != "acme" {
+				t.Fatalf("after the import, %s has the client %+v (%v)", target, c, err)
+			}
+			if _, err := cliRun(env, importArgs...); err == nil || !strings.Contains(err.Error(), "holds data already") {
+				t.Fatalf("a second import into the same store gave %v", err)
 			}
 			assertEmptyDir(t, decoy)
 		})

@@ -59,7 +59,7 @@ func clients(ctx context.Context, args []string, getenv func(string) string, std
 		return printJSON(stdout, out)
 	case "revoke":
 		return revokeOne(ctx, fs, args[1:], sf, log, stdout, "api-key", "the apiKey to revoke", "clients revoke", "revoked",
-			func(st *store.Store, key string) error { return st.RevokeClient(ctx, key) },
+			func(st dataStore, key string) error { return st.RevokeClient(ctx, key) },
 			func(key string) string { return fmt.Sprintf("no API client has apiKey %q", key) })
 	default:
 		return fmt.Errorf("unknown clients subcommand %q: use create or revoke", args[0])
@@ -84,21 +84,24 @@ func storeCommand(name string, getenv func(string) string, stderr io.Writer) (*f
 type cliStore struct {
 	flags   storeFlags
 	timeout string
+	// owner opens the embedded store as its owner (import), not beside a
+	// gateway that may be serving it.
+	owner bool
 }
 
 // open opens the store the flags name, bounded by --store-timeout, so that
 // an unreachable store is an error and never a change made elsewhere.
-func (c *cliStore) open(ctx context.Context, log zerolog.Logger) (*store.Store, error) {
+func (c *cliStore) open(ctx context.Context, log zerolog.Logger) (dataStore, error) {
 	timeout, err := time.ParseDuration(c.timeout)
 	if err != nil || timeout <= 0 {
 		return nil, fmt.Errorf("--store-timeout %q must be a positive duration such as 5s", c.timeout)
 	}
-	return openStore(ctx, c.flags, timeout, log)
+	return openStore(ctx, c.flags, timeout, c.owner)
 }
 
 // openForCompany opens the store of sf for a command that acts for
 // company, creating the company if it is missing; the caller closes it.
-func openForCompany(ctx context.Context, sf *cliStore, log zerolog.Logger, company string) (*store.Store, error) {
+func openForCompany(ctx context.Context, sf *cliStore, log zerolog.Logger, company string) (dataStore, error) {
 	st, err := sf.open(ctx, log)
 	if err != nil {
 		return nil, err
@@ -115,7 +118,7 @@ func openForCompany(ctx context.Context, sf *cliStore, log zerolog.Logger, compa
 // "<done> <id>", such as "revoked KEY" (or notFound's message when there is
 // no such record).
 func revokeOne(ctx context.Context, fs *flag.FlagSet, args []string, sf *cliStore, log zerolog.Logger, stdout io.Writer,
-	flagName, usage, command, done string, change func(*store.Store, string) error, notFound func(string) string) error {
+	flagName, usage, command, done string, change func(dataStore, string) error, notFound func(string) string) error {
 	id := fs.String(flagName, "", usage)
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -31,6 +31,7 @@ import (
 
 	"github.com/scwm-gateway/scwm-gateway/internal/gatewaytest"
 	"github.com/scwm-gateway/scwm-gateway/store"
+	"github.com/scwm-gateway/scwm-gateway/store/sqlite"
 )
 
 const (
@@ -693,7 +694,7 @@ func durCheckEdits(inc *durIncident, rec durRecord) string {
 func durCheckStoreOnce(t *testing.T, dataDir string, workers []*durWorker) {
 	t.Helper()
 	ctx := t.Context()
-	st, err := store.Open(ctx, store.Config{DataDir: dataDir})
+	st, err := sqlite.Open(ctx, sqlite.Config{DataDir: dataDir})
 	if err != nil {
 		t.Fatalf("open the store: %v", err)
 	}

@@ -5,7 +5,8 @@
 //	scwm-gateway clients revoke --api-key KEY
 //	scwm-gateway users create|disable|enable --username NAME ...
 //	scwm-gateway oauth-clients create|revoke ...
-//	scwm-gateway embedded-store [--addr ADDR] [--data-dir DIR]
+//	scwm-gateway export [--out FILE]
+//	scwm-gateway import [--in FILE]
 //	scwm-gateway version
 //
 // The load generator is a command of its own, cmd/scwm-bench.
@@ -57,9 +58,10 @@ Usage:
                                     clients, users and oauth-clients work on the store of
                                     --data-dir, --mongo-uri and --database (or SCWM_DATA_DIR,
                                     MONGODB_URI, SCWM_DATABASE), waiting --store-timeout at most
-  scwm-gateway embedded-store [--addr 127.0.0.1:27017] [--data-dir ./data]
-                                    serve the embedded store's files over the MongoDB
-                                    wire protocol (for mongosh), without authentication
+  scwm-gateway export [--out FILE]  write the whole dataset as JSON lines (stdout by default)
+  scwm-gateway import [--in FILE]   read a dataset written by export into an empty store
+                                    (stdin by default); export and import work on the
+                                    store the flags name, like clients
   scwm-gateway version              print the version
 
 Run 'scwm-gateway serve -h' for the flags and their environment variables.
@@ -82,8 +84,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return users(ctx, rest, getenv, stdin, stdout, stderr)
 	case "oauth-clients":
 		return oauthClients(ctx, rest, getenv, stdout, stderr)
-	case "embedded-store":
-		return embeddedStore(ctx, rest, getenv, stderr)
+	case "export":
+		return exportData(ctx, rest, getenv, stdout, stderr)
+	case "import":
+		return importData(ctx, rest, getenv, stdin, stderr)
 	case "bench":
 		return errBenchMoved
 	case "version", "--version", "-version":

@@ -57,7 +57,7 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 		return printJSON(stdout, map[string]string{"username": store.NormalizeUsername(*username), "companyId": *company, "name": *name})
 	case "disable", "enable":
 		return revokeOne(ctx, fs, args[1:], sf, log, stdout, "username", "the user's username", "users "+args[0], args[0]+"d",
-			func(st *store.Store, username string) error {
+			func(st dataStore, username string) error {
 				return st.SetUserDisabled(ctx, username, args[0] == "disable")
 			},
 			func(username string) string { return fmt.Sprintf("no user %q", username) })
@@ -121,7 +121,7 @@ func oauthClients(ctx context.Context, args []string, getenv func(string) string
 			"authorization": basicAuthorization(*clientID, secret)})
 	case "revoke":
 		return revokeOne(ctx, fs, args[1:], sf, log, stdout, "client-id", "the client id to revoke", "oauth-clients revoke", "revoked",
-			func(st *store.Store, id string) error { return st.RevokeOAuthClient(ctx, id) },
+			func(st dataStore, id string) error { return st.RevokeOAuthClient(ctx, id) },
 			func(id string) string { return fmt.Sprintf("no OAuth client %q", id) })
 	default:
 		return fmt.Errorf("unknown oauth-clients subcommand %q: use create or revoke", args[0])

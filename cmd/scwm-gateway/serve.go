@@ -17,7 +17,6 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/internal/connlimit"
 	"github.com/scwm-gateway/scwm-gateway/internal/httpapi"
 	"github.com/scwm-gateway/scwm-gateway/internal/malformedhttp"
-	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
 // serve runs the gateway until ctx ends, then stops accepting, finishes the
@@ -49,7 +48,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer tcp.Close()
 
-	st, err := openStore(ctx, cfg.store, cfg.storeTimeout, log)
+	st, err := openStore(ctx, cfg.store, cfg.storeTimeout, true)
 	if err != nil {
 		return err
 	}
@@ -168,16 +167,4 @@ type serverLog struct{ log zerolog.Logger }
 func (s serverLog) Write(p []byte) (int, error) {
 	s.log.Warn().Str("source", "net/http").Msg(strings.TrimSpace(string(p)))
 	return len(p), nil
-}
-
-// openStore opens the configured store; the embedded store's own log records
-// go to the process log at warning level and above.
-func openStore(ctx context.Context, f storeFlags, timeout time.Duration, log zerolog.Logger) (*store.Store, error) {
-	return store.Open(ctx, store.Config{
-		URI:              f.mongoURI,
-		Database:         f.database,
-		DataDir:          f.dataDir,
-		OperationTimeout: timeout,
-		Logger:           embeddedStoreLogger(log),
-	})
 }

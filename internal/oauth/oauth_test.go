@@ -10,6 +10,7 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/credentials"
 	"github.com/scwm-gateway/scwm-gateway/internal/limits"
 	"github.com/scwm-gateway/scwm-gateway/store"
+	"github.com/scwm-gateway/scwm-gateway/store/sqlite"
 )
 
 // The server's grants, bearer check and revocation, without HTTP, on the
@@ -19,12 +20,12 @@ import (
 func TestGrantsBearerAndRevocation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{DataDir: t.TempDir(), PasswordCost: credentials.MinPasswordCost})
+	st, err := sqlite.Open(ctx, sqlite.Config{DataDir: t.TempDir(), PasswordCost: credentials.MinPasswordCost})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close(context.Background()) })
-	err = st.ApplySeed(ctx, &store.Seed{
+	err = store.ApplySeed(ctx, st, st.Passwords(), &store.Seed{
 		Companies:    []store.Company{{ID: "acme"}},
 		Users:        []store.SeedUser{{Username: "tim@acme.example", Password: "tim-password-1", CompanyID: "acme"}},
 		OAuthClients: []store.SeedOAuthClient{{ClientID: "acme-app", ClientSecret: "acme-app-secret-0123", CompanyID: "acme"}},

@@ -1,0 +1,255 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/scwm-gateway/scwm-gateway/store"
+)
+
+// errClosed is the answer to a write after Close.
+var errClosed = errors.New("the store is closed")
+
+// maxBatch bounds how many writes one transaction commits.
+const maxBatch = 512
+
+// writeFunc is one write: the statements of one operation, run inside the
+// batch's transaction. An error undoes that write alone.
+type writeFunc func(ctx context.Context, tx *sql.Tx) error
+
+type writeOp struct {
+	ctx    context.Context
+	fn     writeFunc
+	result chan error
+}
+
+// writer commits the store's writes on its one connection, grouped: the
+// first waiting write starts a transaction at once, and every write that
+// queued meanwhile joins it, each inside a savepoint of its own, so that a
+// write that fails (a conflict, a duplicate) is undone alone while the
+// others commit. A batch costs one commit, and so one sync to disk, however
+// many writes it holds; alone, a write waits for nothing. Each caller gets
+// its own outcome once the batch's commit is on disk.
+type writer struct {
+	db    *sql.DB
+	queue chan *writeOp
+	stop  chan struct{}
+	done  chan struct{}
+	// batchTimeout bounds the statements of one batch.
+	batchTimeout time.Duration
+
+	// stmts are the statements prepared in the current batch's
+	// transaction; only the writer's goroutine uses them.
+	stmts map[string]*sql.Stmt
+
+	mu sync.Mutex
+	// batches and writes count what the writer committed, for tests and
+	// benchmarks (Stats).
+	batches, writes int64
+}
+
+func newWriter(ctx context.Context, db *sql.DB, batchTimeout time.Duration) (*writer, error) {
+	if err := db.PingContext(ctx); err != nil {
+		return nil, err
+	}
+	w := &writer{db: db, queue: make(chan *writeOp, maxBatch), stop: make(chan struct{}), done: make(chan struct{}),
+		batchTimeout: batchTimeout, stmts: map[string]*sql.Stmt{}}
+	go w.run()
+	return w, nil
+}
+
+// do runs fn in the next batch and returns its outcome. If ctx ends while
+// the write waits for its turn, it is dropped; if it ends while the batch
+// commits, the caller stops waiting but the write may still be committed:
+// callers treat that as unknown, as for any timeout.
+func (w *writer) do(ctx context.Context, fn writeFunc) error {
+	op := &writeOp{ctx: ctx, fn: fn, result: make(chan error, 1)}
+	select {
+	case w.queue <- op:
+	case <-w.stop:
+		return store.Unavailable("the store is closed", errClosed)
+	case <-ctx.Done():
+		return fmt.Errorf("wait for the store's writer: %w: %w", store.ErrBusy, ctx.Err())
+	}
+	select {
+	case err := <-op.result:
+		return err
+	case <-ctx.Done():
+		return store.Unavailable("the store did not answer in time", ctx.Err())
+	}
+}
+
+func (w *writer) run() {
+	defer close(w.done)
+	batch := make([]*writeOp, 0, maxBatch)
+	for {
+		select {
+		case <-w.stop:
+			w.drain()
+			return
+		case op := <-w.queue:
+			batch = append(batch[:0], op)
+		}
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case op := <-w.queue:
+				batch = append(batch, op)
+			default:
+				break more
+			}
+		}
+		w.commit(batch)
+		clear(batch)
+	}
+}
+
+// drain answers the writes still queued at Close.
+func (w *writer) drain() {
+	for {
+		select {
+		case op := <-w.queue:
+			op.result <- store.Unavailable("the store is closed", errClosed)
+		default:
+			return
+		}
+	}
+}
+
+// commit writes one batch in one transaction. It first runs the writes
+// one after the other, as they come: when all succeed, which is the common
+// case, the batch commits at once. If one fails, what it wrote would be
+// committed with the others, so the transaction is rolled back and the
+// batch runs again with each write inside a savepoint of its own, so that
+// a failed write is undone alone. (Savepoints cost a statement journal for
+// every write; most batches need none.) Writes are closures that set their
+// results afresh each time they run, so running one twice is safe.
+func (w *writer) commit(batch []*writeOp) {
+	ctx, cancel := context.WithTimeout(context.Background(), w.batchTimeout)
+	defer cancel()
+	results := make([]error, len(batch))
+	for _, isolated := range []bool{false, true} {
+		failed, err := w.tryCommit(ctx, batch, results, isolated)
+		if err != nil {
+			for i := range results {
+				if results[i] == nil {
+					results[i] = err
+				}
+			}
+			break
+		}
+		if !failed || isolated {
+			break
+		}
+	}
+	for i, op := range batch {
+		op.result <- results[i]
+	}
+}
+
+// tryCommit runs the batch in one transaction. Without isolation it gives
+// up (rolls back, failed true) at the first write that fails; with it,
+// each write runs in a savepoint and the transaction commits whatever
+// fails. err is a failure of the transaction itself.
+func (w *writer) tryCommit(ctx context.Context, batch []*writeOp, results []error, isolated bool) (failed bool, err error) {
+	clear(w.stmts) // those of an earlier transaction are closed
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	ran := 0
+	for i, op := range batch {
+		if err := op.ctx.Err(); err != nil {
+			results[i] = fmt.Errorf("wait for the store's writer: %w: %w", store.ErrBusy, err)
+			continue
+		}
+		if isolated {
+			results[i] = w.apply(ctx, tx, op.fn)
+		} else {
+			results[i] = op.fn(ctx, tx)
+			if results[i] != nil {
+				clear(results)
+				return true, tx.Rollback()
+			}
+		}
+		if results[i] == nil {
+			ran++
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return false, err
+	}
+	w.mu.Lock()
+	w.batches++
+	w.writes += int64(ran)
+	w.mu.Unlock()
+	return false, nil
+}
+
+// apply runs one write inside a savepoint, undoing it alone if it fails.
+func (w *writer) apply(ctx context.Context, tx *sql.Tx, fn writeFunc) error {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
+		return err
+	}
+	err := fn(ctx, tx)
+	if err != nil {
+		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO op"); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+	}
+	if _, rerr := tx.ExecContext(ctx, "RELEASE op"); rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	return err
+}
+
+// stmt is the prepared statement of query in the batch's transaction,
+// prepared once per batch. (Statements prepared on the database outside
+// the transaction would need a second connection, and the writer has
+// one.)
+func (w *writer) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	if st, ok := w.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	w.stmts[query] = st
+	return st, nil
+}
+
+// exec runs a statement of a write.
+func (w *writer) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	st, err := w.stmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// queryRow runs a query inside a write.
+func (w *writer) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	st, err := w.stmt(ctx, tx, query)
+	if err != nil {
+		return tx.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (w *writer) close() {
+	close(w.stop)
+	<-w.done
+}
+
+// Stats says how many transactions the writer committed and how many
+// writes they held, for benchmarks of the group commit.
+func (s *Store) Stats() (batches, writes int64) {
+	s.writer.mu.Lock()
+	defer s.writer.mu.Unlock()
+	return s.writer.batches, s.writer.writes
+}
