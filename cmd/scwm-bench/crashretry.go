@@ -63,7 +63,6 @@ type retryOutcome struct {
 type crashResult struct {
 	mode      string
 	versions  int
-	sent      int
 	answered  int
 	startup   time.Duration
 	outcomes  []retryOutcome

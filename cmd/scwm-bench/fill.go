@@ -26,7 +26,7 @@ const (
 // defaultImportArgs is how the bench calls the import command: {dir} is
 // the data directory, {file} the stream's file. Without {file} the stream
 // goes to the command's standard input.
-const defaultImportArgs = "import --data-dir {dir} {file}"
+const defaultImportArgs = "import --data-dir {dir}"
 
 // fillMode is the mode a scenario uses for bin: what was asked, with auto
 // and an import the binary lacks resolved to http (and a note saying so).

@@ -237,6 +237,7 @@ func runPhases(ctx context.Context, args []string, getenv func(string) string, s
 	if cfg.jsonOut {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		if err := enc.Encode(rep); err != nil {
 			return err
 		}

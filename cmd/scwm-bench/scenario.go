@@ -108,6 +108,7 @@ func runScenario(ctx context.Context, sc *scenario, args []string, getenv func(s
 		if *jsonOut {
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false)
 			if jerr := enc.Encode(rep); jerr != nil && err == nil {
 				err = jerr
 			}
