@@ -17,7 +17,7 @@ var bigStoreScenario = &scenario{
 		fs.DurationVar(&bigFlags.duration, "duration", 5*time.Second, "measured time of each store's add phase")
 		fs.DurationVar(&bigFlags.warmup, "warmup", time.Second, "unmeasured time before each add phase")
 		fs.IntVar(&bigFlags.coldReads, "cold-reads", 200, "reads of distinct stored incidents, one at a time, right after a restart")
-		fs.IntVar(&bigFlags.starts, "starts", 3, "restarts (SIGTERM, start) whose start-up times are taken; the median counts")
+		fs.IntVar(&bigFlags.starts, "starts", 5, "restarts (SIGTERM, start) whose start-up times are taken; the median counts")
 	},
 	run: runBigStore,
 }

@@ -41,9 +41,11 @@ var expiryFlags struct {
 // The gateway's sweeper: it runs every sweepInterval from the gateway's
 // start (handlers.Gateway.Run) and logs at debug level what it deleted.
 const (
-	sweepInterval = time.Minute
-	sweptKeysMsg  = "idempotency keys expired"
-	sweptTokenMsg = "OAuth tokens expired"
+	sweepInterval    = time.Minute
+	sweptKeysMsg     = "idempotency keys expired"
+	sweptTokenMsg    = "OAuth tokens expired"
+	sweepKeysFailed  = "expiring idempotency keys failed"
+	sweepTokenFailed = "expiring OAuth tokens failed"
 )
 
 // The time-to-live flags of the filling gateway, short so that what it
@@ -57,11 +59,13 @@ type write struct {
 	ok      bool
 }
 
-// sweepLine is a sweeper log line: when it was read and what it counted.
+// sweepLine is a sweeper log line: when it was read and what it counted,
+// or the error of a sweep that failed.
 type sweepLine struct {
 	msg     string
 	at      time.Time
 	expired int64
+	err     string
 }
 
 // expiryResult is what expiry measured on one binary.
@@ -82,7 +86,7 @@ func runExpiry(h *harness) (*scenarioReport, error) {
 	}
 	rep := &scenarioReport{Params: []string{
 		fmt.Sprintf("%d idempotency keys and %d OAuth tokens that expire (%s fill: an import stream; for a FerretDB-era binary its store's records through embedded-store; or keyed adds and refresh grants through a gateway with %s, stopped after)", expiryFlags.keys, expiryFlags.tokens, h.fill, strings.Join(expiryFillFlags, " ")),
-		fmt.Sprintf("then the gateway starts on that store with --log-level debug; its sweeper runs %v after the start and logs %q and %q; %d writer(s) add incidents one at a time from the start until the sweep has logged both", sweepInterval, sweptKeysMsg, sweptTokenMsg, expiryFlags.writers),
+		fmt.Sprintf("then the gateway starts on that store with --log-level debug; its sweeper runs %v after the start and logs %q and %q (or that expiring them failed); %d writer(s) add incidents one at a time from the start until the sweep has logged both", sweepInterval, sweptKeysMsg, sweptTokenMsg, expiryFlags.writers),
 		"the sweep's window runs from half a second before the expected tick to half a second after its last line; a write counts in it when it overlaps it",
 	}}
 	var results []*expiryResult
@@ -127,6 +131,10 @@ func runExpiry(h *harness) (*scenarioReport, error) {
 		}
 		var parts []string
 		for _, s := range r.sweeps {
+			if s.err != "" || strings.HasSuffix(s.msg, "failed") {
+				parts = append(parts, fmt.Sprintf("%.1f s: %s (%s)", s.at.Sub(r.readyAt).Seconds(), s.msg, truncate(s.err, 80)))
+				continue
+			}
 			parts = append(parts, fmt.Sprintf("%.1f s: %d %s", s.at.Sub(r.readyAt).Seconds(), s.expired, strings.TrimSuffix(s.msg, " expired")))
 		}
 		return strings.Join(parts, "; ")
@@ -255,19 +263,20 @@ func measureExpiry(h *harness, bin binary, mode string) (*expiryResult, error) {
 	swept := make(chan struct{}, 1)
 	g.flags = []string{"--log-level", "debug"}
 	g.hook = func(line []byte) {
-		for _, msg := range []string{sweptKeysMsg, sweptTokenMsg} {
+		for _, msg := range []string{sweptKeysMsg, sweptTokenMsg, sweepKeysFailed, sweepTokenFailed} {
 			if !bytes.Contains(line, []byte(msg)) {
 				continue
 			}
 			var e struct {
-				Expired int64 `json:"expired"`
+				Expired int64  `json:"expired"`
+				Error   string `json:"error"`
 			}
 			_ = json.Unmarshal(line, &e)
 			mu.Lock()
-			res.sweeps = append(res.sweeps, sweepLine{msg: msg, at: time.Now(), expired: e.Expired})
+			res.sweeps = append(res.sweeps, sweepLine{msg: msg, at: time.Now(), expired: e.Expired, err: e.Error})
 			n := len(res.sweeps)
 			mu.Unlock()
-			if msg == sweptTokenMsg || n >= 2 || expiryFlags.tokens == 0 {
+			if msg == sweptTokenMsg || msg == sweepTokenFailed || n >= 2 || expiryFlags.tokens == 0 {
 				select {
 				case swept <- struct{}{}:
 				default:
