@@ -17,6 +17,7 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/internal/connlimit"
 	"github.com/scwm-gateway/scwm-gateway/internal/httpapi"
 	"github.com/scwm-gateway/scwm-gateway/internal/malformedhttp"
+	"github.com/scwm-gateway/scwm-gateway/store/sqlite"
 )
 
 // serve runs the gateway until ctx ends, then stops accepting, finishes the
@@ -60,6 +61,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		log.Info().Msg("stopped")
 	}()
+	if imp, ok := st.(interface{ Imported() sqlite.LegacyImport }); ok && imp.Imported().Records > 0 {
+		log.Info().Int64("records", imp.Imported().Records).Str("from", imp.Imported().From).
+			Msg("imported the database of an earlier gateway (FerretDB era); its file is left as it was and may be deleted once this gateway serves what you expect")
+	}
 
 	first, err := prepareData(ctx, st, cfg.seed, cfg.store.dataDir, log)
 	if err != nil {

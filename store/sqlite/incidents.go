@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/scwm-gateway/scwm-gateway/internal/jsonvalue"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -88,19 +87,34 @@ func (s *Store) InsertIncident(ctx context.Context, inc *store.Incident) error {
 	if err != nil {
 		return err
 	}
-	s.cache.put(cachedCopy(inc), len(args[len(args)-1].(string)))
+	s.cacheWritten(inc, args)
 	return nil
 }
 
-// cachedCopy is what the cache keeps of inc: its record with a data of its
-// own, without comments and history.
-func cachedCopy(inc *store.Incident) *store.Incident {
+// cachedCopy is what the cache keeps of inc: its record with its data as
+// the database holds it (decoded from the text just written, so that a
+// value reads back the same, of the same type, from the cache as from the
+// database), without comments and history.
+func cachedCopy(inc *store.Incident, dataText string) (*store.Incident, error) {
 	c := *inc
-	if inc.Data != nil {
-		c.Data = jsonvalue.Copy(inc.Data).(map[string]any)
+	data, err := decodeData(dataText)
+	if err != nil {
+		return nil, err
 	}
-	c.Comments, c.Activities = nil, nil
-	return &c
+	c.Data, c.Comments, c.Activities = data, nil, nil
+	return &c, nil
+}
+
+// cacheWritten caches the record a write just stored; the data's text is
+// the last of its incidentArgs.
+func (s *Store) cacheWritten(inc *store.Incident, args []any) {
+	if s.cache == nil {
+		return
+	}
+	text := args[len(args)-1].(string)
+	if c, err := cachedCopy(inc, text); err == nil {
+		s.cache.put(c, len(text))
+	}
 }
 
 // FindIncident returns the incident with this id in this dataspace, or
@@ -109,9 +123,13 @@ func cachedCopy(inc *store.Incident) *store.Incident {
 // Callers must not modify the Data of what it returns: it may be shared
 // with the cache.
 func (s *Store) FindIncident(ctx context.Context, dataspace, id string, with store.Include) (*store.Incident, error) {
-	ctx, cancel := s.operation(ctx)
-	defer cancel()
 	inc, ok := s.cache.get(id)
+	if !ok || with != 0 {
+		// A cached record costs no database operation; the rest does.
+		var cancel context.CancelFunc
+		ctx, cancel = s.operation(ctx)
+		defer cancel()
+	}
 	if !ok {
 		gen := s.cache.generation(id)
 		row, err := s.queryRow(ctx, "SELECT "+incidentColumns+" FROM incidents WHERE id = ?", id)
@@ -353,7 +371,7 @@ func (s *Store) WriteChange(ctx context.Context, ch store.Change) error {
 		}
 		return err
 	}
-	s.cache.put(cachedCopy(next), len(args[len(args)-1].(string)))
+	s.cacheWritten(next, args)
 	return nil
 }
 

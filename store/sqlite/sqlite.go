@@ -61,6 +61,11 @@ type Config struct {
 	// no cache, and SQLite's own locking orders its writes with the
 	// owner's. Such a store must not write incidents or import.
 	Beside bool
+	// LegacyDatabase is the database name a FerretDB-era gateway used in
+	// this directory (its file is <name>.sqlite); empty means "scwm".
+	// Opened as owner on a directory that holds such a database and no
+	// store, the store imports it first (see importLegacy).
+	LegacyDatabase string
 }
 
 // Defaults of Config.
@@ -88,6 +93,8 @@ type Store struct {
 	sequence store.Sequencer
 	// readStmts holds the prepared statements of reads by query.
 	readStmts sync.Map
+	// imported is what Open imported from a FerretDB-era database.
+	imported LegacyImport
 }
 
 // Open opens (creating if needed) the store in cfg.DataDir.
@@ -120,10 +127,18 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if unlock, err = lockDir(dir); err != nil {
 			return nil, err
 		}
-	} else if _, err := os.Stat(filepath.Join(dir, FileName)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("open the embedded store: %w", err)
+	} else if err := refuseUnimported(dir); err != nil {
+		return nil, err
 	}
-	s := &Store{dir: dir, path: filepath.Join(dir, FileName), timeout: cfg.OperationTimeout, minFree: cfg.MinFreeBytes,
+	cfg.DataDir = dir
+	var imported LegacyImport
+	if !cfg.Beside {
+		if imported, err = importLegacy(ctx, cfg); err != nil {
+			unlock()
+			return nil, err
+		}
+	}
+	s := &Store{imported: imported, dir: dir, path: filepath.Join(dir, FileName), timeout: cfg.OperationTimeout, minFree: cfg.MinFreeBytes,
 		now: cfg.Now, cost: cfg.PasswordCost, unlock: unlock}
 	if cfg.CacheBytes > 0 && !cfg.Beside {
 		s.cache = newIncidentCache(cfg.CacheBytes)
