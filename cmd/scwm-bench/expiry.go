@@ -146,6 +146,12 @@ func runExpiry(h *harness) (*scenarioReport, error) {
 		}
 		return s
 	})...)
+	rep.row("sweep's length (tick to its last line)", per(results, func(r *expiryResult) string {
+		if r.windowAssumed {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f s", (r.window[1].Sub(r.window[0]) - time.Second).Seconds())
+	})...)
 	rep.row("writes before the window: count, p99 / max", per(results, func(r *expiryResult) string {
 		ds := before(r)
 		if len(ds) == 0 {
