@@ -112,6 +112,8 @@ func (g *Gateway) Dispatch(ctx context.Context, req *Request) (res *Result) {
 		// A takeover answers under the plate of the request that first
 		// held the key, and its effect, if any, carries that plate too.
 		res.LicensePlate, call.LicensePlate = claim.Plate(), claim.Plate()
+		// The store may record the claim with the request's first change.
+		ctx = store.WithClaim(ctx, claim.ID(), claim.Plate())
 		if recovered != nil {
 			res.Payload, res.Warnings, res.Incident = recovered.payload, recovered.warnings, recovered.incident
 			return res

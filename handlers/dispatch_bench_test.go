@@ -15,6 +15,12 @@ import (
 // 16 goroutines per core, through the real HTTP stack and the embedded
 // store: the whole dispatch path a client pays for.
 func benchmarkEvents(b *testing.B, h *gt.Harness, body func(i int64) []byte) {
+	benchmarkKeyedEvents(b, h, body, false)
+}
+
+// benchmarkKeyedEvents is benchmarkEvents, each request with a fresh
+// Idempotency-Key when keyed is set.
+func benchmarkKeyedEvents(b *testing.B, h *gt.Harness, body func(i int64) []byte, keyed bool) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	auth := gt.Basic(gt.Acme)
 	var n atomic.Int64
@@ -23,8 +29,12 @@ func benchmarkEvents(b *testing.B, h *gt.Harness, body func(i int64) []byte) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			req, _ := http.NewRequest(http.MethodPost, h.URL+"/api/events", bytes.NewReader(body(n.Add(1))))
+			i := n.Add(1)
+			req, _ := http.NewRequest(http.MethodPost, h.URL+"/api/events", bytes.NewReader(body(i)))
 			req.Header.Set("Content-Type", "application/json")
+			if keyed {
+				req.Header.Set("Idempotency-Key", "bench-"+strconv.FormatInt(i, 10))
+			}
 			req.Header.Set("Authorization", auth)
 			resp, err := client.Do(req)
 			if err != nil {
@@ -46,6 +56,17 @@ func BenchmarkDispatchAdd(b *testing.B) {
 		"referenceIdentifiers": []any{map[string]any{"referenceTransactionType": "PO", "value": "PO-1"}},
 	})
 	benchmarkEvents(b, h, func(int64) []byte { return payload })
+}
+
+// BenchmarkDispatchAddKeyed is BenchmarkDispatchAdd with a fresh
+// Idempotency-Key on every add: what a key costs.
+func BenchmarkDispatchAddKeyed(b *testing.B) {
+	h := gt.Start(b, gt.Options{})
+	payload := gt.Envelope(gt.Acme, addIncident, map[string]any{
+		"aptBusinessObjectSummary": "bench", "businessPriority": "HIGH",
+		"referenceIdentifiers": []any{map[string]any{"referenceTransactionType": "PO", "value": "PO-1"}},
+	})
+	benchmarkKeyedEvents(b, h, func(int64) []byte { return payload }, true)
 }
 
 func BenchmarkDispatchRead(b *testing.B) {

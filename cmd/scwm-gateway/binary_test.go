@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/scwm-gateway/scwm-gateway/internal/mongotest"
 )
 
 // builtBinary is the gateway binary the process tests run, built once for
@@ -38,7 +40,7 @@ func gatewayBinary(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := mongotest.Finish(m.Run())
 	if builtBinary.dir != "" {
 		os.RemoveAll(builtBinary.dir)
 	}

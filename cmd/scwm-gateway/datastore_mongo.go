@@ -2,11 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"time"
+
+	"github.com/scwm-gateway/scwm-gateway/store/mongodb"
 )
 
-// openMongo opens the MongoDB store.
+// openMongo opens the MongoDB store the flags name.
 func openMongo(ctx context.Context, f storeFlags, timeout time.Duration) (dataStore, error) {
-	return nil, errors.New("the MongoDB store is not available in this build")
+	return mongodb.Open(ctx, mongodb.Config{URI: f.mongoURI, Database: f.database, OperationTimeout: timeout})
 }

@@ -5,70 +5,19 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/scwm-gateway/scwm-gateway/internal/gatewaytest"
+	"github.com/scwm-gateway/scwm-gateway/internal/mongotest"
 )
 
 // outageBound is how long any request may take while the store is down: not
 // a performance figure but the promise that nothing hangs (--store-timeout is
 // 1s and --request-timeout 3s here).
 const outageBound = 5 * time.Second
-
-// storeProcess is `scwm-gateway embedded-store` running as a child process.
-type storeProcess struct {
-	cmd    *exec.Cmd
-	stderr *syncBuffer
-	done   chan struct{}
-}
-
-// startStoreProcess runs `bin embedded-store` on addr and dir and waits for
-// its "embedded store listening" line.
-func startStoreProcess(t *testing.T, bin, addr, dir string) *storeProcess {
-	t.Helper()
-	p := &storeProcess{stderr: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(bin, "embedded-store", "--addr", addr, "--data-dir", dir)
-	p.cmd.Stdout = io.Discard
-	p.cmd.Stderr = p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start embedded-store: %v", err)
-	}
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(p.kill)
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, line := range strings.Split(p.stderr.String(), "\n") {
-			var entry struct {
-				Message string `json:"message"`
-				Addr    string `json:"addr"`
-			}
-			if json.Unmarshal([]byte(line), &entry) == nil && entry.Message == "embedded store listening" {
-				if entry.Addr != addr {
-					t.Fatalf("embedded-store logged addr %q, want %q", entry.Addr, addr)
-				}
-				return p
-			}
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("embedded-store exited before listening:\n%s", p.stderr.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	t.Fatalf("embedded-store did not log that it listens within 20s:\n%s", p.stderr.String())
-	return nil
-}
-
-// kill ends the store process with SIGKILL, as a crash would, and waits for it.
-func (p *storeProcess) kill() {
-	_ = p.cmd.Process.Kill()
-	<-p.done
-}
 
 // timedResponse is one answer of the gateway and how long it took.
 type timedResponse struct {
@@ -130,23 +79,20 @@ func (r timedResponse) payloadField(name string) string {
 	return s
 }
 
-// The store goes away under a running gateway (SIGKILL of a separate
-// embedded-store process reached through MONGODB_URI) and comes back on the
-// same files: every event meanwhile gets a prompt 503 envelope with
+// The store goes away under a running gateway on the MongoDB store
+// (SIGKILL of the MongoDB-wire test server it reaches through MONGODB_URI)
+// and comes back on the same address and files: every event meanwhile gets a prompt 503 envelope with
 // Retry-After, /readyz says 503 and /healthz 200, authentication keeps
 // working from the in-memory directory, and once the store is back the
 // gateway serves again, old data included, without a restart.
 func TestOutageStoreKilledAndRestarted(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
-		t.Skip("builds the binary and runs the store as a process")
+		t.Skip("runs the store as a process")
 	}
-	t.Skip("PORTING: runs on the MongoDB store against the MongoDB-wire test server")
 	dir := t.TempDir()
-	bin := gatewayBinary(t)
-	dataDir := filepath.Join(dir, "data")
-	storeAddr := gatewaytest.FreeLoopbackAddr(t)
-	st := startStoreProcess(t, bin, storeAddr, dataDir)
+	st := mongotest.StartServerAt(t, gatewaytest.FreeLoopbackAddr(t), filepath.Join(dir, "store"))
+	storeAddr := st.Addr()
 
 	seed := filepath.Join(dir, "seed.json")
 	writeFile(t, seed, `{
@@ -183,7 +129,7 @@ func TestOutageStoreKilledAndRestarted(t *testing.T) {
 	}
 
 	// The store dies.
-	st.kill()
+	st.Kill()
 	killedAt := time.Now()
 
 	expect503 := func(what string, r timedResponse) {
@@ -245,7 +191,9 @@ func TestOutageStoreKilledAndRestarted(t *testing.T) {
 
 	// The store comes back on the same files and port; the gateway, not
 	// restarted, must follow.
-	again := startStoreProcess(t, bin, storeAddr, dataDir)
+	if err := st.Restart(); err != nil {
+		t.Fatalf("restart the store: %v", err)
+	}
 	restartedAt := time.Now()
 	deadline := restartedAt.Add(20 * time.Second)
 	for {
@@ -283,17 +231,8 @@ func TestOutageStoreKilledAndRestarted(t *testing.T) {
 	}
 	t.Logf("serving again %v after the store restarted", time.Since(restartedAt).Round(time.Millisecond))
 
-	// SIGTERM ends embedded-store cleanly, as it ends serve.
 	gw.stop(t)
-	if err := again.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-again.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("embedded-store did not stop within 10s of SIGTERM")
-	}
-	if code := again.cmd.ProcessState.ExitCode(); code != 0 || !strings.Contains(again.stderr.String(), `"message":"stopped"`) {
-		t.Fatalf("embedded-store after SIGTERM: exit code %d, log:\n%s", code, again.stderr.String())
+	if err := st.Stop(); err != nil {
+		t.Fatalf("the store after the gateway stopped: %v", err)
 	}
 }

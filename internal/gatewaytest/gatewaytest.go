@@ -26,7 +26,9 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/handlers"
 	"github.com/scwm-gateway/scwm-gateway/internal/httpapi"
+	"github.com/scwm-gateway/scwm-gateway/internal/mongotest"
 	"github.com/scwm-gateway/scwm-gateway/store"
+	"github.com/scwm-gateway/scwm-gateway/store/mongodb"
 	"github.com/scwm-gateway/scwm-gateway/store/sqlite"
 	"github.com/scwm-gateway/scwm-gateway/store/storetest"
 )
@@ -209,11 +211,19 @@ func clockOf(opts Options) func() time.Time {
 	return nil
 }
 
-// openMongo opens the MongoDB store for a harness with ViaURI.
+// openMongo opens the MongoDB store for a harness with ViaURI, on a
+// database of the test's own (mongotest: the test binary's MongoDB-wire
+// server, or MONGODB_URI). Test binaries that use it run mongotest.Main
+// from their TestMain.
 func openMongo(t testing.TB, opts Options) storetest.Store {
 	t.Helper()
-	t.Skip("the MongoDB store is not wired into the harness yet")
-	return nil
+	db := mongotest.Start(t)
+	st, err := mongodb.Open(context.Background(), mongodb.Config{URI: db.URI, Database: db.Name,
+		OperationTimeout: opts.StoreTimeout, PasswordCost: opts.PasswordCost})
+	if err != nil {
+		t.Fatalf("open the MongoDB store: %v", err)
+	}
+	return st
 }
 
 // Stop shuts the server and the store down; it is safe to call twice.

@@ -63,6 +63,9 @@ type Claim struct {
 	dead *store.IdempotencyRecord
 }
 
+// ID is the key's record id (store.IdempotencyRecord.Key).
+func (c *Claim) ID() string { return c.id }
+
 // Plate is the license plate the answer and the change carry: the
 // request's own, or that of the dead request whose key it took over.
 func (c *Claim) Plate() string { return c.plate }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -75,4 +76,35 @@ func BenchmarkFindIncidentUncached(b *testing.B) {
 	})
 }
 
-var _ = fmt.Sprint
+// Concurrent adds, each under an idempotency claim recorded with it, and
+// its answer recorded after: what a key costs the store.
+func BenchmarkInsertIncidentKeyedParallel(b *testing.B) {
+	st := openBench(b)
+	var n atomic.Int64
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			now := time.Now()
+			rec := &store.IdempotencyRecord{Key: fmt.Sprint("key-", i), RequestHash: "h", LicensePlate: fmt.Sprint("plate-", i),
+				Dataspace: "default", State: store.IdempotencyPending, LeaseUntil: now.Add(time.Minute), CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}
+			ctx := context.Background()
+			if _, err := st.ClaimIdempotencyKey(ctx, rec); err != nil {
+				b.Error(err)
+				return
+			}
+			if err := st.InsertIncident(store.WithClaim(ctx, rec.Key, rec.LicensePlate), benchIncident(i)); err != nil {
+				b.Error(err)
+				return
+			}
+			if err := st.FinishIdempotencyKey(ctx, rec.Key, rec.LicensePlate, 200, []byte(`{"header":{},"payload":{"id":"x"}}`)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	batches, writes := st.Stats()
+	b.ReportMetric(float64(writes)/float64(max(batches, 1)), "writes/commit")
+}

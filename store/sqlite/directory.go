@@ -214,6 +214,7 @@ func (s *Store) InsertClient(ctx context.Context, c store.Client) error {
 	if c.CreatedAt == 0 {
 		c.CreatedAt = s.now().UnixMilli()
 	}
+	s.recordClaim(s.claims.ofWrite(ctx))
 	return s.write(ctx, "insert client", func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := s.writer.exec(ctx, tx, "INSERT INTO clients ("+clientColumns+") VALUES (?,?,?,?,?,?,?,?)",
 			c.APIKey, c.SecretHash, c.CompanyID, c.UserID, c.CreatedAt, c.RevokedAt, c.LicensePlate, c.MintedBy); err != nil {

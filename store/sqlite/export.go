@@ -16,6 +16,11 @@ func (s *Store) Export(ctx context.Context, emit func(store.Record) error) error
 	if s.reads == nil {
 		return store.Unavailable("the store is closed", errClosed)
 	}
+	// Writes queued before the export (answers of idempotent requests)
+	// are committed first, so that it holds everything acknowledged.
+	if err := s.write(ctx, "export", func(context.Context, *sql.Tx) error { return nil }); err != nil {
+		return err
+	}
 	tx, err := s.reads.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return s.classify(err)
@@ -182,6 +187,7 @@ func (s *Store) importRecord(ctx context.Context, tx *sql.Tx, r store.Record) er
 		}
 		return exec("INSERT OR REPLACE INTO activities (incident_id, data_version, license_plate, body) VALUES (?,?,?,?)", r.IncidentID, v.DataVersion, v.LicensePlate, text)
 	case *store.IdempotencyRecord:
+		s.noteKey(v.Key)
 		return exec("INSERT OR REPLACE INTO idempotency ("+idempotencyColumns+") VALUES (?,?,?,?,?,?,?,?,?,?)", idempotencyArgs(v)...)
 	}
 	return fmt.Errorf("unknown record value %T", r.Value)

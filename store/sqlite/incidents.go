@@ -70,6 +70,7 @@ func (s *Store) InsertIncident(ctx context.Context, inc *store.Incident) error {
 	if err != nil {
 		return fmt.Errorf("insert incident %s: encode its history: %w", inc.ID, err)
 	}
+	s.recordClaim(s.claims.ofWrite(ctx))
 	err = s.write(ctx, "insert incident", func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := s.writer.exec(ctx, tx, "INSERT INTO incidents ("+incidentColumns+") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", args...); err != nil {
 			return err
@@ -316,6 +317,7 @@ func (s *Store) WriteChange(ctx context.Context, ch store.Change) error {
 	// The condition is the version before; the data is the last argument
 	// of incidentArgs and the id the first.
 	update := append(args[1:], next.ID, next.DataVersion-1)
+	s.recordClaim(s.claims.ofWrite(ctx))
 	err = s.write(ctx, "write change", func(ctx context.Context, tx *sql.Tx) error {
 		res, err := s.writer.exec(ctx, tx, `UPDATE incidents SET dataspace = ?, owner_id = ?, network_id = ?, process_type = ?,
 			schema_version = ?, data_version = ?, created_by = ?, last_updated_by = ?, created_at = ?, last_updated_at = ?,

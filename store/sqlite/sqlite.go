@@ -95,6 +95,10 @@ type Store struct {
 	readStmts sync.Map
 	// imported is what Open imported from a FerretDB-era database.
 	imported LegacyImport
+	// claims are the idempotency claims not yet in the database.
+	claims *claims
+	// keys says which idempotency keys the database certainly lacks.
+	keys *keyFilter
 }
 
 // Open opens (creating if needed) the store in cfg.DataDir.
@@ -138,7 +142,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, err
 		}
 	}
-	s := &Store{imported: imported, dir: dir, path: filepath.Join(dir, FileName), timeout: cfg.OperationTimeout, minFree: cfg.MinFreeBytes,
+	s := &Store{claims: newClaims(), imported: imported, dir: dir, path: filepath.Join(dir, FileName), timeout: cfg.OperationTimeout, minFree: cfg.MinFreeBytes,
 		now: cfg.Now, cost: cfg.PasswordCost, unlock: unlock}
 	if cfg.CacheBytes > 0 && !cfg.Beside {
 		s.cache = newIncidentCache(cfg.CacheBytes)
@@ -195,7 +199,14 @@ func (s *Store) open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open %s: %w", s.path, s.classify(err))
 	}
+	w.flushSide = s.flushSide
 	s.writer = w
+	var stored int
+	if err := s.reads.QueryRowContext(ctx, "SELECT count(*) FROM idempotency").Scan(&stored); err != nil {
+		return fmt.Errorf("open %s: %w", s.path, s.classify(err))
+	}
+	s.keys = newKeyFilter(stored)
+	go func(keys *keyFilter, reads *sql.DB) { _ = keys.load(context.Background(), reads) }(s.keys, s.reads)
 	return nil
 }
 

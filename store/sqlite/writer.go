@@ -25,6 +25,8 @@ type writeOp struct {
 	ctx    context.Context
 	fn     writeFunc
 	result chan error
+	// after, when set, is called with the outcome once the batch is done.
+	after func(error)
 }
 
 // writer commits the store's writes on its one connection, grouped: the
@@ -47,6 +49,12 @@ type writer struct {
 	stmts map[string]*sql.Stmt
 
 	mu sync.Mutex
+	// side are idempotency records to write at the start of the next
+	// batch, all in one statement (flushSide): the claims of changes
+	// queued behind them and the answers of finished requests (see
+	// Store.recordClaim). A batch that fails gives them back to the next.
+	side      []*store.IdempotencyRecord
+	flushSide func(ctx context.Context, tx *sql.Tx, rows []*store.IdempotencyRecord) error
 	// batches and writes count what the writer committed, for tests and
 	// benchmarks (Stats).
 	batches, writes int64
@@ -68,6 +76,11 @@ func newWriter(ctx context.Context, db *sql.DB, batchTimeout time.Duration) (*wr
 // callers treat that as unknown, as for any timeout.
 func (w *writer) do(ctx context.Context, fn writeFunc) error {
 	op := &writeOp{ctx: ctx, fn: fn, result: make(chan error, 1)}
+	select {
+	case <-w.stop:
+		return store.Unavailable("the store is closed", errClosed)
+	default:
+	}
 	select {
 	case w.queue <- op:
 	case <-w.stop:
@@ -108,15 +121,48 @@ func (w *writer) run() {
 	}
 }
 
-// drain answers the writes still queued at Close.
+// addSide has rec written at the start of the next batch (see side).
+func (w *writer) addSide(rec *store.IdempotencyRecord) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.side = append(w.side, rec)
+}
+
+// submit queues fn for the next batch without waiting for it; after, if
+// not nil, gets its outcome. Close commits what is queued before it ends.
+func (w *writer) submit(fn writeFunc, after func(error)) {
+	ctx, cancel := context.WithTimeout(context.Background(), w.batchTimeout)
+	op := &writeOp{ctx: ctx, fn: fn, result: make(chan error, 1), after: func(err error) {
+		cancel()
+		if after != nil {
+			after(err)
+		}
+	}}
+	select {
+	case w.queue <- op:
+	case <-w.stop:
+		op.after(store.Unavailable("the store is closed", errClosed))
+	}
+}
+
+// drain commits the writes still queued at Close, so that nothing a caller
+// was told is done (an answer submitted for its key) is dropped.
 func (w *writer) drain() {
 	for {
-		select {
-		case op := <-w.queue:
-			op.result <- store.Unavailable("the store is closed", errClosed)
-		default:
+		batch := make([]*writeOp, 0, maxBatch)
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case op := <-w.queue:
+				batch = append(batch, op)
+			default:
+				break more
+			}
+		}
+		if len(batch) == 0 {
 			return
 		}
+		w.commit(batch)
 	}
 }
 
@@ -132,9 +178,16 @@ func (w *writer) commit(batch []*writeOp) {
 	ctx, cancel := context.WithTimeout(context.Background(), w.batchTimeout)
 	defer cancel()
 	results := make([]error, len(batch))
+	w.mu.Lock()
+	side := w.side
+	w.side = nil
+	w.mu.Unlock()
 	for _, isolated := range []bool{false, true} {
-		failed, err := w.tryCommit(ctx, batch, results, isolated)
+		failed, err := w.tryCommit(ctx, batch, results, isolated, side)
 		if err != nil {
+			w.mu.Lock()
+			w.side = append(side, w.side...)
+			w.mu.Unlock()
 			for i := range results {
 				if results[i] == nil {
 					results[i] = err
@@ -148,6 +201,9 @@ func (w *writer) commit(batch []*writeOp) {
 	}
 	for i, op := range batch {
 		op.result <- results[i]
+		if op.after != nil {
+			op.after(results[i])
+		}
 	}
 }
 
@@ -155,11 +211,17 @@ func (w *writer) commit(batch []*writeOp) {
 // up (rolls back, failed true) at the first write that fails; with it,
 // each write runs in a savepoint and the transaction commits whatever
 // fails. err is a failure of the transaction itself.
-func (w *writer) tryCommit(ctx context.Context, batch []*writeOp, results []error, isolated bool) (failed bool, err error) {
+func (w *writer) tryCommit(ctx context.Context, batch []*writeOp, results []error, isolated bool, side []*store.IdempotencyRecord) (failed bool, err error) {
 	clear(w.stmts) // those of an earlier transaction are closed
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
+	}
+	if len(side) > 0 {
+		if err := w.flushSide(ctx, tx, side); err != nil {
+			_ = tx.Rollback()
+			return false, err
+		}
 	}
 	ran := 0
 	for i, op := range batch {

@@ -139,20 +139,21 @@ func fill(t *testing.T, st Store) *filled {
 	ch.ReplaceComments = []store.Comment{edited}
 	must(t, st.WriteChange(ctx, ch), "WriteChange")
 	h.apply(ch)
+	pending, done, released := claim("pending", "plate-p"), claim("done", "plate-d"), claim("released", "plate-r")
+	for _, rec := range []store.IdempotencyRecord{pending, done, released} {
+		claimKey(t, st, rec)
+		f.idempotency = append(f.idempotency, rec.Key)
+	}
+	// The pending claim is durable with the change made under it.
 	inc2 := sampleIncident("inc-2")
 	inc2.Dataspace, inc2.Comments, inc2.Data = "staging", nil, nil
-	insertIncident(t, st, inc2)
+	must(t, st.InsertIncident(store.WithClaim(ctx, pending.Key, pending.LicensePlate), inc2), "InsertIncident under a claim")
 	f.incidents = []*store.Incident{h.state, stateOf(inc2)}
 	for _, a := range h.activities {
 		f.plates = append(f.plates, a.LicensePlate)
 	}
 	f.plates = append(f.plates, inc2.Activities[0].LicensePlate)
 
-	pending, done, released := claim("pending", "plate-p"), claim("done", "plate-d"), claim("released", "plate-r")
-	for _, rec := range []store.IdempotencyRecord{pending, done, released} {
-		claimKey(t, st, rec)
-		f.idempotency = append(f.idempotency, rec.Key)
-	}
 	must(t, st.FinishIdempotencyKey(ctx, done.Key, "plate-d", 201, binaryBody()), "FinishIdempotencyKey")
 	must(t, st.ReleaseIdempotencyLease(ctx, released.Key, "plate-r"), "ReleaseIdempotencyLease")
 	return f

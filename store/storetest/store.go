@@ -62,6 +62,11 @@ type Store interface {
 	// ErrConflict and writes nothing.
 	WriteChange(ctx context.Context, ch store.Change) error
 
+	// ClaimIdempotencyKey claims a key, or gives its record. A claim is
+	// seen at once by every call of this store, and durable no later than
+	// the first write made under it (a context from store.WithClaim) or
+	// its Finish or Release: a store may keep it in memory until then, so
+	// a restart may forget a claim under which nothing was written.
 	ClaimIdempotencyKey(ctx context.Context, rec *store.IdempotencyRecord) (*store.IdempotencyRecord, error)
 	FindIdempotencyKey(ctx context.Context, key string) (*store.IdempotencyRecord, error)
 	FinishIdempotencyKey(ctx context.Context, key, plate string, status int, body []byte) error
