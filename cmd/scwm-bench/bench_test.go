@@ -7,90 +7,136 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
+// TestMain lets the test binary serve as the no-op server: the bench
+// starts its own binary with noop-server, and under go test that binary is
+// this one.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "noop-server" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := noopServer(ctx, os.Args[2:], os.Getenv, os.Stderr)
+		stop()
+		if err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
 // TestBenchShortRun runs scwm-bench as a user does, with its defaults for
-// what it starts (it builds the gateway of this checkout, starts it as the
-// gateway and as the baseline store), on a short run, and checks that the
+// what it starts (it builds the gateway of this checkout and starts it,
+// and the no-op server), on a short run of every phase, and checks that the
 // JSON report holds every figure: a positive throughput and no error in
-// every phase, a baseline, a ratio, the RSS.
+// every phase, the ceiling and the ratios to it, the targets, the RSS, and
+// a baseline or the reason it was skipped.
 func TestBenchShortRun(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
-		t.Skip("builds the gateway and starts it and a store as processes")
+		t.Skip("builds the gateway and starts it and the no-op server as processes")
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	started := time.Now()
-	args := []string{"scwm-bench", "--clients", "4", "--duration", "1s", "--warmup", "300ms", "--json"}
+	args := []string{"scwm-bench", "--clients", "4", "--duration", "1s", "--warmup", "300ms", "--json",
+		"--phases", "ceiling,mix,add,add-keyed,read,baseline"}
 	if err := run(ctx, args, os.Getenv, &stdout, &stderr); err != nil {
 		t.Fatalf("scwm-bench: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
 	t.Logf("scwm-bench ran in %v", time.Since(started).Round(time.Millisecond))
 
+	type phase struct {
+		Name         string                     `json:"name"`
+		Throughput   float64                    `json:"throughput"`
+		Errors       int                        `json:"errors"`
+		P50Ms        float64                    `json:"p50Ms"`
+		MaxMs        float64                    `json:"maxMs"`
+		CeilingRatio *float64                   `json:"ratioToCeiling"`
+		Kinds        map[string]json.RawMessage `json:"kinds"`
+	}
 	var rep struct {
 		Machine struct {
-			NumCPU         int    `json:"numCPU"`
-			GatewayVersion string `json:"gatewayVersion"`
+			NumCPU int `json:"numCPU"`
 		} `json:"machine"`
-		Phases []struct {
-			Name       string                     `json:"name"`
-			Throughput float64                    `json:"throughput"`
-			Errors     int                        `json:"errors"`
-			P50Ms      float64                    `json:"p50Ms"`
-			MaxMs      float64                    `json:"maxMs"`
-			Ratio      *float64                   `json:"ratio"`
-			Kinds      map[string]json.RawMessage `json:"kinds"`
-		} `json:"phases"`
-		Baseline *struct {
-			Throughput  float64 `json:"throughput"`
-			Errors      int     `json:"errors"`
-			Description string  `json:"description"`
-		} `json:"baseline"`
-		RSS *struct {
-			PeakBytes int64 `json:"peakBytes"`
-			RSSBytes  int64 `json:"rssBytes"`
-		} `json:"gatewayRss"`
+		Ceiling  []phase `json:"ceiling"`
+		Gateways []struct {
+			Label           string  `json:"label"`
+			Version         string  `json:"version"`
+			Phases          []phase `json:"phases"`
+			Baseline        *phase  `json:"baseline"`
+			BaselineSkipped string  `json:"baselineSkipped"`
+			RSS             *struct {
+				PeakBytes int64 `json:"peakBytes"`
+				RSSBytes  int64 `json:"rssBytes"`
+			} `json:"rss"`
+		} `json:"gateways"`
+		Targets []struct {
+			Target  string     `json:"target"`
+			Figures []*float64 `json:"figures"`
+		} `json:"targets"`
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		t.Fatalf("scwm-bench --json printed no JSON report (%v):\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
 	t.Logf("report:\n%s", stdout.String())
 
-	if rep.Machine.NumCPU < 1 || rep.Machine.GatewayVersion == "" {
-		t.Errorf("machine not described: %+v", rep.Machine)
+	if rep.Machine.NumCPU < 1 || len(rep.Gateways) != 1 || rep.Gateways[0].Version == "" {
+		t.Fatalf("machine or gateway not described: %+v %+v", rep.Machine, rep.Gateways)
 	}
-	names := map[string]bool{}
-	for _, ph := range rep.Phases {
-		names[ph.Name] = true
+	g := rep.Gateways[0]
+	check := func(ph phase) {
 		if ph.Throughput <= 0 || ph.Errors != 0 {
 			t.Errorf("phase %s: throughput %.1f, %d errors; want a positive throughput and no error", ph.Name, ph.Throughput, ph.Errors)
 		}
 		if ph.P50Ms <= 0 || ph.MaxMs < ph.P50Ms {
 			t.Errorf("phase %s: p50 %.3f ms, max %.3f ms", ph.Name, ph.P50Ms, ph.MaxMs)
 		}
-		if ph.Ratio == nil || *ph.Ratio <= 0 {
-			t.Errorf("phase %s: no ratio to the baseline", ph.Name)
-		}
 		if len(ph.Kinds) == 0 {
 			t.Errorf("phase %s: no figures per kind", ph.Name)
 		}
 	}
-	for _, want := range []string{"mix", "add-only", "read-only"} {
-		if !names[want] {
-			t.Errorf("no %s phase in a default run", want)
+	var names []string
+	for _, ph := range append(slices.Clone(rep.Ceiling), g.Phases...) {
+		names = append(names, ph.Name)
+		check(ph)
+	}
+	want := []string{"ceiling-add-only", "ceiling-read-only", "mix", "add-only", "add-keyed", "read-only"}
+	if !slices.Equal(names, want) {
+		t.Errorf("phases %q, want %q", names, want)
+	}
+	for _, ph := range g.Phases {
+		if ph.Name != "mix" && (ph.CeilingRatio == nil || *ph.CeilingRatio <= 0) {
+			t.Errorf("phase %s: no ratio to the ceiling", ph.Name)
 		}
 	}
-	if rep.Baseline == nil || rep.Baseline.Throughput <= 0 || rep.Baseline.Errors != 0 {
-		t.Errorf("baseline: %+v; want a positive throughput and no error", rep.Baseline)
+	if g.Baseline == nil && g.BaselineSkipped == "" {
+		t.Errorf("no baseline and no reason it was skipped")
 	}
-	if rep.RSS == nil || rep.RSS.PeakBytes <= 0 || rep.RSS.RSSBytes <= 0 {
-		t.Errorf("gateway RSS: %+v", rep.RSS)
+	if g.Baseline != nil {
+		check(*g.Baseline)
+	}
+	if g.RSS == nil || g.RSS.PeakBytes <= 0 || g.RSS.RSSBytes <= 0 {
+		t.Errorf("gateway RSS: %+v", g.RSS)
+	}
+	measured := 0
+	for _, v := range rep.Targets {
+		if len(v.Figures) != 1 {
+			t.Errorf("target %q: %d figures for 1 gateway", v.Target, len(v.Figures))
+		}
+		if v.Figures[0] != nil {
+			measured++
+		}
+	}
+	if len(rep.Targets) != 5 || measured != 3 { // new/old needs --compare-bin
+		t.Errorf("%d targets, %d measured; want 5, 3 of them measured without --compare-bin", len(rep.Targets), measured)
 	}
 }
 
@@ -103,8 +149,8 @@ func TestBenchFlags(t *testing.T) {
 			t.Fatalf("%v: %v", args, err)
 		}
 		var names []string
-		for _, m := range cfg.mixes {
-			names = append(names, m.name()+" "+m.String())
+		for _, p := range cfg.phases {
+			names = append(names, strings.TrimSpace(p.name+" "+p.mix.String()))
 		}
 		return names
 	}
@@ -112,11 +158,12 @@ func TestBenchFlags(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{nil, []string{"mix add=60,edit=20,read=20", "add-only add=100", "read-only read=100"}},
-		{[]string{"--phases=false"}, []string{"mix add=60,edit=20,read=20"}},
+		{nil, []string{"ceiling", "mix add=60,edit=20,read=20", "add-only add=100", "add-keyed add=100,keyed", "read-only read=100"}},
+		{[]string{"--phases", "add,read"}, []string{"add-only add=100", "read-only read=100"}},
+		{[]string{"--phases", "read-only, edit ,baseline"}, []string{"read-only read=100", "edit-only edit=100", "baseline"}},
 		{[]string{"--mix", "add=100"}, []string{"add-only add=100"}},
 		{[]string{"--mix", "add=1,read=1"}, []string{"mix add=1,read=1"}},
-		{[]string{"--mix", "add=100", "--phases"}, []string{"add-only add=100", "read-only read=100"}},
+		{[]string{"--mix", "add=1,read=1", "--phases", "mix,ceiling"}, []string{"mix add=1,read=1", "ceiling"}},
 	} {
 		if got := phases(c.args...); !slices.Equal(got, c.want) {
 			t.Errorf("%v: phases %q, want %q", c.args, got, c.want)
@@ -127,6 +174,9 @@ func TestBenchFlags(t *testing.T) {
 		{"--mix", "delete=10"},
 		{"--mix", "add=ten"},
 		{"--mix", "add=1,add=2"},
+		{"--phases", "add,add-only"},
+		{"--phases", "delete"},
+		{"--phases", ","},
 		{"--clients", "0"},
 		{"--duration", "0s"},
 		{"--pid", "1"},
@@ -135,7 +185,9 @@ func TestBenchFlags(t *testing.T) {
 		{"--url", "ftp://x", "--api-key", "k", "--api-secret", "s", "--owner", "o", "--network", "n"},
 		{"--url", "http://127.0.0.1:8080", "--api-key", "a,b", "--api-secret", "s", "--owner", "o", "--network", "n"},
 		{"--url", "http://127.0.0.1:8080", "--api-key", "k", "--api-secret", "s", "--owner", "o", "--network", "n", "--gateway-bin", "/bin/gw"},
+		{"--url", "http://127.0.0.1:8080", "--api-key", "k", "--api-secret", "s", "--owner", "o", "--network", "n", "--compare-bin", "/bin/gw"},
 		{"--gateway-bin", ""},
+		{"--compare-bin", ""},
 		{"extra"},
 	} {
 		if _, err := parseConfig(args, io.Discard); err == nil {
@@ -146,8 +198,8 @@ func TestBenchFlags(t *testing.T) {
 	if err != nil || cfg.url != "http://127.0.0.1:8080/api/events" || len(cfg.apiKeys) != 2 {
 		t.Errorf("--url: %+v, %v", cfg, err)
 	}
-	if cfg, err := parseConfig([]string{"--gateway-bin", "/opt/scwm/scwm-gateway"}, io.Discard); err != nil || cfg.gatewayBin != "/opt/scwm/scwm-gateway" {
-		t.Errorf("--gateway-bin: %+v, %v", cfg, err)
+	if cfg, err := parseConfig([]string{"--gateway-bin", "/opt/scwm/scwm-gateway", "--compare-bin", "/opt/old"}, io.Discard); err != nil || cfg.gatewayBin != "/opt/scwm/scwm-gateway" || cfg.compareBin != "/opt/old" {
+		t.Errorf("--gateway-bin, --compare-bin: %+v, %v", cfg, err)
 	}
 }
 

@@ -15,15 +15,21 @@ import (
 
 // The names the seed of a self-started gateway declares.
 const (
-	seedOwner   = "bench-co"
-	seedPartner = "bench-partner"
-	seedNetwork = "bench-net"
+	seedOwner       = "bench-co"
+	seedOwnerName   = "Bench Co"
+	seedPartner     = "bench-partner"
+	seedPartnerName = "Bench Partner"
+	seedNetwork     = "bench-net"
 )
 
 var kinds = []string{"add", "edit", "read"}
 
-// mix is the weight of each kind of request.
-type mix struct{ add, edit, read int }
+// mix is the weight of each kind of request; keyed adds carry a fresh
+// Idempotency-Key each.
+type mix struct {
+	add, edit, read int
+	keyed           bool
+}
 
 var defaultMix = mix{add: 60, edit: 20, read: 20}
 
@@ -69,6 +75,9 @@ func (m mix) String() string {
 			parts = append(parts, k+"="+strconv.Itoa(w))
 		}
 	}
+	if m.keyed {
+		parts = append(parts, "keyed")
+	}
 	return strings.Join(parts, ",")
 }
 
@@ -92,7 +101,10 @@ func (m mix) name() string {
 			only = append(only, k)
 		}
 	}
-	if len(only) == 1 {
+	switch {
+	case m.keyed && len(only) == 1 && only[0] == "add":
+		return "add-keyed"
+	case len(only) == 1:
 		return only[0] + "-only"
 	}
 	return "mix"
@@ -109,14 +121,78 @@ func (m mix) pick(r *mrand.Rand) string {
 	return "read"
 }
 
-// config is what the flags ask for.
+// phase is one step of a run: a load of a mix against every gateway, the
+// ceiling (the same loads against the no-op server), or the baseline.
+type phase struct {
+	name string
+	mix  mix // of a gateway phase
+}
+
+// Phase names other than the mixes'.
+const (
+	phaseCeiling  = "ceiling"
+	phaseBaseline = "baseline"
+)
+
+// The ceiling's two loads: add bodies and read bodies.
+var (
+	ceilingAdd  = mix{add: 100}
+	ceilingRead = mix{read: 100}
+)
+
+// defaultPhases is what a run without --phases or --mix measures.
+const defaultPhases = "ceiling,mix,add,add-keyed,read"
+
+// parsePhases reads --phases: names separated by commas, each one of
+// ceiling, mix (the --mix mix), add (add-only), add-keyed, edit (edit-only),
+// read (read-only) and baseline, in the order they run (the baseline runs
+// last, after the gateways stopped).
+func parsePhases(s string, m mix) ([]phase, error) {
+	var out []phase
+	seen := map[string]bool{}
+	for _, part := range strings.Split(s, ",") {
+		name := strings.TrimSpace(part)
+		if name == "" {
+			continue
+		}
+		var p phase
+		switch name {
+		case phaseCeiling, phaseBaseline:
+			p = phase{name: name}
+		case "mix":
+			p = phase{name: m.name(), mix: m}
+		case "add", "add-only":
+			p = phase{name: "add-only", mix: mix{add: 100}}
+		case "add-keyed":
+			p = phase{name: "add-keyed", mix: mix{add: 100, keyed: true}}
+		case "edit", "edit-only":
+			p = phase{name: "edit-only", mix: mix{edit: 100}}
+		case "read", "read-only":
+			p = phase{name: "read-only", mix: mix{read: 100}}
+		default:
+			return nil, fmt.Errorf("--phases %q: unknown phase %q (ceiling, mix, add, add-keyed, edit, read, baseline)", s, name)
+		}
+		if seen[p.name] {
+			return nil, fmt.Errorf("--phases %q names %s twice", s, p.name)
+		}
+		seen[p.name] = true
+		out = append(out, p)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--phases %q names no phase", s)
+	}
+	return out, nil
+}
+
+// config is what the flags of a phase run ask for.
 type config struct {
 	clients     int
 	duration    time.Duration
 	warmup      time.Duration
-	mixes       []mix
+	phases      []phase
 	jsonOut     bool
 	gatewayBin  string // the scwm-gateway binary to start; empty: build it
+	compareBin  string // another gateway binary measured in the same run
 	url         string // the events endpoint; empty: start a gateway
 	apiKeys     []string
 	apiSecrets  []string
@@ -126,17 +202,28 @@ type config struct {
 	baselineURI string
 }
 
+// hasPhase reports whether the run includes the phase of that name.
+func (c *config) hasPhase(name string) bool {
+	return slices.ContainsFunc(c.phases, func(p phase) bool { return p.name == name })
+}
+
 func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("scwm-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fmt.Fprintln(stderr, "\nFlags of a phase run:")
+		fs.PrintDefaults()
+	}
 	fs.IntVar(&c.clients, "clients", 64, "concurrent clients, each with its own API key")
-	fs.DurationVar(&c.duration, "duration", 20*time.Second, "measured time of each phase")
-	fs.DurationVar(&c.warmup, "warmup", 3*time.Second, "unmeasured time before each phase's measurement")
-	mixFlag := fs.String("mix", defaultMix.String(), "request mix as kind=weight (add, edit, read); add=100 is add-only")
-	phases := fs.Bool("phases", true, "after the mix, also run an add-only and a read-only phase (default true unless --mix is given)")
+	fs.DurationVar(&c.duration, "duration", 8*time.Second, "measured time of each phase")
+	fs.DurationVar(&c.warmup, "warmup", 2*time.Second, "unmeasured time before each phase's measurement")
+	mixFlag := fs.String("mix", defaultMix.String(), "request mix of the mix phase as kind=weight (add, edit, read); alone, without --phases, only that mix runs")
+	phases := fs.String("phases", defaultPhases, "phases to run, in order: ceiling, mix, add, add-keyed, edit, read, baseline")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the figures as JSON")
 	fs.StringVar(&c.gatewayBin, "gateway-bin", "", "the scwm-gateway binary to start (as serve, and as embedded-store for the baseline); default: go build ./cmd/scwm-gateway of this checkout into a temporary directory")
+	fs.StringVar(&c.compareBin, "compare-bin", "", "another scwm-gateway binary (an older one) to run the same phases on, in the same run, for the new/old ratios")
 	fs.StringVar(&c.url, "url", "", "a running gateway (http://host:port) instead of starting one")
 	apiKey := fs.String("api-key", "", "with --url: API key, or a comma-separated list spread over the clients")
 	apiSecret := fs.String("api-secret", "", "with --url: the API secret of each --api-key")
@@ -148,7 +235,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("scwm-bench takes no arguments, got %q", fs.Args())
+		return nil, fmt.Errorf("scwm-bench takes no arguments here, got %q (scenarios: %s)", fs.Args(), strings.Join(scenarioNames(), ", "))
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -167,20 +254,17 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	if err != nil {
 		problems = append(problems, err.Error())
 	}
-	c.mixes = []mix{m}
-	extra := *phases
+	list := *phases
 	if given["mix"] && !given["phases"] {
-		extra = false
+		list = "mix"
 	}
-	if extra {
-		for _, p := range []mix{{add: 100}, {read: 100}} {
-			if !slices.Contains(c.mixes, p) {
-				c.mixes = append(c.mixes, p)
-			}
+	if c.phases, err = parsePhases(list, m); err != nil {
+		problems = append(problems, err.Error())
+	}
+	for _, f := range []string{"gateway-bin", "compare-bin"} {
+		if given[f] && fs.Lookup(f).Value.String() == "" {
+			problems = append(problems, "--"+f+" must name a binary")
 		}
-	}
-	if given["gateway-bin"] && c.gatewayBin == "" {
-		problems = append(problems, "--gateway-bin must name a binary")
 	}
 	if c.url != "" {
 		u, err := url.Parse(c.url)
@@ -199,8 +283,10 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 		if c.owner == "" || c.network == "" {
 			problems = append(problems, "--url needs --owner and --network")
 		}
-		if given["gateway-bin"] {
-			problems = append(problems, "--gateway-bin goes without --url (it starts a gateway)")
+		for _, f := range []string{"gateway-bin", "compare-bin"} {
+			if given[f] {
+				problems = append(problems, "--"+f+" goes without --url (it starts a gateway)")
+			}
 		}
 	} else {
 		for _, f := range []string{"api-key", "api-secret", "owner", "network", "pid", "baseline-uri"} {

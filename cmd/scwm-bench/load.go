@@ -161,8 +161,10 @@ type phaseReport struct {
 	Description string  `json:"description,omitempty"`
 	WindowS     float64 `json:"windowSeconds"`
 	stats
-	// Ratio is the phase's throughput over the baseline's.
-	Ratio        *float64          `json:"ratio"`
+	// Ratio is the phase's throughput over its gateway's baseline's;
+	// CeilingRatio over the no-op server's with the same request bodies.
+	Ratio        *float64          `json:"ratio,omitempty"`
+	CeilingRatio *float64          `json:"ratioToCeiling,omitempty"`
 	Kinds        map[string]*stats `json:"kinds,omitempty"`
 	ErrorKinds   map[string]int    `json:"errorKinds,omitempty"`
 	ErrorSamples map[string]string `json:"errorSamples,omitempty"`

@@ -5,22 +5,72 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
-	"time"
+	"strings"
 )
 
-// run is the whole program: it parses args, runs the phases and the
-// baseline, and prints the report to stdout; progress goes to stderr. getenv
-// gives the environment the processes it starts may see (see childEnv). It
-// fails when the gateway (or the baseline store it starts) cannot start,
-// never because of a figure.
+const usage = `scwm-bench: measures scwm-gateway binaries over HTTP, as clients do
+
+Usage:
+  scwm-bench [flags]                 the load phases (--phases): ceiling, mix, add, add-keyed, read ...
+  scwm-bench long-incident [flags]   one incident with many changes: change cost, history, disk per change
+  scwm-bench big-store [flags]       a big store (--incidents) against a 10,000-incident one
+  scwm-bench crash-retry [flags]     kill -9 with keyed requests in flight, restart, retry the keys
+  scwm-bench expiry [flags]          a writer's latency while 100k keys and tokens expire
+
+Every command takes --gateway-bin BIN (default: build ./cmd/scwm-gateway of this checkout) and
+--compare-bin OLD (measure OLD the same way in the same run). Run 'scwm-bench COMMAND -h' for
+the flags of each; docs/performance.md and docs/performance-store.md say what they measure.
+`
+
+// run is the whole program: it dispatches to a scenario, the no-op server,
+// or the load phases. getenv gives the environment the processes it
+// starts may see (see childEnv). It fails when a gateway cannot start or a
+// scenario cannot carry out its steps, never because of a figure.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := parseConfig(args[1:], stderr)
+	if len(args) > 1 {
+		switch name := args[1]; name {
+		case "noop-server":
+			return noopServer(ctx, args[2:], getenv, stderr)
+		case "help", "-h", "--help":
+			fmt.Fprint(stdout, usage)
+			return nil
+		default:
+			if sc := findScenario(name); sc != nil {
+				return runScenario(ctx, sc, args[2:], getenv, stdout, stderr)
+			}
+		}
+	}
+	return runPhases(ctx, args[1:], getenv, stdout, stderr)
+}
+
+// endpoint is one server the load phases drive: a gateway, or the no-op
+// server of the ceiling.
+type endpoint struct {
+	rep     *gatewayReport
+	gw      *gateway // nil for --url and the no-op server
+	acc     access
+	hc      *http.Client
+	workers []*worker
+	pid     int
+}
+
+func newEndpoint(rep *gatewayReport, acc access, clients, pid int) *endpoint {
+	e := &endpoint{rep: rep, acc: acc, hc: newHTTPClient(clients), pid: pid}
+	e.workers = make([]*worker, clients)
+	for i := range e.workers {
+		e.workers[i] = newWorker(i, acc, e.hc)
+	}
+	return e
+}
+
+// runPhases runs the load phases on every gateway of the run (and the
+// ceiling on the no-op server), phase by phase, and prints the report.
+func runPhases(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, stderr)
 	if err != nil {
 		return err
 	}
@@ -34,115 +84,160 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	rep := &report{
 		Machine: machine{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, NumCPU: runtime.NumCPU(), GoVersion: runtime.Version()},
 		Params: params{Clients: cfg.clients, WarmupS: cfg.warmup.Seconds(), DurationS: cfg.duration.Seconds(),
-			Target: "self-started gateway (embedded store), log level info, --rate-limit 0 --company-rate-limit 0"},
+			Target: "self-started gateways (embedded store), log level info, --rate-limit 0 --company-rate-limit 0"},
 	}
-	for _, m := range cfg.mixes {
-		rep.Params.Phases = append(rep.Params.Phases, m.name()+" ("+m.String()+")")
-	}
-
-	// The gateway: our own child, or the one at --url.
-	env := childEnv(getenv)
-	var gw *child
-	pid := cfg.pid
-	if cfg.url == "" {
-		if cfg.gatewayBin == "" {
-			progress("building the gateway: go build -o %s %s", filepath.Join(tmp, "scwm-gateway"), gatewayPackage)
-			if cfg.gatewayBin, err = buildGateway(ctx, tmp); err != nil {
-				return err
-			}
+	for _, p := range cfg.phases {
+		desc := p.name
+		if p.mix != (mix{}) {
+			desc += " (" + p.mix.String() + ")"
 		}
-		seed := filepath.Join(tmp, "seed.json")
-		if cfg.apiKeys, cfg.apiSecrets, err = writeSeed(seed, cfg.clients); err != nil {
+		rep.Params.Phases = append(rep.Params.Phases, desc)
+	}
+	env := childEnv(getenv)
+
+	// The gateways: our own children, or the one at --url.
+	var gws []*endpoint
+	if cfg.url == "" {
+		bins, err := resolveBinaries(ctx, cfg.gatewayBin, cfg.compareBin, tmp, progress)
+		if err != nil {
 			return err
 		}
-		progress("starting the gateway: %s serve (embedded store in %s)", cfg.gatewayBin, filepath.Join(tmp, "gateway"))
-		gw, err = startChild(ctx, "gateway", cfg.gatewayBin, env, "listening",
-			"serve", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(tmp, "gateway"), "--seed", seed, "--rate-limit", "0", "--company-rate-limit", "0")
-		if err != nil {
-			return fmt.Errorf("the gateway could not start: %w", err)
+		for _, b := range bins {
+			dir := filepath.Join(tmp, b.Label)
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return err
+			}
+			seed, err := writeSeed(filepath.Join(dir, "seed.json"), cfg.clients, false)
+			if err != nil {
+				return err
+			}
+			g := &gateway{bin: b, dataDir: filepath.Join(dir, "gateway"), seed: seed, env: env}
+			progress("starting gateway %s: %s serve (embedded store in %s)", b.Label, b.Path, g.dataDir)
+			if _, err := g.start(ctx); err != nil {
+				return fmt.Errorf("gateway %s could not start: %w", b.Label, err)
+			}
+			defer g.stop()
+			progress("gateway %s: pid %d listening on %s", b.Label, g.pid(), g.addr)
+			e := newEndpoint(&gatewayReport{Label: b.Label, Binary: b.Path}, g.access(), cfg.clients, g.pid())
+			e.gw = g
+			gws = append(gws, e)
 		}
-		defer gw.stop()
-		cfg.url = "http://" + gw.addr + "/api/events"
-		pid = gw.cmd.Process.Pid
-		progress("gateway pid %d listening on %s", pid, gw.addr)
 	} else {
 		rep.Params.Target = "running gateway at " + cfg.url
+		acc := access{url: cfg.url, owner: cfg.owner, network: cfg.network, keys: cfg.apiKeys, secrets: cfg.apiSecrets}
+		gws = append(gws, newEndpoint(&gatewayReport{Label: "gateway", Binary: cfg.url}, acc, cfg.clients, cfg.pid))
 	}
-	rep.Params.URL = cfg.url
-
-	transport := &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        cfg.clients + 16,
-		MaxIdleConnsPerHost: cfg.clients + 16,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-	}
-	defer transport.CloseIdleConnections()
-	hc := &http.Client{Transport: transport, Timeout: 30 * time.Second}
-	if rep.Machine.GatewayVersion, err = gatewayVersion(ctx, hc, cfg.url); err != nil {
-		if gw != nil {
-			return fmt.Errorf("the gateway does not answer: %w", err)
+	rep.Params.URL = gws[0].acc.url
+	for _, e := range gws {
+		defer e.hc.CloseIdleConnections()
+		if e.rep.Version, err = healthVersion(ctx, e.hc, e.acc.url); err != nil {
+			return fmt.Errorf("gateway %s does not answer: %w", e.rep.Label, err)
 		}
-		return fmt.Errorf("the gateway at %s does not answer: %w", cfg.url, err)
+		rep.Gateways = append(rep.Gateways, e.rep)
 	}
 
-	workers := make([]*worker, cfg.clients)
-	for i := range workers {
-		workers[i] = newWorker(i, cfg, hc)
+	// The ceiling: the no-op server, a process of its own.
+	var noop *endpoint
+	if cfg.hasPhase(phaseCeiling) {
+		self, err := selfBinary()
+		if err != nil {
+			return err
+		}
+		progress("starting the no-op server: %s noop-server", self)
+		c, err := startChild(ctx, "no-op server", self, env, "listening", "noop-server", "--addr", "127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("the no-op server could not start: %w", err)
+		}
+		defer c.stop()
+		acc := access{url: "http://" + c.addr + "/api/events", owner: seedOwner, network: seedNetwork, keys: []string{"noop"}, secrets: []string{"noop"}}
+		noop = newEndpoint(&gatewayReport{Label: "ceiling"}, acc, cfg.clients, c.cmd.Process.Pid)
+		defer noop.hc.CloseIdleConnections()
 	}
-	for _, m := range cfg.mixes {
+
+	for _, p := range cfg.phases {
 		if ctx.Err() != nil {
 			break
 		}
-		progress("phase %s (%s): warmup %v, measuring %v, %d clients", m.name(), m.String(), cfg.warmup, cfg.duration, cfg.clients)
-		ph := runGatewayPhase(ctx, cfg, workers, m, pid)
-		rep.Phases = append(rep.Phases, ph)
-		progress("phase %s: %.1f req/s, %d errors", ph.Name, ph.Throughput, ph.Errors)
-	}
-	if pid > 0 {
-		if rss, err := readRSS(pid); err == nil {
-			rep.RSS = rss
-		} else {
-			rep.RSSSkipped = err.Error()
-		}
-	} else {
-		rep.RSSSkipped = "no --pid given for the gateway at --url"
-	}
-	transport.CloseIdleConnections()
-	if gw != nil {
-		progress("stopping the gateway (SIGTERM)")
-		if err := gw.stop(); err != nil {
-			progress("the gateway did not stop cleanly: %v", err)
-			rep.Notes = append(rep.Notes, "the gateway did not stop cleanly: "+err.Error())
-		}
-		rep.GatewayLog = gw.log.stats()
-	}
-
-	// The baseline: one InsertOne per request into the same kind of store.
-	var baselineErr error
-	if ctx.Err() == nil {
-		var storeBin string
-		if gw != nil {
-			storeBin = cfg.gatewayBin
-		}
-		rep.Baseline, rep.BaselineSkipped, baselineErr = runBaseline(ctx, cfg, tmp, storeBin, env, progress)
-	} else {
-		rep.BaselineSkipped = "the run was interrupted"
-		rep.Notes = append(rep.Notes, "the run was interrupted: the last phase's window is cut short and its requests in flight count as errors (canceled)")
-	}
-	if rep.Baseline != nil {
-		for _, ph := range rep.Phases {
-			if rep.Baseline.Throughput > 0 {
-				r := ph.Throughput / rep.Baseline.Throughput
-				ph.Ratio = &r
+		switch p.name {
+		case phaseBaseline:
+			continue // after the gateways stopped
+		case phaseCeiling:
+			for _, m := range []mix{ceilingAdd, ceilingRead} {
+				progress("ceiling (%s) on the no-op server: warmup %v, measuring %v, %d clients", m.String(), cfg.warmup, cfg.duration, cfg.clients)
+				ph := runGatewayPhase(ctx, cfg.warmup, cfg.duration, noop.workers, m, noop.pid)
+				ph.Name = "ceiling-" + m.name()
+				rep.Ceiling = append(rep.Ceiling, ph)
+				progress("ceiling %s: %.1f req/s, %d errors", ph.Name, ph.Throughput, ph.Errors)
+			}
+		default:
+			for _, e := range gws {
+				if ctx.Err() != nil {
+					break
+				}
+				progress("gateway %s, phase %s (%s): warmup %v, measuring %v, %d clients", e.rep.Label, p.name, p.mix.String(), cfg.warmup, cfg.duration, cfg.clients)
+				ph := runGatewayPhase(ctx, cfg.warmup, cfg.duration, e.workers, p.mix, e.pid)
+				ph.Name = p.name
+				e.rep.Phases = append(e.rep.Phases, ph)
+				progress("gateway %s, phase %s: %.1f req/s, %d errors", e.rep.Label, ph.Name, ph.Throughput, ph.Errors)
 			}
 		}
 	}
+	for _, e := range gws {
+		if e.pid > 0 {
+			if rss, err := readRSS(e.pid); err == nil {
+				e.rep.RSS = rss
+			} else {
+				e.rep.RSSSkipped = err.Error()
+			}
+		} else {
+			e.rep.RSSSkipped = "no --pid given for the gateway at --url"
+		}
+		e.hc.CloseIdleConnections()
+		if e.gw != nil {
+			progress("stopping gateway %s (SIGTERM)", e.rep.Label)
+			log := e.gw.proc.log
+			if err := e.gw.stop(); err != nil {
+				progress("gateway %s did not stop cleanly: %v", e.rep.Label, err)
+				rep.Notes = append(rep.Notes, "gateway "+e.rep.Label+" did not stop cleanly: "+err.Error())
+			}
+			e.rep.Log = log.stats()
+		}
+	}
+
+	// The baselines: one InsertOne per request into the same kind of store,
+	// where the binary still has that store (embedded-store).
+	var baselineErr error
+	if cfg.hasPhase(phaseBaseline) {
+		for _, e := range gws {
+			if ctx.Err() != nil {
+				e.rep.BaselineSkipped = "the run was interrupted"
+				continue
+			}
+			storeBin := ""
+			if e.gw != nil {
+				storeBin = e.gw.bin.Path
+				if !supportsCommand(ctx, storeBin, "embedded-store") {
+					e.rep.BaselineSkipped = "n/a: the binary has no embedded-store command (no FerretDB store to insert into)"
+					continue
+				}
+			}
+			var err error
+			e.rep.Baseline, e.rep.BaselineSkipped, err = runBaseline(ctx, cfg, filepath.Join(tmp, "baseline-"+e.rep.Label), storeBin, env, progress)
+			if err != nil && baselineErr == nil {
+				baselineErr = err
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		rep.Notes = append(rep.Notes, "the run was interrupted: the last phase's window is cut short and its requests in flight count as errors (canceled)")
+	}
+	rep.ratios()
+	rep.Targets = phaseVerdicts(rep)
 
 	if cfg.jsonOut {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		if err := enc.Encode(rep); err != nil {
 			return err
 		}
@@ -155,25 +250,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return baselineErr
 }
 
-// gatewayVersion asks the gateway's /healthz for its version; it is also how
-// the bench knows the gateway answers before the first phase.
-func gatewayVersion(ctx context.Context, hc *http.Client, eventsURL string) (string, error) {
-	u, _ := url.Parse(eventsURL)
-	u.Path, u.RawQuery = "/healthz", ""
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return "", err
+// ceilingFor is the ceiling phase whose request bodies a phase of mix m
+// sends: add bodies for adds, read bodies for reads; none for a mix.
+func ceilingFor(m string) string {
+	switch {
+	case strings.HasPrefix(m, "add"):
+		return "ceiling-add-only"
+	case m == "read-only":
+		return "ceiling-read-only"
 	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	var h struct {
-		Version string `json:"version"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil || resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET %s answered %d (%v)", u, resp.StatusCode, err)
-	}
-	return h.Version, nil
+	return ""
 }

@@ -56,10 +56,20 @@ func childEnv(getenv func(string) string) []string {
 	return append(env, "SCWM_LOG_FORMAT=json")
 }
 
+// The REST users and OAuth client a seed written withREST declares.
+const (
+	seedUsername     = "bench@bench.example"
+	seedPassword     = "bench-password-1"
+	seedOAuthClient  = "bench-oauth"
+	seedOAuthSecret  = "bench-oauth-secret-1"
+	seedOAuthCompany = seedOwner
+)
+
 // writeSeed writes a gateway seed file with bench-co, bench-partner,
-// bench-net and one API client of bench-co per benchmark client, and returns
-// their keys and secrets.
-func writeSeed(path string, n int) (keys, secrets []string, err error) {
+// bench-net and one API client of bench-co per benchmark client, and, with
+// withREST, a REST user and an OAuth client of bench-co (a user costs a
+// password hash check at every start, so only what needs one has it).
+func writeSeed(path string, n int, withREST bool) (*seedFile, error) {
 	type client struct {
 		APIKey    string `json:"apiKey"`
 		APISecret string `json:"apiSecret"`
@@ -67,28 +77,38 @@ func writeSeed(path string, n int) (keys, secrets []string, err error) {
 		UserID    string `json:"userId"`
 	}
 	seed := struct {
-		Companies []map[string]string `json:"companies"`
-		Networks  []map[string]any    `json:"networks"`
-		Clients   []client            `json:"clients"`
+		Companies    []map[string]string `json:"companies"`
+		Networks     []map[string]any    `json:"networks"`
+		Clients      []client            `json:"clients"`
+		Users        []map[string]string `json:"users,omitempty"`
+		OAuthClients []map[string]string `json:"oauthClients,omitempty"`
 	}{
-		Companies: []map[string]string{{"id": seedOwner, "name": "Bench Co"}, {"id": seedPartner, "name": "Bench Partner"}},
+		Companies: []map[string]string{{"id": seedOwner, "name": seedOwnerName}, {"id": seedPartner, "name": seedPartnerName}},
 		Networks:  []map[string]any{{"id": seedNetwork, "members": []string{seedOwner, seedPartner}}},
 	}
+	if withREST {
+		seed.Users = []map[string]string{{"username": seedUsername, "password": seedPassword, "companyId": seedOwner, "name": "Bench User"}}
+		seed.OAuthClients = []map[string]string{{"clientId": seedOAuthClient, "clientSecret": seedOAuthSecret, "companyId": seedOAuthCompany}}
+	}
+	sf := &seedFile{path: path}
 	for i := range n {
 		b := make([]byte, 16)
 		if _, err := rand.Read(b); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		c := client{APIKey: fmt.Sprintf("bench-key-%04d", i), APISecret: hex.EncodeToString(b), CompanyID: seedOwner, UserID: userID(i)}
+		c := client{APIKey: apiKeyOf(i), APISecret: hex.EncodeToString(b), CompanyID: seedOwner, UserID: userID(i)}
 		seed.Clients = append(seed.Clients, c)
-		keys, secrets = append(keys, c.APIKey), append(secrets, c.APISecret)
+		sf.keys, sf.secrets = append(sf.keys, c.APIKey), append(sf.secrets, c.APISecret)
 	}
 	raw, err := json.MarshalIndent(seed, "", "  ")
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return keys, secrets, os.WriteFile(path, raw, 0o600)
+	return sf, os.WriteFile(path, raw, 0o600)
 }
+
+// apiKeyOf is the API key of worker i in the seed.
+func apiKeyOf(i int) string { return fmt.Sprintf("bench-key-%04d", i) }
 
 // child is a process the bench started: the gateway or the baseline store.
 type child struct {
@@ -101,10 +121,12 @@ type child struct {
 	stopped bool
 }
 
-// startChild runs bin with args in env and waits for the JSON log line
-// whose message is ready, whose addr it records.
-func startChild(ctx context.Context, name, bin string, env []string, ready string, args ...string) (*child, error) {
+// spawn runs bin with args in env; its standard error goes to a childLog
+// that watches for the JSON log line whose message is ready (empty: none).
+// hook, if set, sees every line of that log, on the log's goroutine.
+func spawn(name, bin string, env []string, ready string, hook func(line []byte), args ...string) (*child, error) {
 	c := &child{name: name, cmd: exec.Command(bin, args...), log: newChildLog(ready), exited: make(chan struct{})}
+	c.log.hook = hook
 	c.cmd.Env = env
 	c.cmd.Stdout = io.Discard
 	c.cmd.Stderr = c.log // exec drains the pipe for the child's whole life
@@ -116,6 +138,16 @@ func startChild(ctx context.Context, name, bin string, env []string, ready strin
 		c.waitErr = c.cmd.Wait()
 		close(c.exited)
 	}()
+	return c, nil
+}
+
+// startChild runs bin with args in env and waits for the JSON log line
+// whose message is ready, whose addr it records.
+func startChild(ctx context.Context, name, bin string, env []string, ready string, args ...string) (*child, error) {
+	c, err := spawn(name, bin, env, ready, nil, args...)
+	if err != nil {
+		return nil, err
+	}
 	timer := time.NewTimer(childStartWait)
 	defer timer.Stop()
 	select {
@@ -130,6 +162,16 @@ func startChild(ctx context.Context, name, bin string, env []string, ready strin
 		c.stop()
 		return nil, ctx.Err()
 	}
+}
+
+// kill ends the child with SIGKILL, as a crash would, and waits for it.
+func (c *child) kill() {
+	if c.stopped {
+		return
+	}
+	c.stopped = true
+	_ = c.cmd.Process.Kill()
+	<-c.exited
 }
 
 // stop sends SIGTERM and waits; after childStopWait it kills. It reports an
@@ -168,6 +210,7 @@ type childLog struct {
 	warns     int
 	errs      int
 	lastError string
+	hook      func(line []byte)
 }
 
 func newChildLog(ready string) *childLog {
@@ -194,11 +237,14 @@ func (l *childLog) Write(p []byte) (int, error) {
 
 func (l *childLog) line(line []byte) {
 	l.lines++
+	if l.hook != nil {
+		l.hook(line)
+	}
 	if len(l.last) == 20 {
 		l.last = l.last[1:]
 	}
 	l.last = append(l.last, truncate(string(line), 1000))
-	if !l.found && bytes.Contains(line, []byte(l.readyMsg)) {
+	if !l.found && l.readyMsg != "" && bytes.Contains(line, []byte(l.readyMsg)) {
 		var e struct {
 			Message string `json:"message"`
 			Msg     string `json:"msg"`

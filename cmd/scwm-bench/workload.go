@@ -48,14 +48,21 @@ type worker struct {
 	addRest []byte            // the add payload after its summary
 }
 
-func newWorker(i int, cfg *config, hc *http.Client) *worker {
-	key, secret := cfg.apiKeys[i%len(cfg.apiKeys)], cfg.apiSecrets[i%len(cfg.apiSecrets)]
-	w := &worker{id: i, hc: hc, url: cfg.url,
+// access is how the workers reach one gateway: its events URL, the
+// header's owner and network, and the API keys spread over the workers.
+type access struct {
+	url, owner, network string
+	keys, secrets       []string
+}
+
+func newWorker(i int, acc access, hc *http.Client) *worker {
+	key, secret := acc.keys[i%len(acc.keys)], acc.secrets[i%len(acc.secrets)]
+	w := &worker{id: i, hc: hc, url: acc.url,
 		auth: basicAuthorization(key, secret),
 		rng:  mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), uint64(i))), headers: map[string][]byte{}}
 	for kind, event := range map[string]string{"add": addEvent, "edit": editEvent, "read": readEvent} {
-		w.headers[kind], _ = json.Marshal(map[string]any{"headerVersion": 1, "eventName": event, "ownerId": cfg.owner,
-			"processNetworkId": cfg.network, "appName": "agile-process-teams", "dataspace": "default"})
+		w.headers[kind], _ = json.Marshal(map[string]any{"headerVersion": 1, "eventName": event, "ownerId": acc.owner,
+			"processNetworkId": acc.network, "appName": "agile-process-teams", "dataspace": "default"})
 	}
 	rest, _ := json.Marshal(addPayload(i))
 	w.addRest = rest[1:] // without its "{": the summary goes first
@@ -94,11 +101,16 @@ func userID(worker int) string { return fmt.Sprintf("bench-user-%04d", worker) }
 
 var priorities = []string{"HIGH", "MEDIUM", "LOW"}
 
-// step sends one request of the kind the mix picks. A kind that needs an
-// incident of the worker's own, when it has none, is an error.
+// step sends one request of the kind the mix picks; an add of a keyed mix
+// carries a fresh Idempotency-Key. A kind that needs an incident of the
+// worker's own, when it has none, is an error.
 func (w *worker) step(ctx context.Context, m mix) outcome {
 	kind := m.pick(w.rng)
 	w.seq++
+	key := ""
+	if kind == "add" && m.keyed {
+		key = fmt.Sprintf("bench-%d-%016x%016x", w.id, w.rng.Uint64(), w.rng.Uint64())
+	}
 	b := append(w.body[:0], `{"header":`...)
 	b = append(b, w.headers[kind]...)
 	switch kind {
@@ -128,7 +140,7 @@ func (w *worker) step(ctx context.Context, m mix) outcome {
 	}
 	b = append(b, "}}"...)
 	w.body = b
-	o := w.post(ctx, kind, b)
+	o := w.post(ctx, kind, key, b)
 	if o.ok && kind == "add" {
 		w.remember(o.body)
 	}
@@ -144,8 +156,9 @@ func (w *worker) remember(id string) {
 	w.next = (w.next + 1) % ownRing
 }
 
-// post sends body; an OK outcome of an add carries the new id in body.
-func (w *worker) post(ctx context.Context, kind string, body []byte) outcome {
+// post sends body, with an Idempotency-Key when key is set; an OK outcome
+// of an add carries the new id in body.
+func (w *worker) post(ctx context.Context, kind, key string, body []byte) outcome {
 	o := outcome{kind: kind}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
 	if err != nil {
@@ -154,6 +167,9 @@ func (w *worker) post(ctx context.Context, kind string, body []byte) outcome {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", w.auth)
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
 	resp, err := w.hc.Do(req)
 	if err != nil {
 		o.errKey, o.body = kind+": transport: "+errClass(err), err.Error()
@@ -229,7 +245,7 @@ func truncate(s string, n int) string {
 // runGatewayPhase runs one phase of mix m against the gateway. When the mix
 // edits or reads, every worker first creates a few incidents of its own
 // (part of the warmup, not measured).
-func runGatewayPhase(ctx context.Context, cfg *config, workers []*worker, m mix, pid int) *phaseReport {
+func runGatewayPhase(ctx context.Context, warmup, duration time.Duration, workers []*worker, m mix, pid int) *phaseReport {
 	prefill := make([]*recorder, len(workers))
 	var wg sync.WaitGroup
 	for i, w := range workers {
@@ -249,7 +265,7 @@ func runGatewayPhase(ctx context.Context, cfg *config, workers []*worker, m mix,
 		}()
 	}
 	wg.Wait()
-	recs, window, cpu := runLoad(ctx, len(workers), cfg.warmup, cfg.duration, pid,
+	recs, window, cpu := runLoad(ctx, len(workers), warmup, duration, pid,
 		func(ctx context.Context, i int) outcome { return workers[i].step(ctx, m) })
 	recs = append(recs, prefill...) // their warmup errors and samples; they hold no latencies
 	var phaseKinds []string
