@@ -626,7 +626,9 @@ func TestKill9LosesNoAcknowledgedEvent(t *testing.T) {
 		t.Fatalf("nothing to check: %d adds and %d edits acknowledged", len(acks), ackedEdits)
 	}
 
-	p := durStart(t, bin, seedFile, dataDir)
+	// The check reads every acknowledged incident as fast as it can: the
+	// rate limits are not what it checks.
+	p := durStart(t, bin, seedFile, dataDir, "--rate-limit", "0", "--company-rate-limit", "0")
 	h := newDurHTTP(p.addr, 8)
 	records := durReadAll(t, h, acks)
 	h.close()

@@ -100,6 +100,10 @@ type Store struct {
 	claims *claims
 	// keys says which idempotency keys the database certainly lacks.
 	keys *keyFilter
+	// stopLoad stops the key filter's load, if it runs.
+	stopLoad func()
+	// beside is Config.Beside.
+	beside bool
 }
 
 // Open opens (creating if needed) the store in cfg.DataDir.
@@ -143,7 +147,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, err
 		}
 	}
-	s := &Store{claims: newClaims(), imported: imported, dir: dir, path: filepath.Join(dir, FileName), timeout: cfg.OperationTimeout, minFree: cfg.MinFreeBytes,
+	s := &Store{beside: cfg.Beside, claims: newClaims(), imported: imported, dir: dir, path: filepath.Join(dir, FileName), timeout: cfg.OperationTimeout, minFree: cfg.MinFreeBytes,
 		now: cfg.Now, cost: cfg.PasswordCost, unlock: unlock}
 	if cfg.CacheBytes > 0 && !cfg.Beside {
 		s.cache = newIncidentCache(cfg.CacheBytes)
@@ -207,7 +211,17 @@ func (s *Store) open(ctx context.Context) error {
 		return fmt.Errorf("open %s: %w", s.path, s.classify(err))
 	}
 	s.keys = newKeyFilter(stored)
-	go func(keys *keyFilter, reads *sql.DB) { _ = keys.load(context.Background(), reads) }(s.keys, s.reads)
+	if !s.beside {
+		// The filter loads in the background; Close stops it first, so
+		// that no read outlives the store.
+		loadCtx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		s.stopLoad = func() { stop(); <-done }
+		go func(keys *keyFilter, reads *sql.DB) {
+			defer close(done)
+			_ = keys.load(loadCtx, reads)
+		}(s.keys, s.reads)
+	}
 	return nil
 }
 
@@ -220,6 +234,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	if version > schemaVersion {
 		return fmt.Errorf("open %s: the database has layout version %d, newer than this gateway's %d: run a newer gateway, or export with it and import here", s.path, version, schemaVersion)
+	}
+	if version == schemaVersion {
+		return nil // the layout is in place: opening writes nothing
 	}
 	if _, err := s.writes.ExecContext(ctx, schema); err != nil {
 		return fmt.Errorf("create the tables of %s: %w", s.path, s.classify(err))
@@ -279,6 +296,10 @@ func (s *Store) Close(ctx context.Context) error {
 
 func (s *Store) closeAll() error {
 	var errs []error
+	if s.stopLoad != nil {
+		s.stopLoad()
+		s.stopLoad = nil
+	}
 	if s.writer != nil {
 		s.writer.close()
 		s.writer = nil
