@@ -37,7 +37,10 @@ type Store interface {
 	// first.
 	WriteChange(ctx context.Context, ch store.Change) error
 
-	// Idempotency keys, see idempotency.go.
+	// Idempotency keys, see idempotency.go. A claim may stay in the
+	// store's memory until the first write made under it (Dispatch marks
+	// the handler's context with store.WithClaim) or its Finish: a
+	// restart forgets only claims under which nothing was written.
 	ClaimIdempotencyKey(ctx context.Context, rec *store.IdempotencyRecord) (*store.IdempotencyRecord, error)
 	FindIdempotencyKey(ctx context.Context, key string) (*store.IdempotencyRecord, error)
 	FinishIdempotencyKey(ctx context.Context, key, plate string, status int, body []byte) error

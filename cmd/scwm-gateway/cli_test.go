@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/scwm-gateway/scwm-gateway/credentials"
 	"github.com/scwm-gateway/scwm-gateway/store/sqlite"
@@ -307,27 +306,4 @@ func TestExportAndImportUseTheStoreTheyAreGiven(t *testing.T) {
 			assertEmptyDir(t, decoy)
 		})
 	}
-}
-
-// waitForLogField waits for the JSON log line whose message is msg and
-// returns its field; it fails the test if the command ends first.
-func waitForLogField(t *testing.T, log *syncBuffer, done <-chan error, msg, field string) string {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
-		for _, line := range strings.Split(log.String(), "\n") {
-			var entry map[string]any
-			if json.Unmarshal([]byte(line), &entry) == nil && entry["message"] == msg {
-				if v, ok := entry[field].(string); ok {
-					return v
-				}
-			}
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("the command ended before logging %q: %v\n%s", msg, err, log.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	t.Fatalf("no %q in the log within 20s:\n%s", msg, log.String())
-	return ""
 }

@@ -34,9 +34,36 @@ type cacheEntry struct {
 	size int64
 }
 
-// entryOverhead is what an entry costs besides its data's text: the
-// record's fields, the map and list entries.
+// entryOverhead is what an entry costs besides its data: the record's
+// fields, the map and list entries.
 const entryOverhead = 512
+
+// heapBytes estimates the memory a decoded JSON value takes on the heap:
+// what the cache counts, since that, not the value's text, is what the
+// garbage collector scans. A map entry costs its key, an interface and the
+// map's own share; a number or a bool in an interface its box; a string
+// its bytes and header.
+func heapBytes(v any) int64 {
+	switch v := v.(type) {
+	case map[string]any:
+		n := int64(48)
+		for k, e := range v {
+			n += 16 + int64(len(k)) + 16 + 24 + heapBytes(e)
+		}
+		return n
+	case []any:
+		n := int64(24 + 16*cap(v))
+		for _, e := range v {
+			n += heapBytes(e)
+		}
+		return n
+	case string:
+		return 16 + int64(len(v))
+	case nil:
+		return 0
+	}
+	return 8
+}
 
 func newIncidentCache(maxBytes int64) *incidentCache {
 	return &incidentCache{max: maxBytes, entries: map[string]*list.Element{}, lru: list.New(), seed: maphash.MakeSeed()}
@@ -73,7 +100,7 @@ func (c *incidentCache) stripe(id string) uint64 {
 
 // putIfUnchanged caches inc, read when its stripe was at generation gen,
 // unless a write began since (then the copy may be stale).
-func (c *incidentCache) putIfUnchanged(inc *store.Incident, dataBytes int, gen uint64) {
+func (c *incidentCache) putIfUnchanged(inc *store.Incident, gen uint64) {
 	if c == nil {
 		return
 	}
@@ -82,21 +109,21 @@ func (c *incidentCache) putIfUnchanged(inc *store.Incident, dataBytes int, gen u
 	if gen != c.gens[c.stripe(inc.ID)] {
 		return
 	}
-	c.store(inc, dataBytes)
+	c.store(inc)
 }
 
 // put caches inc, known to be the current state (just written).
-func (c *incidentCache) put(inc *store.Incident, dataBytes int) {
+func (c *incidentCache) put(inc *store.Incident) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.store(inc, dataBytes)
+	c.store(inc)
 }
 
-func (c *incidentCache) store(inc *store.Incident, dataBytes int) {
-	size := int64(dataBytes) + entryOverhead
+func (c *incidentCache) store(inc *store.Incident) {
+	size := heapBytes(inc.Data) + entryOverhead
 	if size > c.max/16 {
 		// One incident may not take a large share of the cache.
 		c.drop(inc.ID)

@@ -87,7 +87,7 @@ func (s *Store) Export(ctx context.Context, emit func(store.Record) error) error
 			return store.Record{Kind: store.KindToken, Value: t}, err
 		}},
 		{"SELECT " + incidentColumns + " FROM incidents ORDER BY id", func(rows *sql.Rows) (store.Record, error) {
-			inc, _, err := scanIncident(rows)
+			inc, err := scanIncident(rows)
 			return store.Record{Kind: store.KindIncident, Value: inc}, err
 		}},
 		{"SELECT incident_id, body FROM comments ORDER BY incident_id, position", func(rows *sql.Rows) (store.Record, error) {

@@ -27,21 +27,20 @@ func incidentArgs(inc *store.Incident) ([]any, error) {
 		inc.PartnerID, text}, nil
 }
 
-// scanIncident reads a row of incidentColumns; it returns the data's text
-// size too, for the cache's accounting.
-func scanIncident(row interface{ Scan(...any) error }) (*store.Incident, int, error) {
+// scanIncident reads a row of incidentColumns.
+func scanIncident(row interface{ Scan(...any) error }) (*store.Incident, error) {
 	var inc store.Incident
 	var data string
 	err := row.Scan(&inc.ID, &inc.Dataspace, &inc.OwnerID, &inc.NetworkID, &inc.ProcessType, &inc.SchemaVersion,
 		&inc.DataVersion, &inc.CreatedByUserID, &inc.LastUpdatedBy, &inc.CreatedAt, &inc.LastUpdatedAt,
 		&inc.CurrentBaseState, &inc.Number, &inc.PartnerID, &data)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	if inc.Data, err = decodeData(data); err != nil {
-		return nil, 0, fmt.Errorf("decode the data of incident %s: %w", inc.ID, err)
+		return nil, fmt.Errorf("decode the data of incident %s: %w", inc.ID, err)
 	}
-	return &inc, len(data), nil
+	return &inc, nil
 }
 
 // InsertIncident stores a new incident (DataVersion 1) with the comments
@@ -112,9 +111,8 @@ func (s *Store) cacheWritten(inc *store.Incident, args []any) {
 	if s.cache == nil {
 		return
 	}
-	text := args[len(args)-1].(string)
-	if c, err := cachedCopy(inc, text); err == nil {
-		s.cache.put(c, len(text))
+	if c, err := cachedCopy(inc, args[len(args)-1].(string)); err == nil {
+		s.cache.put(c)
 	}
 }
 
@@ -137,11 +135,11 @@ func (s *Store) FindIncident(ctx context.Context, dataspace, id string, with sto
 		if err != nil {
 			return nil, store.Wrap("find incident", s.classify(err))
 		}
-		found, size, err := scanIncident(row)
+		found, err := scanIncident(row)
 		if err != nil {
 			return nil, store.Wrap("find incident", s.classify(err))
 		}
-		s.cache.putIfUnchanged(found, size, gen)
+		s.cache.putIfUnchanged(found, gen)
 		inc = found
 	}
 	if inc.Dataspace != dataspace {

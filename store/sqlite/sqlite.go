@@ -46,7 +46,8 @@ type Config struct {
 	// sending writes before SQLite fails them; zero means
 	// DefaultMinFreeBytes.
 	MinFreeBytes uint64
-	// CacheBytes bounds the memory of the incident cache; zero means
+	// CacheBytes bounds the memory of the incident cache, counted as the
+	// heap its decoded incidents take (heapBytes); zero means
 	// DefaultCacheBytes, negative turns the cache off.
 	CacheBytes int64
 	// Now is the store's clock (creation and revocation times); nil is
@@ -71,7 +72,7 @@ type Config struct {
 // Defaults of Config.
 const (
 	DefaultMinFreeBytes = 16 << 20
-	DefaultCacheBytes   = 64 << 20
+	DefaultCacheBytes   = 32 << 20
 )
 
 // readConns is how many connections serve reads at once.
