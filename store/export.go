@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -105,7 +106,7 @@ func ImportNDJSON(ctx context.Context, r io.Reader, dst Importer) (int64, error)
 	sc.Buffer(make([]byte, 0, 1<<16), maxRecordLine)
 	line := 0
 	if !sc.Scan() {
-		return 0, cmpErr(sc.Err(), errors.New("import: the stream is empty"))
+		return 0, cmp.Or(sc.Err(), errors.New("import: the stream is empty"))
 	}
 	line++
 	var h streamHeader
@@ -115,6 +116,30 @@ func ImportNDJSON(ctx context.Context, r io.Reader, dst Importer) (int64, error)
 	if h.Version > exportVersion {
 		return 0, fmt.Errorf("import: the stream is version %d of the export format; this gateway reads up to %d", h.Version, exportVersion)
 	}
+	return ImportFrom(ctx, dst, func(emit func(Record) error) error {
+		for sc.Scan() {
+			line++
+			if len(strings.TrimSpace(sc.Text())) == 0 {
+				continue
+			}
+			rec, err := DecodeRecord(sc.Bytes())
+			if err != nil {
+				return fmt.Errorf("line %d: %w", line, err)
+			}
+			if err := emit(rec); err != nil {
+				return err
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return fmt.Errorf("line %d: %w", line+1, err)
+		}
+		return nil
+	})
+}
+
+// ImportFrom writes the records source emits into dst, importBatch at a
+// time, and returns how many it wrote.
+func ImportFrom(ctx context.Context, dst Importer, source func(emit func(Record) error) error) (int64, error) {
 	var n int64
 	batch := make([]Record, 0, importBatch)
 	flush := func() error {
@@ -122,32 +147,26 @@ func ImportNDJSON(ctx context.Context, r io.Reader, dst Importer) (int64, error)
 			return nil
 		}
 		if err := dst.Import(ctx, batch); err != nil {
-			return fmt.Errorf("import: %w", err)
+			return err
 		}
 		n += int64(len(batch))
 		batch = batch[:0]
 		return nil
 	}
-	for sc.Scan() {
-		line++
-		if len(strings.TrimSpace(sc.Text())) == 0 {
-			continue
-		}
-		rec, err := DecodeRecord(sc.Bytes())
-		if err != nil {
-			return n, fmt.Errorf("import: line %d: %w", line, err)
-		}
-		batch = append(batch, rec)
+	err := source(func(r Record) error {
+		batch = append(batch, r)
 		if len(batch) == importBatch {
-			if err := flush(); err != nil {
-				return n, err
-			}
+			return flush()
 		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
 	}
-	if err := sc.Err(); err != nil {
-		return n, fmt.Errorf("import: line %d: %w", line+1, err)
+	if err != nil {
+		return n, fmt.Errorf("import: %w", err)
 	}
-	return n, flush()
+	return n, nil
 }
 
 // DecodeRecord reads one line of an export stream.
@@ -223,11 +242,4 @@ func truncate(s string) string {
 		return s[:60] + "..."
 	}
 	return s
-}
-
-func cmpErr(err, otherwise error) error {
-	if err != nil {
-		return err
-	}
-	return otherwise
 }

@@ -167,26 +167,21 @@ func (s *Store) FindIncident(ctx context.Context, dataspace, id string, with sto
 const listPage = 500
 
 func (s *Store) allComments(ctx context.Context, id string) ([]store.Comment, error) {
-	var out []store.Comment
-	after := int64(-1)
-	for {
-		page, err := s.ListComments(ctx, id, after, listPage)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page...)
-		if len(page) < listPage {
-			return out, nil
-		}
-		after = page[len(page)-1].Position
-	}
+	return allPages(-1, func(after int64) ([]store.Comment, error) { return s.ListComments(ctx, id, after, listPage) },
+		func(c store.Comment) int64 { return c.Position })
 }
 
 func (s *Store) allActivities(ctx context.Context, id string) ([]store.Activity, error) {
-	var out []store.Activity
-	after := int64(0)
-	for {
-		page, err := s.ListActivities(ctx, id, after, listPage)
+	return allPages(0, func(after int64) ([]store.Activity, error) { return s.ListActivities(ctx, id, after, listPage) },
+		func(a store.Activity) int64 { return a.DataVersion })
+}
+
+// allPages reads a whole list a page of listPage at a time: list gives the
+// page after a key, key says an element's.
+func allPages[T any](first int64, list func(after int64) ([]T, error), key func(T) int64) ([]T, error) {
+	var out []T
+	for after := first; ; {
+		page, err := list(after)
 		if err != nil {
 			return nil, err
 		}
@@ -194,7 +189,7 @@ func (s *Store) allActivities(ctx context.Context, id string) ([]store.Activity,
 		if len(page) < listPage {
 			return out, nil
 		}
-		after = page[len(page)-1].DataVersion
+		after = key(page[len(page)-1])
 	}
 }
 

@@ -62,27 +62,9 @@ func importLegacy(ctx context.Context, cfg Config) (LegacyImport, error) {
 	if err != nil {
 		return LegacyImport{}, fmt.Errorf("import the earlier gateway's database: %w", err)
 	}
-	var n int64
-	batch := make([]store.Record, 0, 1000)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		err := st.Import(ctx, batch)
-		n += int64(len(batch))
-		batch = batch[:0]
-		return err
-	}
-	err = ferretimport.Read(ctx, dir, cfg.LegacyDatabase, func(r store.Record) error {
-		batch = append(batch, r)
-		if len(batch) == cap(batch) {
-			return flush()
-		}
-		return nil
+	n, err := store.ImportFrom(ctx, st, func(emit func(store.Record) error) error {
+		return ferretimport.Read(ctx, dir, cfg.LegacyDatabase, emit)
 	})
-	if err == nil {
-		err = flush()
-	}
 	if cerr := st.Close(ctx); err == nil {
 		err = cerr
 	}

@@ -105,20 +105,24 @@ func (w *writer) run() {
 			w.drain()
 			return
 		case op := <-w.queue:
-			batch = append(batch[:0], op)
-		}
-	more:
-		for len(batch) < maxBatch {
-			select {
-			case op := <-w.queue:
-				batch = append(batch, op)
-			default:
-				break more
-			}
+			batch = w.collect(append(batch[:0], op))
 		}
 		w.commit(batch)
 		clear(batch)
 	}
+}
+
+// collect adds the writes queued now to batch, up to maxBatch.
+func (w *writer) collect(batch []*writeOp) []*writeOp {
+	for len(batch) < maxBatch {
+		select {
+		case op := <-w.queue:
+			batch = append(batch, op)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // addSide has rec written at the start of the next batch (see side).
@@ -148,20 +152,7 @@ func (w *writer) submit(fn writeFunc, after func(error)) {
 // drain commits the writes still queued at Close, so that nothing a caller
 // was told is done (an answer submitted for its key) is dropped.
 func (w *writer) drain() {
-	for {
-		batch := make([]*writeOp, 0, maxBatch)
-	more:
-		for len(batch) < maxBatch {
-			select {
-			case op := <-w.queue:
-				batch = append(batch, op)
-			default:
-				break more
-			}
-		}
-		if len(batch) == 0 {
-			return
-		}
+	for batch := w.collect(nil); len(batch) > 0; batch = w.collect(nil) {
 		w.commit(batch)
 	}
 }
