@@ -57,23 +57,28 @@ func (g *Gateway) roleOf(inc *store.Incident, call *Call, pt processType) role {
 // header's dataspace and network, and says what the caller is to it.
 // Anything the caller may not see is the same 404, so that ids leak nothing.
 func (g *Gateway) findVisible(ctx context.Context, call *Call, pt processType, id string, with store.Include) (*store.Incident, role, error) {
-	notFound := envelope.Errorf(envelope.KindObjectNotFound,
-		"no %s with id %q is visible to company %q in process network %q", pt.Name, id, call.OwnerID, call.NetworkID)
-	if call.NetworkID == "" {
-		notFound = envelope.Errorf(envelope.KindObjectNotFound, "no %s with id %q is visible to company %q", pt.Name, id, call.OwnerID)
-	}
 	inc, err := g.store.FindIncident(ctx, call.Dataspace, id, with)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, roleNone, notFound
+		return nil, roleNone, notVisible(call, pt, id)
 	}
 	if err != nil {
 		return nil, roleNone, err
 	}
 	r := g.roleOf(inc, call, pt)
 	if r == roleNone {
-		return nil, roleNone, notFound
+		return nil, roleNone, notVisible(call, pt, id)
 	}
 	return inc, r, nil
+}
+
+// notVisible is the answer for an incident the caller may not see, the
+// same whether it exists or not.
+func notVisible(call *Call, pt processType, id string) error {
+	if call.NetworkID == "" {
+		return envelope.Errorf(envelope.KindObjectNotFound, "no %s with id %q is visible to company %q", pt.Name, id, call.OwnerID)
+	}
+	return envelope.Errorf(envelope.KindObjectNotFound,
+		"no %s with id %q is visible to company %q in process network %q", pt.Name, id, call.OwnerID, call.NetworkID)
 }
 
 // ownerOnly refuses partners an action only the owner may take.

@@ -30,7 +30,7 @@ type recoveredAnswer struct {
 // found by its plate, gives the answer (rebuildAnswer), and otherwise this
 // request runs under the dead one's plate.
 func (g *Gateway) claimKey(ctx context.Context, call *Call, ev *Event, key, hash string) (*keyClaim, *store.IdempotencyRecord, *recoveredAnswer, error) {
-	owner := idempotency.Owner{CompanyID: call.Caller.CompanyID, ClientID: call.Caller.APIKey, UserID: call.Caller.UserID, Seed: call.Caller.answerSeed}
+	owner := idempotency.Owner{CompanyID: call.Caller.CompanyID, ClientID: call.Caller.APIKey, UserID: call.Caller.UserID, Seed: call.Caller.answerSeed()}
 	claim, replay, err := g.keys.Claim(ctx, owner, key, hash, call.LicensePlate, call.Dataspace)
 	if err != nil || replay != nil || !claim.TookOver() {
 		return claim, replay, nil, err

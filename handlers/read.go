@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 
 	"github.com/scwm-gateway/scwm-gateway/store"
@@ -22,19 +23,22 @@ func (g *Gateway) readIncident(pt processType) HandlerFunc {
 
 // record is the incident as read events return it.
 type record struct {
-	ID                  string         `json:"id"`
-	ObjectType          string         `json:"objectType"`
-	SchemaID            string         `json:"schemaId"`
-	SchemaVersion       int            `json:"schemaVersion"`
-	DataVersion         int64          `json:"dataVersion"`
-	OwnerID             string         `json:"ownerId"`
-	ContextualOwnerID   string         `json:"contextualOwnerId"`
-	CreatedByUserID     string         `json:"createdByUserId"`
-	LastUpdatedByUserID string         `json:"lastUpdatedByUserId"`
-	CreationDateTime    int64          `json:"creationDateTime"`
-	LastUpdatedDateTime int64          `json:"lastUpdatedDateTime"`
-	CurrentBaseState    string         `json:"currentBaseState"`
-	Data                map[string]any `json:"data"`
+	ID                  string `json:"id"`
+	ObjectType          string `json:"objectType"`
+	SchemaID            string `json:"schemaId"`
+	SchemaVersion       int    `json:"schemaVersion"`
+	DataVersion         int64  `json:"dataVersion"`
+	OwnerID             string `json:"ownerId"`
+	ContextualOwnerID   string `json:"contextualOwnerId"`
+	CreatedByUserID     string `json:"createdByUserId"`
+	LastUpdatedByUserID string `json:"lastUpdatedByUserId"`
+	CreationDateTime    int64  `json:"creationDateTime"`
+	LastUpdatedDateTime int64  `json:"lastUpdatedDateTime"`
+	CurrentBaseState    string `json:"currentBaseState"`
+	// Data is the incident's data: the text the store keeps of it when it
+	// has it (json.RawMessage), so that a read does not encode it again,
+	// or the map.
+	Data any `json:"data"`
 }
 
 // newRecord renders a stored incident for the company reading it.
@@ -54,6 +58,14 @@ func newRecord(inc *store.Incident, reader string) *record {
 		CreationDateTime:    inc.CreatedAt,
 		LastUpdatedDateTime: inc.LastUpdatedAt,
 		CurrentBaseState:    inc.CurrentBaseState,
-		Data:                inc.Data,
+		Data:                recordData(inc),
 	}
+}
+
+// recordData is what a record holds of the incident's data (record.Data).
+func recordData(inc *store.Incident) any {
+	if text := inc.DataText(); text != "" {
+		return json.RawMessage(text)
+	}
+	return inc.Data
 }

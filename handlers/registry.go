@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scwm-gateway/scwm-gateway/credentials"
 	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/internal/schema"
 	"github.com/scwm-gateway/scwm-gateway/store"
@@ -52,10 +53,28 @@ type Caller struct {
 	APIKey    string
 	CompanyID string
 	UserID    string
-	// answerSeed seals the caller's recorded answers (idempotency.go); it
-	// is derived from the secret the caller presented, nil for callers
-	// without one.
-	answerSeed []byte
+	// secret is the apiSecret the caller presented, "" for callers without
+	// one; answerSeed derives from it what seals the caller's recorded
+	// answers (idempotency.go), only for requests that hold a key.
+	secret string
+}
+
+// String names the caller without its secret, so that printing one never
+// shows it.
+func (c Caller) String() string {
+	return "API key " + c.APIKey + " of company " + c.CompanyID + " (user " + c.UserID + ")"
+}
+
+// GoString is String, for %#v.
+func (c Caller) GoString() string { return c.String() }
+
+// answerSeed seals the caller's recorded answers; nil for a caller without
+// a secret.
+func (c Caller) answerSeed() []byte {
+	if c.secret == "" {
+		return nil
+	}
+	return credentials.AnswerSeed(c.secret)
 }
 
 // HandlerFunc carries out one event and returns the response payload.

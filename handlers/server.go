@@ -236,9 +236,5 @@ func (g *Gateway) Ready(ctx context.Context) error { return g.store.Ready(ctx) }
 // and user, and the secret it presented, which seals the answers recorded
 // for its idempotency keys (never stored).
 func NewCaller(apiKey, companyID, userID, secret string) Caller {
-	c := Caller{APIKey: apiKey, CompanyID: companyID, UserID: userID}
-	if secret != "" {
-		c.answerSeed = credentials.AnswerSeed(secret)
-	}
-	return c
+	return Caller{APIKey: apiKey, CompanyID: companyID, UserID: userID, secret: secret}
 }

@@ -2,8 +2,10 @@ package store
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // Company is a tenant: every incident, client and sequence belongs to one.
@@ -73,6 +75,41 @@ type Incident struct {
 	// Activities is the history, oldest first, loaded only WithActivities;
 	// on InsertIncident, the one entry of the add.
 	Activities []Activity `bson:"-" json:"-"`
+
+	// dataText is the JSON text of Data as the store keeps it, when the
+	// store has it at hand (SetDataText); dataOf and dataLen tie it to the
+	// map it is the text of.
+	dataText string
+	dataOf   unsafe.Pointer
+	dataLen  int
+}
+
+// SetDataText records text as the JSON text of the incident's Data, as the
+// store keeps it (compact, keys in order), so that a reader may send it
+// without encoding Data again (DataText).
+func (inc *Incident) SetDataText(text string) {
+	inc.dataText, inc.dataOf, inc.dataLen = text, mapIdentity(inc.Data), len(inc.Data)
+}
+
+// DataText is the text SetDataText recorded, or "" when there is none or
+// Data is no longer the map it is the text of (a change replaces Data
+// with a copy).
+func (inc *Incident) DataText() string {
+	if inc.dataText == "" || inc.dataOf != mapIdentity(inc.Data) || inc.dataLen != len(inc.Data) {
+		return ""
+	}
+	return inc.dataText
+}
+
+// DataTextBytes is the memory the recorded text takes, for a cache's
+// accounting.
+func (inc *Incident) DataTextBytes() int { return len(inc.dataText) }
+
+func mapIdentity(m map[string]any) unsafe.Pointer {
+	if m == nil {
+		return nil
+	}
+	return reflect.ValueOf(m).UnsafePointer()
 }
 
 // Include is what FindIncident loads besides the record: none, one or both

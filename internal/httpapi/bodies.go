@@ -81,15 +81,17 @@ func (s *Server) armBodyDeadline(c echo.Context) {
 // errors are protocol errors, or errClientClosed.
 func (s *Server) readBody(c echo.Context) ([]byte, error) {
 	r := c.Request()
-	tooLarge := envelope.Errorf(envelope.KindPayloadTooLarge, "the body is larger than the limit of %d bytes", s.cfg.BodyLimit)
+	tooLarge := func() error {
+		return envelope.Errorf(envelope.KindPayloadTooLarge, "the body is larger than the limit of %d bytes", s.cfg.BodyLimit)
+	}
 	if r.ContentLength > s.cfg.BodyLimit {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
 	return s.readWithin(c, s.cfg.BodyLimit, func(body io.Reader) ([]byte, error) {
 		b, err := readAllSized(body, r.ContentLength)
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, tooLarge
+			return nil, tooLarge()
 		}
 		return b, err
 	})

@@ -9,8 +9,12 @@
 package jsonvalue
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
+	"slices"
+	"strconv"
+	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -24,6 +28,45 @@ func Copy(v any) any { return kept(v, true) }
 // such as a number or a bson.A). It is for data nobody else holds, such as
 // a document just decoded.
 func Plain(v any) any { return kept(v, false) }
+
+// CopyAsStored returns a deep copy of v equal to what decoding v's JSON
+// text gives in the kept form, without encoding or decoding: what a store
+// that keeps the text caches of what it wrote. ok is false when v holds
+// something whose decoded form differs in a way this does not reproduce
+// (a type outside the kept form, a whole float64, which reads back as an
+// int64, text that is not valid UTF-8); the caller then decodes the text.
+func CopyAsStored(v any) (out any, ok bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			if !utf8.ValidString(k) {
+				return nil, false
+			}
+			if m[k], ok = CopyAsStored(e); !ok {
+				return nil, false
+			}
+		}
+		return m, true
+	case []any:
+		a := make([]any, len(v))
+		for i, e := range v {
+			if a[i], ok = CopyAsStored(e); !ok {
+				return nil, false
+			}
+		}
+		return a, true
+	case string:
+		return v, utf8.ValidString(v)
+	case int64, bool, nil:
+		return v, true
+	case float64:
+		return v, v != math.Trunc(v)
+	case json.Number:
+		return number(v), true
+	}
+	return nil, false
+}
 
 // kept converts v into the kept form, into fresh maps and slices when
 // fresh is set and into v's own otherwise.
@@ -77,4 +120,81 @@ func number(n json.Number) any {
 func Text(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// AppendJSON appends v's JSON text to dst, as json.Marshal with HTML
+// escaping off writes it (object keys in sorted order), without reflection
+// for the kept form; values of other types, and strings that need
+// escaping, are encoded by encoding/json itself, so the text is always
+// what it would write.
+func AppendJSON(dst []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case map[string]any:
+		if v == nil {
+			return append(dst, "null"...), nil
+		}
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		dst = append(dst, '{')
+		for i, k := range keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendString(dst, k)
+			dst = append(dst, ':')
+			var err error
+			if dst, err = AppendJSON(dst, v[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, '}'), nil
+	case []any:
+		if v == nil {
+			return append(dst, "null"...), nil
+		}
+		dst = append(dst, '[')
+		for i, e := range v {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var err error
+			if dst, err = AppendJSON(dst, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, ']'), nil
+	case string:
+		return appendString(dst, v), nil
+	case int64:
+		return strconv.AppendInt(dst, v, 10), nil
+	case bool:
+		return strconv.AppendBool(dst, v), nil
+	case nil:
+		return append(dst, "null"...), nil
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return append(dst, bytes.TrimSuffix(b.Bytes(), []byte("\n"))...), nil
+}
+
+// appendString appends s quoted: as it is when no byte of it needs an
+// escape (printable ASCII other than '"' and '\'), by encoding/json
+// otherwise.
+func appendString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			b, _ := AppendJSON(nil, struct{ S string }{s}) // encoding/json's escapes
+			return append(dst, b[len(`{"S":`):len(b)-1]...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }

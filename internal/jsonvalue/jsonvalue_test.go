@@ -1,8 +1,12 @@
 package jsonvalue
 
 import (
+	"bytes"
 	"encoding/json"
+	"math"
+	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -51,5 +55,133 @@ func TestCopySharesNothingAndPlainReuses(t *testing.T) {
 	p["inner"].(map[string]any)["a"] = int64(3)
 	if inner["a"] != int64(3) {
 		t.Fatal("Plain made a copy of a map already in the kept form")
+	}
+}
+
+// What CopyAsStored gives equals what the value's JSON text decodes to,
+// or it says it cannot tell.
+func TestCopyAsStoredIsTheDecodedText(t *testing.T) {
+	t.Parallel()
+	decoded := func(v any) any {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out any
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		if err := dec.Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		return Plain(out)
+	}
+	same := map[string]any{
+		"int": int64(-7), "float": 1.25, "text": "x \u00e9 <&>", "yes": true, "none": nil,
+		"list": []any{int64(1), map[string]any{"n": "2"}, []any{}}, "empty": map[string]any{}, "number": json.Number("12"),
+	}
+	got, ok := CopyAsStored(same)
+	if !ok {
+		t.Fatal("CopyAsStored refused a value in the kept form")
+	}
+	if want := decoded(same); !reflect.DeepEqual(got, want) {
+		t.Errorf("CopyAsStored = %#v, the text decodes to %#v", got, want)
+	}
+	got.(map[string]any)["list"].([]any)[1].(map[string]any)["n"] = "changed"
+	if same["list"].([]any)[1].(map[string]any)["n"] != "2" {
+		t.Error("the copy shares a map with the original")
+	}
+	for name, v := range map[string]any{
+		"whole float": map[string]any{"f": float64(3)}, "int": []any{3}, "typed slice": map[string]any{"s": []string{"a"}},
+		"invalid text": map[string]any{"s": "\xff"}, "invalid key": map[string]any{"\xff": "v"},
+	} {
+		if _, ok := CopyAsStored(v); ok {
+			t.Errorf("%s: CopyAsStored copied a value whose text decodes differently: %#v", name, decoded(v))
+		}
+	}
+}
+
+// marshalled is v as encoding/json writes it with HTML escaping off.
+func marshalled(t *testing.T, v any) string {
+	t.Helper()
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func TestAppendJSONWritesWhatEncodingJSONWrites(t *testing.T) {
+	t.Parallel()
+	values := []any{
+		map[string]any{"b": int64(2), "a": "x", "c": []any{true, false, nil, 1.5, 1e21, 1e-7, int64(-9223372036854775808)}},
+		map[string]any{"quote\"key": "a \"quoted\" \\ back\\slash", "ctl": "tab\there\nnew\u0001\u001f", "html": "<a href='x'>&</a>"},
+		map[string]any{"unicode": "caf\u00e9 \u2028 \u2029 \U0001F600", "invalid": "\xff\xfe", "empty": "", "emptyObj": map[string]any{}, "emptyList": []any{}},
+		map[string]any{"nilMap": map[string]any(nil), "nilList": []any(nil), "typed": []string{"a", "b"}, "int": 7, "number": json.Number("12.50")},
+		map[string]any{"nested": map[string]any{"z": map[string]any{"y": []any{map[string]any{"x": "deep"}}}}},
+		"top-level string", int64(42), 3.25, nil, true,
+	}
+	for _, v := range values {
+		got, err := AppendJSON(nil, v)
+		if err != nil {
+			t.Fatalf("AppendJSON(%#v): %v", v, err)
+		}
+		if want := marshalled(t, v); string(got) != want {
+			t.Errorf("AppendJSON(%#v)\n got %s\nwant %s", v, got, want)
+		}
+	}
+	if _, err := AppendJSON(nil, map[string]any{"nan": math.NaN()}); err == nil {
+		t.Error("AppendJSON encoded NaN, which JSON cannot hold")
+	}
+}
+
+// Random trees of the kept form encode as encoding/json encodes them.
+func TestAppendJSONOnRandomTrees(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []string{"a", "B", "é", "\"", "\\", "\n", "<", "&", "\u2028", "\x00", " ", "z9", "\xff"}
+	text := func() string {
+		var sb strings.Builder
+		for range rng.IntN(6) {
+			sb.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		return sb.String()
+	}
+	var tree func(depth int) any
+	tree = func(depth int) any {
+		switch k := rng.IntN(8); {
+		case k == 0 && depth < 4:
+			m := map[string]any{}
+			for range rng.IntN(5) {
+				m[text()] = tree(depth + 1)
+			}
+			return m
+		case k == 1 && depth < 4:
+			a := make([]any, rng.IntN(4))
+			for i := range a {
+				a[i] = tree(depth + 1)
+			}
+			return a
+		case k == 2:
+			return rng.Int64() - rng.Int64()
+		case k == 3:
+			return rng.NormFloat64() * 1e6
+		case k == 4:
+			return rng.IntN(2) == 0
+		case k == 5:
+			return nil
+		}
+		return text()
+	}
+	for range 2000 {
+		v := tree(0)
+		got, err := AppendJSON(nil, v)
+		if err != nil {
+			t.Fatalf("AppendJSON(%#v): %v", v, err)
+		}
+		if want := marshalled(t, v); string(got) != want {
+			t.Fatalf("AppendJSON(%#v)\n got %s\nwant %s", v, got, want)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
@@ -74,7 +75,7 @@ func (s *Set) Load(file string) (*Payload, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile schema %s: %w", file, err)
 	}
-	return &Payload{file: file, compiled: compiled}, nil
+	return &Payload{file: file, compiled: compiled, shapes: newShapes()}, nil
 }
 
 // Source returns the text of an embedded schema file, for the docs.
@@ -101,6 +102,7 @@ func Names() ([]string, error) {
 type Payload struct {
 	file     string
 	compiled *jsonschema.Schema
+	shapes   *shapes
 }
 
 // Check validates payload in place: it puts enum values into their canonical
@@ -108,12 +110,23 @@ type Payload struct {
 // one SchemaValidationException, or returns warnings for fields the schema
 // does not know (they are kept as sent).
 func (p *Payload) Check(payload map[string]any) ([]string, *envelope.Error) {
-	problems := forbiddenKeys(payload, "$", nil)
+	var problems []string
+	keepable := keepable(payload)
+	if !keepable {
+		problems = forbiddenKeys(payload, "$", nil)
+	}
 	w := &schemaWalker{}
-	w.walk(p.compiled, payload, "$", nil)
+	if p.shapes.walk(p.compiled, payload) {
+		// A field the schema does not know: walk again, in order and
+		// with paths, for the warnings.
+		w.walk(p.compiled, payload, "$", nil)
+	}
 	var invalid []string
 	if err := p.compiled.Validate(any(payload)); err != nil {
 		invalid = describeValidation(err, payload)
+	}
+	if keepable && invalid == nil {
+		return capList(w.warnings, "warnings"), nil
 	}
 	// A value the schema already refuses needs no second problem.
 	for _, big := range inexactIntegers(payload, "$", nil) {
@@ -193,6 +206,31 @@ func forbiddenKeys(v any, at string, out []string) []string {
 		}
 	}
 	return out
+}
+
+// keepable reports whether v has none of the problems forbiddenKeys and
+// inexactIntegers name, without building a path: the common case, for
+// which neither needs to run.
+func keepable(v any) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			if k == "" || k[0] == '$' || strings.ContainsRune(k, '.') || strings.ContainsRune(k, 0) || !keepable(e) {
+				return false
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if !keepable(e) {
+				return false
+			}
+		}
+	case json.Number:
+		if _, err := v.Int64(); err != nil && !strings.ContainsAny(v.String(), ".eE") {
+			return false
+		}
+	}
+	return true
 }
 
 // inexactIntegers names the integers written without a fraction or an
@@ -525,4 +563,119 @@ func valueAt(payload any, loc []string) any {
 		}
 	}
 	return cur
+}
+
+// shapes holds, per subschema and kind of value, what the walk needs of the
+// subschemas that apply (applicable): it depends on the value only through
+// its kind, and working it out again for every value of every payload is
+// most of a walk's cost. One Payload's shapes are bounded by its schema's
+// subschemas times the kinds of JSON value.
+type shapes struct {
+	mu   sync.RWMutex
+	byOf map[shapeKey]*shape
+}
+
+type shapeKey struct {
+	s    *jsonschema.Schema
+	kind string
+}
+
+// shape is what applies to a value of one kind under one subschema.
+type shape struct {
+	// enums are the string values of the applicable enums, for strings.
+	enums []string
+	// known are the named properties, for objects; closed says that a
+	// field not among them is unknown.
+	known  map[string]*jsonschema.Schema
+	closed bool
+	// items is the schema of every item, for arrays.
+	items *jsonschema.Schema
+}
+
+func newShapes() *shapes { return &shapes{byOf: map[shapeKey]*shape{}} }
+
+func (c *shapes) of(s *jsonschema.Schema, v any) *shape {
+	key := shapeKey{s, schemaKind(v)}
+	c.mu.RLock()
+	sh, ok := c.byOf[key]
+	c.mu.RUnlock()
+	if ok {
+		return sh
+	}
+	sh = &shape{known: map[string]*jsonschema.Schema{}}
+	open, constrained := false, false
+	for _, a := range applicable(s, v, nil) {
+		if a.Enum != nil {
+			for _, want := range a.Enum.Values {
+				if ws, ok := want.(string); ok {
+					sh.enums = append(sh.enums, ws)
+				}
+			}
+		}
+		for name, ps := range a.Properties {
+			sh.known[name] = ps
+			constrained = true
+		}
+		if a.AdditionalProperties != nil || len(a.PatternProperties) > 0 {
+			open = true
+		}
+		if a.Items2020 != nil {
+			sh.items = a.Items2020
+		}
+	}
+	sh.closed = constrained && !open
+	c.mu.Lock()
+	c.byOf[key] = sh
+	c.mu.Unlock()
+	return sh
+}
+
+// walk is schemaWalker.walk without paths, order or warnings: it puts enum
+// values into their canonical case and reports whether v has a field the
+// schema does not know, for which the caller walks again to say where.
+func (c *shapes) walk(s *jsonschema.Schema, v any) (unknown bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		sh := c.of(s, v)
+		for k, e := range v {
+			ps, ok := sh.known[k]
+			if !ok {
+				unknown = unknown || sh.closed
+				continue
+			}
+			if str, ok := e.(string); ok {
+				if canon, ok := c.canonical(ps, str); ok {
+					v[k] = canon
+				}
+				continue
+			}
+			unknown = c.walk(ps, e) || unknown
+		}
+	case []any:
+		items := c.of(s, v).items
+		if items == nil {
+			return false
+		}
+		for i, e := range v {
+			if str, ok := e.(string); ok {
+				if canon, ok := c.canonical(items, str); ok {
+					v[i] = canon
+				}
+				continue
+			}
+			unknown = c.walk(items, e) || unknown
+		}
+	}
+	return unknown
+}
+
+// canonical is the first enum value of s other than str that str matches
+// without regard to case, as schemaWalker.walk picks it.
+func (c *shapes) canonical(s *jsonschema.Schema, str string) (string, bool) {
+	for _, want := range c.of(s, str).enums {
+		if want != str && strings.EqualFold(want, str) {
+			return want, true
+		}
+	}
+	return "", false
 }

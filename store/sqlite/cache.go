@@ -123,7 +123,7 @@ func (c *incidentCache) put(inc *store.Incident) {
 }
 
 func (c *incidentCache) store(inc *store.Incident) {
-	size := heapBytes(inc.Data) + entryOverhead
+	size := heapBytes(inc.Data) + int64(inc.DataTextBytes()) + entryOverhead
 	if size > c.max/16 {
 		// One incident may not take a large share of the cache.
 		c.drop(inc.ID)

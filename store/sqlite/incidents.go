@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/scwm-gateway/scwm-gateway/internal/jsonvalue"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -40,6 +41,7 @@ func scanIncident(row interface{ Scan(...any) error }) (*store.Incident, error) 
 	if inc.Data, err = decodeData(data); err != nil {
 		return nil, fmt.Errorf("decode the data of incident %s: %w", inc.ID, err)
 	}
+	inc.SetDataText(data)
 	return &inc, nil
 }
 
@@ -92,16 +94,23 @@ func (s *Store) InsertIncident(ctx context.Context, inc *store.Incident) error {
 }
 
 // cachedCopy is what the cache keeps of inc: its record with its data as
-// the database holds it (decoded from the text just written, so that a
-// value reads back the same, of the same type, from the cache as from the
-// database), without comments and history.
+// the database holds it (so that a value reads back the same, of the same
+// type, from the cache as from the database), without comments and
+// history. The data is copied as it decodes (jsonvalue.CopyAsStored), or
+// decoded from the text just written where that cannot tell.
 func cachedCopy(inc *store.Incident, dataText string) (*store.Incident, error) {
 	c := *inc
-	data, err := decodeData(dataText)
-	if err != nil {
-		return nil, err
+	c.Comments, c.Activities = nil, nil
+	if data, ok := jsonvalue.CopyAsStored(inc.Data); ok && inc.Data != nil {
+		c.Data = data.(map[string]any)
+	} else {
+		data, err := decodeData(dataText)
+		if err != nil {
+			return nil, err
+		}
+		c.Data = data
 	}
-	c.Data, c.Comments, c.Activities = data, nil, nil
+	c.SetDataText(dataText)
 	return &c, nil
 }
 

@@ -98,13 +98,8 @@ func boolInt(b bool) int {
 
 // jsonText encodes a record kept as JSON text.
 func jsonText(v any) (string, error) {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return "", err
-	}
-	return strings.TrimSuffix(b.String(), "\n"), nil
+	b, err := jsonvalue.AppendJSON(nil, v)
+	return string(b), err
 }
 
 // fromJSONText decodes JSON text into v, numbers as json.Number for

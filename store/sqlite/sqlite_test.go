@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -93,7 +94,7 @@ func TestTheCacheIsBoundedInBytes(t *testing.T) {
 	ctx := context.Background()
 	const limit = 256 << 10
 	st := open(t, sqlite.Config{CacheBytes: limit})
-	big := strings.Repeat("x", 8<<10)
+	big := strings.Repeat("x", 6<<10)
 	ids := make([]string, 200)
 	for i := range ids {
 		inc := incident(int64(i))
@@ -103,7 +104,7 @@ func TestTheCacheIsBoundedInBytes(t *testing.T) {
 			t.Fatal(err)
 		}
 		if used := st.CacheBytes(); used > limit {
-			t.Fatalf("after %d incidents of 8 KiB the cache holds %d bytes, over its %d", i+1, used, limit)
+			t.Fatalf("after %d incidents of 6 KiB the cache holds %d bytes, over its %d", i+1, used, limit)
 		}
 	}
 	if used := st.CacheBytes(); used < limit/2 {
@@ -170,4 +171,47 @@ func incident(n int64) *store.Incident {
 		SchemaVersion: 5, DataVersion: 1, Number: n, CurrentBaseState: "New",
 		Data:       map[string]any{"aptBusinessObjectSummary": fmt.Sprint("incident ", n)},
 		Activities: []store.Activity{{LicensePlate: uuid.NewString(), EventName: "add-incident", UserID: "u", CompanyID: "acme"}}}
+}
+
+// A read gives the data's stored text with the data, from the cache as
+// from the database, and the text stops describing the data once the
+// data is replaced: what lets a read answer without encoding the data
+// again.
+func TestReadsCarryTheDataText(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st := open(t, sqlite.Config{DataDir: dir})
+	inc := incident(1)
+	inc.Data["nested"] = map[string]any{"html": "<&>", "n": int64(3), "list": []any{1.5, true, nil}}
+	if err := st.InsertIncident(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string, got *store.Incident) {
+		t.Helper()
+		var decoded map[string]any
+		if err := json.Unmarshal([]byte(got.DataText()), &decoded); err != nil {
+			t.Fatalf("%s: the data's text %q: %v", when, got.DataText(), err)
+		}
+		want, _ := json.Marshal(got.Data)
+		if again, _ := json.Marshal(decoded); string(again) != string(want) {
+			t.Errorf("%s: the data's text is %s, the data %s", when, again, want)
+		}
+		got.Data = map[string]any{"replaced": true}
+		if got.DataText() != "" {
+			t.Errorf("%s: the text still describes data that was replaced", when)
+		}
+	}
+	cached, err := st.FindIncident(ctx, "default", inc.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("from the cache", cached)
+	st.Close(ctx)
+	st = open(t, sqlite.Config{DataDir: dir})
+	stored, err := st.FindIncident(ctx, "default", inc.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("from the database", stored)
 }

@@ -44,9 +44,15 @@ type writer struct {
 	// batchTimeout bounds the statements of one batch.
 	batchTimeout time.Duration
 
-	// stmts are the statements prepared in the current batch's
-	// transaction; only the writer's goroutine uses them.
-	stmts map[string]*sql.Stmt
+	// prepared are the statements prepared on the writer's connection,
+	// outside any transaction, so that every batch reuses them; wanted are
+	// the queries met in a batch that are not prepared yet, prepared once
+	// it is done (while a transaction runs, the one connection is taken).
+	// stmts are the transaction's own handles of them, of the current
+	// batch. Only the writer's goroutine uses all three.
+	prepared map[string]*sql.Stmt
+	wanted   []string
+	stmts    map[string]*sql.Stmt
 
 	mu sync.Mutex
 	// side are idempotency records to write at the start of the next
@@ -65,7 +71,7 @@ func newWriter(ctx context.Context, db *sql.DB, batchTimeout time.Duration) (*wr
 		return nil, err
 	}
 	w := &writer{db: db, queue: make(chan *writeOp, maxBatch), stop: make(chan struct{}), done: make(chan struct{}),
-		batchTimeout: batchTimeout, stmts: map[string]*sql.Stmt{}}
+		batchTimeout: batchTimeout, prepared: map[string]*sql.Stmt{}, stmts: map[string]*sql.Stmt{}}
 	go w.run()
 	return w, nil
 }
@@ -196,6 +202,23 @@ func (w *writer) commit(batch []*writeOp) {
 			op.after(results[i])
 		}
 	}
+	w.prepareWanted(ctx)
+}
+
+// prepareWanted prepares the queries the last batch met for the first
+// time on the writer's connection, now free, for the batches after. A
+// query that fails to prepare stays unprepared: its write prepares it in
+// its transaction again, and reports what fails.
+func (w *writer) prepareWanted(ctx context.Context) {
+	for _, q := range w.wanted {
+		if _, ok := w.prepared[q]; ok {
+			continue
+		}
+		if st, err := w.db.PrepareContext(ctx, q); err == nil {
+			w.prepared[q] = st
+		}
+	}
+	w.wanted = w.wanted[:0]
 }
 
 // tryCommit runs the batch in one transaction. Without isolation it gives
@@ -260,17 +283,23 @@ func (w *writer) apply(ctx context.Context, tx *sql.Tx, fn writeFunc) error {
 	return err
 }
 
-// stmt is the prepared statement of query in the batch's transaction,
-// prepared once per batch. (Statements prepared on the database outside
-// the transaction would need a second connection, and the writer has
-// one.)
+// stmt is the statement of query in the batch's transaction: the
+// transaction's handle of the statement prepared on the connection, or,
+// the first time the writer meets query, one prepared in the transaction
+// (see prepared).
 func (w *writer) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
 	if st, ok := w.stmts[query]; ok {
 		return st, nil
 	}
-	st, err := tx.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
+	var st *sql.Stmt
+	if p, ok := w.prepared[query]; ok {
+		st = tx.StmtContext(ctx, p)
+	} else {
+		var err error
+		if st, err = tx.PrepareContext(ctx, query); err != nil {
+			return nil, err
+		}
+		w.wanted = append(w.wanted, query)
 	}
 	w.stmts[query] = st
 	return st, nil
@@ -297,6 +326,9 @@ func (w *writer) queryRow(ctx context.Context, tx *sql.Tx, query string, args ..
 func (w *writer) close() {
 	close(w.stop)
 	<-w.done
+	for _, st := range w.prepared {
+		st.Close()
+	}
 }
 
 // Stats says how many transactions the writer committed and how many
