@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"testing"
 	"unicode/utf8"
@@ -56,6 +57,7 @@ func FuzzParseRequest(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
+		checkDecodeJSON(t, body)
 		req, err := ParseRequest(body)
 		checkParseOutcome(t, body, req, err)
 
@@ -176,5 +178,32 @@ func exceeds(body []byte, l Limits) string {
 				return "number " + string(v) + " underflows"
 			}
 		}
+	}
+}
+
+// checkDecodeJSON checks decodeJSON against encoding/json on body: what it
+// decodes, encoding/json decodes to the same value; what it leaves,
+// ParseRequest leaves to encoding/json. (Bodies past the limits are not
+// given to it; a deep one would only cost recursion here.)
+func checkDecodeJSON(t *testing.T, body []byte) {
+	t.Helper()
+	if checkLimits(body, Limits{}.withDefaults()) != nil {
+		return
+	}
+	got, ok := decodeJSON(body)
+	if !ok {
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var want any
+	if err := dec.Decode(&want); err != nil {
+		t.Fatalf("decodeJSON decoded %q, which encoding/json refuses: %v", body, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		t.Fatalf("decodeJSON decoded %q, which has data after its value", body)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("decodeJSON(%q) = %#v, encoding/json gives %#v", body, got, want)
 	}
 }

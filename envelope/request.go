@@ -111,17 +111,12 @@ func ParseRequestLimits(body []byte, l Limits) (*Request, error) {
 	if err := checkLimits(body, l.withDefaults()); err != nil {
 		return &Request{}, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var root any
-	if err := dec.Decode(&root); err != nil {
-		return &Request{}, syntaxError(body, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		off := dec.InputOffset()
-		line, col := position(body, off)
-		return &Request{}, Errorf(KindMalformedEnvelope,
-			"body is not valid JSON: unexpected data after the top-level object at line %d, column %d", line, col)
+	root, ok := decodeJSON(body)
+	if !ok {
+		var err error
+		if root, err = decodeWithEncodingJSON(body); err != nil {
+			return &Request{}, err
+		}
 	}
 	obj, ok := root.(map[string]any)
 	if !ok {
@@ -264,6 +259,24 @@ func contains(list []string, s string) bool {
 
 // syntaxError turns a JSON decoding error into a MalformedEnvelope error that
 // points at the line and column.
+// decodeWithEncodingJSON decodes body with encoding/json: the bodies
+// decodeJSON leaves to it, and the errors, which it words.
+func decodeWithEncodingJSON(body []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var root any
+	if err := dec.Decode(&root); err != nil {
+		return nil, syntaxError(body, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		off := dec.InputOffset()
+		line, col := position(body, off)
+		return nil, Errorf(KindMalformedEnvelope,
+			"body is not valid JSON: unexpected data after the top-level object at line %d, column %d", line, col)
+	}
+	return root, nil
+}
+
 func syntaxError(body []byte, err error) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return Errorf(KindMalformedEnvelope, "the body is empty; send a JSON object with an object \"header\" and an object \"payload\"")

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"unicode/utf8"
+
+	"github.com/scwm-gateway/scwm-gateway/internal/jsonvalue"
 )
 
 // OwnCompany is the ownerId that means "the caller's own company" in the
@@ -44,7 +46,7 @@ func (r *Request) IdempotencyKey(fromHTTP string) (string, error) {
 // where it acts, and the payload as sent (json.Marshal sorts keys and keeps
 // numbers as written).
 func (r *Request) Hash() string {
-	payload, _ := json.Marshal(r.Payload)
+	payload, _ := jsonvalue.AppendMarshalled(nil, r.Payload) // json.Marshal's text, as keys recorded before were hashed
 	h := sha256.New()
 	for _, part := range []string{r.Header.EventName, r.Header.Dataspace, r.Header.ProcessNetworkID, r.Header.OwnerID} {
 		h.Write([]byte(part))

@@ -122,12 +122,18 @@ func Text(v any) string {
 	return string(b)
 }
 
-// AppendJSON appends v's JSON text to dst, as json.Marshal with HTML
-// escaping off writes it (object keys in sorted order), without reflection
-// for the kept form; values of other types, and strings that need
-// escaping, are encoded by encoding/json itself, so the text is always
-// what it would write.
-func AppendJSON(dst []byte, v any) ([]byte, error) {
+// AppendJSON appends v's JSON text to dst, as an encoding/json Encoder with
+// HTML escaping off writes it (object keys in sorted order), without
+// reflection for the kept form and json.Number; values of other types,
+// and strings that need escaping, are encoded by encoding/json itself, so
+// the text is always what it would write.
+func AppendJSON(dst []byte, v any) ([]byte, error) { return appendJSON(dst, v, false) }
+
+// AppendMarshalled is AppendJSON with HTML escaping on: what json.Marshal
+// writes.
+func AppendMarshalled(dst []byte, v any) ([]byte, error) { return appendJSON(dst, v, true) }
+
+func appendJSON(dst []byte, v any, html bool) ([]byte, error) {
 	switch v := v.(type) {
 	case map[string]any:
 		if v == nil {
@@ -143,10 +149,10 @@ func AppendJSON(dst []byte, v any) ([]byte, error) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, k)
+			dst = appendString(dst, k, html)
 			dst = append(dst, ':')
 			var err error
-			if dst, err = AppendJSON(dst, v[k]); err != nil {
+			if dst, err = appendJSON(dst, v[k], html); err != nil {
 				return nil, err
 			}
 		}
@@ -161,36 +167,57 @@ func AppendJSON(dst []byte, v any) ([]byte, error) {
 				dst = append(dst, ',')
 			}
 			var err error
-			if dst, err = AppendJSON(dst, e); err != nil {
+			if dst, err = appendJSON(dst, e, html); err != nil {
 				return nil, err
 			}
 		}
 		return append(dst, ']'), nil
 	case string:
-		return appendString(dst, v), nil
+		return appendString(dst, v, html), nil
 	case int64:
 		return strconv.AppendInt(dst, v, 10), nil
 	case bool:
 		return strconv.AppendBool(dst, v), nil
 	case nil:
 		return append(dst, "null"...), nil
+	case json.Number:
+		if wholeNumber(string(v)) {
+			return append(dst, v...), nil
+		}
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
+	enc.SetEscapeHTML(html)
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
 	return append(dst, bytes.TrimSuffix(b.Bytes(), []byte("\n"))...), nil
 }
 
-// appendString appends s quoted: as it is when no byte of it needs an
-// escape (printable ASCII other than '"' and '\'), by encoding/json
-// otherwise.
-func appendString(dst []byte, s string) []byte {
+// wholeNumber reports whether s is a JSON integer literal, which
+// encoding/json writes as it is.
+func wholeNumber(s string) bool {
+	if s != "" && s[0] == '-' {
+		s = s[1:]
+	}
+	if s == "" || s[0] == '0' && len(s) > 1 {
+		return false
+	}
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
-			b, _ := AppendJSON(nil, struct{ S string }{s}) // encoding/json's escapes
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// appendString appends s quoted: as it is when no byte of it needs an
+// escape (printable ASCII other than '"' and '\', and, with html, other
+// than '<', '>' and '&'), by encoding/json otherwise.
+func appendString(dst []byte, s string, html bool) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 || html && (c == '<' || c == '>' || c == '&') {
+			b, _ := appendJSON(nil, struct{ S string }{s}, html) // encoding/json's escapes
 			return append(dst, b[len(`{"S":`):len(b)-1]...)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -100,7 +101,8 @@ func TestCopyAsStoredIsTheDecodedText(t *testing.T) {
 	}
 }
 
-// marshalled is v as encoding/json writes it with HTML escaping off.
+// marshalled is v as an encoding/json Encoder writes it with HTML escaping
+// off.
 func marshalled(t *testing.T, v any) string {
 	t.Helper()
 	var b bytes.Buffer
@@ -118,7 +120,8 @@ func TestAppendJSONWritesWhatEncodingJSONWrites(t *testing.T) {
 		map[string]any{"b": int64(2), "a": "x", "c": []any{true, false, nil, 1.5, 1e21, 1e-7, int64(-9223372036854775808)}},
 		map[string]any{"quote\"key": "a \"quoted\" \\ back\\slash", "ctl": "tab\there\nnew\u0001\u001f", "html": "<a href='x'>&</a>"},
 		map[string]any{"unicode": "caf\u00e9 \u2028 \u2029 \U0001F600", "invalid": "\xff\xfe", "empty": "", "emptyObj": map[string]any{}, "emptyList": []any{}},
-		map[string]any{"nilMap": map[string]any(nil), "nilList": []any(nil), "typed": []string{"a", "b"}, "int": 7, "number": json.Number("12.50")},
+		map[string]any{"nilMap": map[string]any(nil), "nilList": []any(nil), "typed": []string{"a", "b"}, "int": 7, "number": json.Number("12.50"),
+			"whole": json.Number("-120"), "zero": json.Number("0"), "exp": json.Number("1e5"), "leading": json.Number("-0")},
 		map[string]any{"nested": map[string]any{"z": map[string]any{"y": []any{map[string]any{"x": "deep"}}}}},
 		"top-level string", int64(42), 3.25, nil, true,
 	}
@@ -130,6 +133,7 @@ func TestAppendJSONWritesWhatEncodingJSONWrites(t *testing.T) {
 		if want := marshalled(t, v); string(got) != want {
 			t.Errorf("AppendJSON(%#v)\n got %s\nwant %s", v, got, want)
 		}
+		checkMarshalled(t, v)
 	}
 	if _, err := AppendJSON(nil, map[string]any{"nan": math.NaN()}); err == nil {
 		t.Error("AppendJSON encoded NaN, which JSON cannot hold")
@@ -171,6 +175,8 @@ func TestAppendJSONOnRandomTrees(t *testing.T) {
 			return rng.IntN(2) == 0
 		case k == 5:
 			return nil
+		case k == 6:
+			return json.Number(strconv.FormatInt(rng.Int64()-rng.Int64(), 10))
 		}
 		return text()
 	}
@@ -183,5 +189,18 @@ func TestAppendJSONOnRandomTrees(t *testing.T) {
 		if want := marshalled(t, v); string(got) != want {
 			t.Fatalf("AppendJSON(%#v)\n got %s\nwant %s", v, got, want)
 		}
+		checkMarshalled(t, v)
+	}
+}
+
+// checkMarshalled checks AppendMarshalled against json.Marshal.
+func checkMarshalled(t *testing.T, v any) {
+	t.Helper()
+	got, err := AppendMarshalled(nil, v)
+	if err != nil {
+		t.Fatalf("AppendMarshalled(%#v): %v", v, err)
+	}
+	if want, _ := json.Marshal(v); string(got) != string(want) {
+		t.Fatalf("AppendMarshalled(%#v)\n got %s\nwant %s", v, got, want)
 	}
 }

@@ -14,6 +14,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -67,6 +68,11 @@ type Config struct {
 	// Opened as owner on a directory that holds such a database and no
 	// store, the store imports it first (see importLegacy).
 	LegacyDatabase string
+
+	// checkpointPause replaces checkpointPause and checkpointed is called
+	// after every checkpoint, for tests of the checkpointer.
+	checkpointPause time.Duration
+	checkpointed    func(checkpointPass, error)
 }
 
 // Defaults of Config.
@@ -80,18 +86,22 @@ const readConns = 8
 
 // Store is an open embedded store.
 type Store struct {
-	dir      string
-	path     string
-	timeout  time.Duration
-	minFree  uint64
-	now      func() time.Time
-	cost     int
-	unlock   func()
-	reads    *sql.DB
-	writes   *sql.DB
-	writer   *writer
-	cache    *incidentCache
-	sequence store.Sequencer
+	dir     string
+	path    string
+	timeout time.Duration
+	minFree uint64
+	now     func() time.Time
+	cost    int
+	unlock  func()
+	reads   *sql.DB
+	writes  *sql.DB
+	writer  *writer
+	// checkpoints is the connection and loop that copy the write-ahead
+	// log into the database, so that the writer does not (checkpoint.go).
+	checkpoints  *sql.DB
+	checkpointer *checkpointer
+	cache        *incidentCache
+	sequence     store.Sequencer
 	// readStmts holds the prepared statements of reads by query.
 	readStmts sync.Map
 	// imported is what Open imported from a FerretDB-era database.
@@ -104,6 +114,9 @@ type Store struct {
 	stopLoad func()
 	// beside is Config.Beside.
 	beside bool
+	// checkpointPause and checkpointed are the Config's.
+	checkpointPause time.Duration
+	checkpointed    func(checkpointPass, error)
 }
 
 // Open opens (creating if needed) the store in cfg.DataDir.
@@ -148,7 +161,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 	}
 	s := &Store{beside: cfg.Beside, claims: newClaims(), imported: imported, dir: dir, path: filepath.Join(dir, FileName), timeout: cfg.OperationTimeout, minFree: cfg.MinFreeBytes,
-		now: cfg.Now, cost: cfg.PasswordCost, unlock: unlock}
+		now: cfg.Now, cost: cfg.PasswordCost, unlock: unlock, checkpointPause: cmp.Or(cfg.checkpointPause, checkpointPause), checkpointed: cfg.checkpointed}
 	if cfg.CacheBytes > 0 && !cfg.Beside {
 		s.cache = newIncidentCache(cfg.CacheBytes)
 	}
@@ -178,7 +191,9 @@ func (s *Store) dsn(extra ...string) string {
 }
 
 func (s *Store) open(ctx context.Context) error {
-	writes, err := sql.Open("sqlite", s.dsn()+"&_txlock=immediate")
+	// The writer never checkpoints (wal_autocheckpoint 0): the
+	// checkpointer does, on a connection of its own.
+	writes, err := sql.Open("sqlite", s.dsn("wal_autocheckpoint(0)")+"&_txlock=immediate")
 	if err != nil {
 		return fmt.Errorf("open %s: %w", s.path, err)
 	}
@@ -200,11 +215,21 @@ func (s *Store) open(ctx context.Context) error {
 	reads.SetMaxIdleConns(readConns)
 	reads.SetConnMaxIdleTime(0)
 	s.reads = reads
+	checkpoints, err := sql.Open("sqlite", s.dsn())
+	if err != nil {
+		return fmt.Errorf("open %s: %w", s.path, err)
+	}
+	checkpoints.SetMaxOpenConns(1)
+	checkpoints.SetMaxIdleConns(1)
+	checkpoints.SetConnMaxIdleTime(0)
+	s.checkpoints = checkpoints
 	w, err := newWriter(ctx, writes, s.timeout)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", s.path, s.classify(err))
 	}
 	w.flushSide = s.flushSide
+	s.checkpointer = newCheckpointer(checkpoints, s.checkpointPause, w.checkpointPassed, s.checkpointed)
+	w.committed = s.checkpointer.committed
 	s.writer = w
 	var stored int
 	if err := s.reads.QueryRowContext(ctx, "SELECT count(*) FROM idempotency").Scan(&stored); err != nil {
@@ -303,6 +328,14 @@ func (s *Store) closeAll() error {
 	if s.writer != nil {
 		s.writer.close()
 		s.writer = nil
+	}
+	if s.checkpointer != nil {
+		s.checkpointer.close()
+		s.checkpointer = nil
+	}
+	if s.checkpoints != nil {
+		errs = append(errs, s.checkpoints.Close())
+		s.checkpoints = nil
 	}
 	if s.reads != nil {
 		s.forgetStatements()

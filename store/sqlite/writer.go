@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/scwm-gateway/scwm-gateway/store"
@@ -61,6 +62,12 @@ type writer struct {
 	// Store.recordClaim). A batch that fails gives them back to the next.
 	side      []*store.IdempotencyRecord
 	flushSide func(ctx context.Context, tx *sql.Tx, rows []*store.IdempotencyRecord) error
+	// committed, if set, is told of every commit (the checkpointer).
+	committed func()
+	// finishCheckpoint says that the checkpointer copied the log since the
+	// last batch, so the next batch first copies what was written
+	// meanwhile (see checkpointer).
+	finishCheckpoint atomic.Bool
 	// batches and writes count what the writer committed, for tests and
 	// benchmarks (Stats).
 	batches, writes int64
@@ -131,6 +138,9 @@ func (w *writer) collect(batch []*writeOp) []*writeOp {
 	return batch
 }
 
+// checkpointPassed is told by the checkpointer of each pass it made.
+func (w *writer) checkpointPassed() { w.finishCheckpoint.Store(true) }
+
 // addSide has rec written at the start of the next batch (see side).
 func (w *writer) addSide(rec *store.IdempotencyRecord) {
 	w.mu.Lock()
@@ -174,6 +184,11 @@ func (w *writer) drain() {
 func (w *writer) commit(batch []*writeOp) {
 	ctx, cancel := context.WithTimeout(context.Background(), w.batchTimeout)
 	defer cancel()
+	if w.finishCheckpoint.Swap(false) {
+		// What is left to copy is what was written during the
+		// checkpointer's pass; a failure leaves it for the next.
+		_, _ = w.db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+	}
 	results := make([]error, len(batch))
 	w.mu.Lock()
 	side := w.side
@@ -258,6 +273,9 @@ func (w *writer) tryCommit(ctx context.Context, batch []*writeOp, results []erro
 	}
 	if err := tx.Commit(); err != nil {
 		return false, err
+	}
+	if w.committed != nil {
+		w.committed()
 	}
 	w.mu.Lock()
 	w.batches++

@@ -4,7 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
 // A write that fails inside a batch is undone alone: what it wrote before
@@ -55,5 +62,94 @@ func TestAFailedWriteInABatchIsUndoneAlone(t *testing.T) {
 	}
 	if len(ids) != 2 || ids[0] != "after" || ids[1] != "before" {
 		t.Fatalf("committed companies %v, want [after before]", ids)
+	}
+}
+
+// checkpointTest opens a store in dir whose checkpointer waits pause
+// between passes and reports each pass on the channel.
+func checkpointTest(t *testing.T, dir string, pause time.Duration) (*Store, chan checkpointPass) {
+	t.Helper()
+	passes := make(chan checkpointPass, 1)
+	st, err := Open(context.Background(), Config{DataDir: dir, checkpointPause: pause, checkpointed: func(p checkpointPass, err error) {
+		if err != nil {
+			t.Errorf("checkpoint: %v", err)
+		}
+		select {
+		case passes <- p:
+		default:
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close(context.Background()) })
+	return st, passes
+}
+
+// insertBig inserts n incidents of a few pages each, named by round.
+func insertBig(t *testing.T, st *Store, round, n int) {
+	t.Helper()
+	big := strings.Repeat("x", 4<<10)
+	for i := range n {
+		inc := &store.Incident{ID: fmt.Sprintf("inc-%d-%d", round, i), Dataspace: "default", OwnerID: "acme", ProcessType: "incident",
+			SchemaVersion: 5, DataVersion: 1, CurrentBaseState: "New", Data: map[string]any{"d": big},
+			Activities: []store.Activity{{LicensePlate: fmt.Sprintf("plate-%d-%d", round, i), EventName: "add-incident"}}}
+		if err := st.InsertIncident(context.Background(), inc); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// The checkpointer copies the write-ahead log into the database beside the
+// writer, on its own connection, once commits wake it.
+func TestTheCheckpointerCopiesTheLog(t *testing.T) {
+	t.Parallel()
+	st, passes := checkpointTest(t, t.TempDir(), time.Nanosecond)
+	insertBig(t, st, 0, 20)
+	// Nothing writes after the inserts, so a pass that follows them
+	// copies the whole log; earlier passes may have copied part of it.
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case p := <-passes:
+			if p.logFrames > 0 && p.copied == p.logFrames {
+				return
+			}
+		case <-deadline:
+			t.Fatal("no checkpoint copied the log after the writes")
+		}
+	}
+}
+
+// After a checkpointer's pass, the writer copies what was written during
+// it before its next transaction, which then starts the log from its
+// beginning: the log stays about as large as what is written between two
+// passes instead of growing with every write. (The checkpointer runs once
+// here; the test tells the writer of a pass after each round itself, so
+// that nothing runs beside the writer.)
+func TestTheLogStartsAgainAfterACheckpoint(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	st, passes := checkpointTest(t, dir, time.Hour)
+	walSize := func() int64 {
+		fi, err := os.Stat(filepath.Join(dir, FileName+"-wal"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	insertBig(t, st, 0, 1)
+	<-passes // the one pass before the hour's pause
+	const rounds = 20
+	var oneRound int64
+	for round := 1; round <= rounds; round++ {
+		st.writer.checkpointPassed()
+		insertBig(t, st, round, 20)
+		if round == 1 {
+			oneRound = walSize()
+		}
+	}
+	if got := walSize(); got > 2*oneRound {
+		t.Errorf("after %d rounds of %d bytes of log each, the log holds %d bytes: it did not start again", rounds, oneRound, got)
 	}
 }

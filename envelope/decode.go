@@ -1,0 +1,209 @@
+package envelope
+
+import (
+	"encoding/json"
+	"unicode/utf8"
+)
+
+// decodeJSON parses body into the values an encoding/json Decoder with
+// UseNumber gives (objects as map[string]any, arrays as []any, numbers as
+// json.Number, strings, booleans and nil), without reflection: the
+// decoder's own way costs more than the rest of reading an envelope. ok is
+// false for a body that is not exactly one well-formed JSON value, and for
+// the rare text it leaves to encoding/json (strings with escapes or bytes
+// that are not UTF-8); the caller then decodes it with encoding/json, which
+// also says what is wrong. The depth of body must be bounded (checkLimits).
+func decodeJSON(body []byte) (v any, ok bool) {
+	d := jsonDecoder{b: body}
+	d.space()
+	if v, ok = d.value(); !ok {
+		return nil, false
+	}
+	d.space()
+	return v, d.i == len(d.b)
+}
+
+type jsonDecoder struct {
+	b []byte
+	i int
+}
+
+func (d *jsonDecoder) space() {
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+func (d *jsonDecoder) value() (any, bool) {
+	if d.i >= len(d.b) {
+		return nil, false
+	}
+	switch c := d.b[d.i]; {
+	case c == '{':
+		return d.object()
+	case c == '[':
+		return d.array()
+	case c == '"':
+		s, ok := d.text()
+		return s, ok
+	case c == '-' || c >= '0' && c <= '9':
+		return d.number()
+	case c == 't':
+		return true, d.literal("true")
+	case c == 'f':
+		return false, d.literal("false")
+	case c == 'n':
+		return nil, d.literal("null")
+	}
+	return nil, false
+}
+
+func (d *jsonDecoder) literal(word string) bool {
+	if len(d.b)-d.i < len(word) || string(d.b[d.i:d.i+len(word)]) != word {
+		return false
+	}
+	d.i += len(word)
+	return true
+}
+
+func (d *jsonDecoder) object() (any, bool) {
+	d.i++ // {
+	m := map[string]any{}
+	d.space()
+	if d.i < len(d.b) && d.b[d.i] == '}' {
+		d.i++
+		return m, true
+	}
+	for {
+		d.space()
+		if d.i >= len(d.b) || d.b[d.i] != '"' {
+			return nil, false
+		}
+		k, ok := d.text()
+		if !ok {
+			return nil, false
+		}
+		d.space()
+		if d.i >= len(d.b) || d.b[d.i] != ':' {
+			return nil, false
+		}
+		d.i++
+		d.space()
+		v, ok := d.value()
+		if !ok {
+			return nil, false
+		}
+		m[k] = v // a later duplicate wins, as in encoding/json
+		d.space()
+		if d.i >= len(d.b) {
+			return nil, false
+		}
+		switch d.b[d.i] {
+		case ',':
+			d.i++
+		case '}':
+			d.i++
+			return m, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+func (d *jsonDecoder) array() (any, bool) {
+	d.i++ // [
+	a := []any{}
+	d.space()
+	if d.i < len(d.b) && d.b[d.i] == ']' {
+		d.i++
+		return a, true
+	}
+	for {
+		d.space()
+		v, ok := d.value()
+		if !ok {
+			return nil, false
+		}
+		a = append(a, v)
+		d.space()
+		if d.i >= len(d.b) {
+			return nil, false
+		}
+		switch d.b[d.i] {
+		case ',':
+			d.i++
+		case ']':
+			d.i++
+			return a, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+// text reads a string without escapes whose bytes are UTF-8; any other
+// string is left to encoding/json (ok false).
+func (d *jsonDecoder) text() (string, bool) {
+	start := d.i + 1
+	ascii := true
+	for j := start; j < len(d.b); j++ {
+		switch c := d.b[j]; {
+		case c == '"':
+			raw := d.b[start:j]
+			if !ascii && !utf8.Valid(raw) {
+				return "", false
+			}
+			d.i = j + 1
+			return string(raw), true
+		case c == '\\' || c < 0x20:
+			return "", false
+		case c >= 0x80:
+			ascii = false
+		}
+	}
+	return "", false
+}
+
+// number reads a number by JSON's grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func (d *jsonDecoder) number() (any, bool) {
+	start := d.i
+	if d.b[d.i] == '-' {
+		d.i++
+	}
+	switch {
+	case d.i < len(d.b) && d.b[d.i] == '0':
+		d.i++
+	case d.digits() == 0:
+		return nil, false
+	}
+	if d.i < len(d.b) && d.b[d.i] == '.' {
+		d.i++
+		if d.digits() == 0 {
+			return nil, false
+		}
+	}
+	if d.i < len(d.b) && (d.b[d.i] == 'e' || d.b[d.i] == 'E') {
+		d.i++
+		if d.i < len(d.b) && (d.b[d.i] == '+' || d.b[d.i] == '-') {
+			d.i++
+		}
+		if d.digits() == 0 {
+			return nil, false
+		}
+	}
+	return json.Number(d.b[start:d.i]), true
+}
+
+func (d *jsonDecoder) digits() int {
+	n := 0
+	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
+		d.i++
+		n++
+	}
+	return n
+}
