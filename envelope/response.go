@@ -1,5 +1,7 @@
 package envelope
 
+import "encoding/json"
+
 // ResponseHeader is the header of every answer of the events endpoint.
 type ResponseHeader struct {
 	HeaderVersion int `json:"headerVersion"`
@@ -21,6 +23,34 @@ type ResponseHeader struct {
 type Response struct {
 	Header  ResponseHeader `json:"header"`
 	Payload any            `json:"payload"`
+}
+
+// TextPayload is a payload that writes its own JSON text, byte for byte
+// what json.Marshal writes of it, for payloads that hold text already
+// encoded (an incident's stored data), which json.Marshal would check and
+// copy again.
+type TextPayload interface {
+	AppendJSON(dst []byte) ([]byte, error)
+}
+
+// Marshal is json.Marshal(r), with a TextPayload written by itself.
+func (r *Response) Marshal() ([]byte, error) {
+	tp, ok := r.Payload.(TextPayload)
+	if !ok {
+		return json.Marshal(r)
+	}
+	header, err := json.Marshal(r.Header)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, len(header)+1024)
+	b = append(b, `{"header":`...)
+	b = append(b, header...)
+	b = append(b, `,"payload":`...)
+	if b, err = tp.AppendJSON(b); err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
 }
 
 // OKCode is the errCode of every successful answer.

@@ -234,7 +234,7 @@ func (s *Server) respond(c echo.Context, start time.Time, o *outcome) {
 // encodeEnvelope serializes a response; the status changes only if the
 // payload cannot be encoded.
 func encodeEnvelope(resp *envelope.Response, status int) (int, []byte) {
-	body, err := json.Marshal(resp)
+	body, err := resp.Marshal()
 	if err != nil {
 		resp = envelope.Failure(nil, resp.Header.LicensePlate, envelope.Errorf(envelope.KindInternal, "response could not be encoded"))
 		body, _ = json.Marshal(resp)
