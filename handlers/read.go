@@ -22,56 +22,17 @@ func (g *Gateway) readIncident(pt processType) HandlerFunc {
 	}
 }
 
-// record is the incident as read events return it.
+// record is the incident as read events return it: its metadata, then
+// its data.
 type record struct {
-	ID                  string `json:"id"`
-	ObjectType          string `json:"objectType"`
-	SchemaID            string `json:"schemaId"`
-	SchemaVersion       int    `json:"schemaVersion"`
-	DataVersion         int64  `json:"dataVersion"`
-	OwnerID             string `json:"ownerId"`
-	ContextualOwnerID   string `json:"contextualOwnerId"`
-	CreatedByUserID     string `json:"createdByUserId"`
-	LastUpdatedByUserID string `json:"lastUpdatedByUserId"`
-	CreationDateTime    int64  `json:"creationDateTime"`
-	LastUpdatedDateTime int64  `json:"lastUpdatedDateTime"`
-	CurrentBaseState    string `json:"currentBaseState"`
+	recordMeta
 	// Data is the incident's data: the text the store keeps of it when it
 	// has it (json.RawMessage), so that a read does not encode it again,
 	// or the map.
 	Data any `json:"data"`
 }
 
-// newRecord renders a stored incident for the company reading it.
-func newRecord(inc *store.Incident, reader string) *record {
-	pt, _ := lookupProcessType(inc.ProcessType)
-	objectType := pt.objectType()
-	return &record{
-		ID:                  inc.ID,
-		ObjectType:          objectType,
-		SchemaID:            objectType + ":v" + strconv.Itoa(inc.SchemaVersion),
-		SchemaVersion:       inc.SchemaVersion,
-		DataVersion:         inc.DataVersion,
-		OwnerID:             inc.OwnerID,
-		ContextualOwnerID:   reader,
-		CreatedByUserID:     inc.CreatedByUserID,
-		LastUpdatedByUserID: inc.LastUpdatedBy,
-		CreationDateTime:    inc.CreatedAt,
-		LastUpdatedDateTime: inc.LastUpdatedAt,
-		CurrentBaseState:    inc.CurrentBaseState,
-		Data:                recordData(inc),
-	}
-}
-
-// recordData is what a record holds of the incident's data (record.Data).
-func recordData(inc *store.Incident) any {
-	if text := inc.DataText(); text != "" {
-		return json.RawMessage(text)
-	}
-	return inc.Data
-}
-
-// recordMeta is a record without its data, to encode the rest.
+// recordMeta is a record without its data.
 type recordMeta struct {
 	ID                  string `json:"id"`
 	ObjectType          string `json:"objectType"`
@@ -87,6 +48,34 @@ type recordMeta struct {
 	CurrentBaseState    string `json:"currentBaseState"`
 }
 
+// newRecord renders a stored incident for the company reading it.
+func newRecord(inc *store.Incident, reader string) *record {
+	pt, _ := lookupProcessType(inc.ProcessType)
+	objectType := pt.objectType()
+	return &record{recordMeta: recordMeta{
+		ID:                  inc.ID,
+		ObjectType:          objectType,
+		SchemaID:            objectType + ":v" + strconv.Itoa(inc.SchemaVersion),
+		SchemaVersion:       inc.SchemaVersion,
+		DataVersion:         inc.DataVersion,
+		OwnerID:             inc.OwnerID,
+		ContextualOwnerID:   reader,
+		CreatedByUserID:     inc.CreatedByUserID,
+		LastUpdatedByUserID: inc.LastUpdatedBy,
+		CreationDateTime:    inc.CreatedAt,
+		LastUpdatedDateTime: inc.LastUpdatedAt,
+		CurrentBaseState:    inc.CurrentBaseState,
+	}, Data: recordData(inc)}
+}
+
+// recordData is what a record holds of the incident's data (record.Data).
+func recordData(inc *store.Incident) any {
+	if text := inc.DataText(); text != "" {
+		return json.RawMessage(text)
+	}
+	return inc.Data
+}
+
 // AppendJSON writes the record as json.Marshal does (envelope.TextPayload),
 // its data's stored text spliced in, without the check and copy
 // json.Marshal makes of a json.RawMessage. Stored text is compact, with
@@ -98,8 +87,7 @@ func (r *record) AppendJSON(dst []byte) ([]byte, error) {
 		b, err := json.Marshal(r)
 		return append(dst, b...), err
 	}
-	meta, err := json.Marshal(recordMeta{r.ID, r.ObjectType, r.SchemaID, r.SchemaVersion, r.DataVersion, r.OwnerID,
-		r.ContextualOwnerID, r.CreatedByUserID, r.LastUpdatedByUserID, r.CreationDateTime, r.LastUpdatedDateTime, r.CurrentBaseState})
+	meta, err := json.Marshal(r.recordMeta)
 	if err != nil {
 		return nil, err
 	}
