@@ -87,7 +87,7 @@ func BenchmarkInsertIncidentKeyedParallel(b *testing.B) {
 		for pb.Next() {
 			i := n.Add(1)
 			now := time.Now()
-			rec := &store.IdempotencyRecord{Key: fmt.Sprint("key-", i), RequestHash: "h", LicensePlate: fmt.Sprint("plate-", i),
+			rec := &store.IdempotencyRecord{Key: uuid.NewString(), RequestHash: "h", LicensePlate: fmt.Sprint("plate-", i),
 				Dataspace: "default", State: store.IdempotencyPending, LeaseUntil: now.Add(time.Minute), CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}
 			ctx := context.Background()
 			if _, err := st.ClaimIdempotencyKey(ctx, rec); err != nil {
