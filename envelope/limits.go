@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -21,6 +22,7 @@ func checkUTF8(body []byte, l Limits) *Error {
 		return nil
 	}
 	s := newLimitScanner(body, l)
+	defer s.release()
 	s.checkText = true
 	if err := s.scan(); err != nil {
 		return err
@@ -64,12 +66,37 @@ func (s *limitScanner) badText(start, end int, path string) *Error {
 // not looked for. If it never closes, the body is broken JSON and the decoder
 // reports that instead.
 func checkLimits(body []byte, l Limits) *Error {
-	return newLimitScanner(body, l).scan()
+	s := newLimitScanner(body, l)
+	defer s.release()
+	return s.scan()
 }
 
+// scanners keeps limit scanners between requests: their stacks are most of
+// what reading an envelope allocates.
+var scanners = sync.Pool{New: func() any { return new(limitScanner) }}
+
+// maxPooledEntries bounds the stacks a pooled scanner keeps, so that one
+// large body does not hold its memory for good.
+const maxPooledEntries = 1024
+
 func newLimitScanner(body []byte, l Limits) *limitScanner {
-	return &limitScanner{body: body, l: l, over: -1,
-		frames: make([]jsonFrame, 0, min(l.MaxDepth, 16)), keys: make([]keyRef, 0, 64)}
+	s := scanners.Get().(*limitScanner)
+	frames, keys := s.frames[:0], s.keys[:0]
+	if frames == nil {
+		frames, keys = make([]jsonFrame, 0, 16), make([]keyRef, 0, 64)
+	}
+	*s = limitScanner{body: body, l: l, over: -1, frames: frames, keys: keys}
+	return s
+}
+
+// release gives the scanner back to the pool; it must not be used after.
+func (s *limitScanner) release() {
+	if cap(s.frames) > maxPooledEntries || cap(s.keys) > maxPooledEntries {
+		return
+	}
+	clear(s.frames[:cap(s.frames)]) // the frames' key indexes
+	*s = limitScanner{frames: s.frames[:0], keys: s.keys[:0]}
+	scanners.Put(s)
 }
 
 // limitScanner walks the bytes of a JSON text keeping a stack of the objects

@@ -301,7 +301,9 @@ func staleVersion(sent, current int64) error {
 // for the store: control fields are left out, and system fields are dropped
 // with a warning.
 func payloadData(call *Call, skip ...string) map[string]any {
-	data := make(map[string]any, len(call.Payload))
+	// Room for the fields the gateway adds, so that adding them does not
+	// grow the map.
+	data := make(map[string]any, len(call.Payload)+len(systemFields))
 	for k, v := range call.Payload {
 		if !controlFields[k] {
 			data[k] = jsonvalue.Copy(v)

@@ -329,7 +329,7 @@ func (w *writer) exec(ctx context.Context, tx *sql.Tx, query string, args ...any
 	if err != nil {
 		return nil, err
 	}
-	return st.ExecContext(ctx, args...)
+	return st.ExecContext(statementContext(ctx), args...)
 }
 
 // queryRow runs a query inside a write.
@@ -338,7 +338,20 @@ func (w *writer) queryRow(ctx context.Context, tx *sql.Tx, query string, args ..
 	if err != nil {
 		return tx.QueryRowContext(ctx, query, args...)
 	}
-	return st.QueryRowContext(ctx, args...)
+	return st.QueryRowContext(statementContext(ctx), args...)
+}
+
+// statementContext is what a statement of a batch runs under: ctx's values
+// without its deadline. The driver starts a goroutine for every statement
+// whose context can end, to interrupt it when it does; a batch's
+// statements are each a few B-tree operations, which an interrupt would
+// not shorten (it cannot stop a sync in progress), and the batch's
+// transaction keeps the deadline: a batch past it does not commit.
+func statementContext(ctx context.Context) context.Context {
+	if err := ctx.Err(); err != nil {
+		return ctx // so that the statement fails at once
+	}
+	return context.WithoutCancel(ctx)
 }
 
 func (w *writer) close() {
