@@ -120,14 +120,19 @@ func (s *Store) noteKey(key string) {
 	s.keys.add(key)
 }
 
-// sideRows is how many records one statement of flushSide writes.
-const sideRows = 400
+// sideRows is the most records one statement of flushSide writes. Each
+// statement writes a power of two of them, so that a few statements, each
+// prepared once (writer.prepared), serve every batch.
+const sideRows = 256
 
 // flushSide writes the writer's side records in multi-row statements, in
 // order, so that a claim and its answer in one batch leave the answer.
 func (s *Store) flushSide(ctx context.Context, tx *sql.Tx, rows []*store.IdempotencyRecord) error {
 	for len(rows) > 0 {
-		n := min(len(rows), sideRows)
+		n := sideRows
+		for n > len(rows) {
+			n /= 2
+		}
 		query := upsertRows(n)
 		args := make([]any, 0, n*10)
 		for _, r := range rows[:n] {

@@ -15,6 +15,10 @@ import (
 // errClosed is the answer to a write after Close.
 var errClosed = errors.New("the store is closed")
 
+// maxPrepared bounds the statements the writer keeps prepared: the store's
+// queries are a fixed set, and a query beyond it is prepared per batch.
+const maxPrepared = 128
+
 // maxBatch bounds how many writes one transaction commits.
 const maxBatch = 512
 
@@ -226,7 +230,7 @@ func (w *writer) commit(batch []*writeOp) {
 // its transaction again, and reports what fails.
 func (w *writer) prepareWanted(ctx context.Context) {
 	for _, q := range w.wanted {
-		if _, ok := w.prepared[q]; ok {
+		if _, ok := w.prepared[q]; ok || len(w.prepared) >= maxPrepared {
 			continue
 		}
 		if st, err := w.db.PrepareContext(ctx, q); err == nil {

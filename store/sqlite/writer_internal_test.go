@@ -153,3 +153,46 @@ func TestTheLogStartsAgainAfterACheckpoint(t *testing.T) {
 		t.Errorf("after %d rounds of %d bytes of log each, the log holds %d bytes: it did not start again", rounds, oneRound, got)
 	}
 }
+
+// Side records of any count are all written, each batch's in statements
+// of a power of two of them, so that the writer keeps a few statements
+// prepared however the counts vary.
+func TestSideRecordsOfAnyCountAreWritten(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, _ := checkpointTest(t, t.TempDir(), time.Hour)
+	now := time.Now()
+	total := 0
+	counts := []int{255, 256, 300, 511}
+	for n := 1; n <= 24; n++ {
+		counts = append(counts, n)
+	}
+	for _, n := range counts {
+		for i := range n {
+			st.writer.addSide(&store.IdempotencyRecord{Key: fmt.Sprintf("key-%d-%d", n, i), RequestHash: "h", LicensePlate: "p",
+				Dataspace: "default", State: store.IdempotencyPending, LeaseUntil: now.Add(time.Minute), CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+		}
+		total += n
+		insertBig(t, st, total, 1) // a batch, which writes the side records first
+		var stored int
+		if err := st.reads.QueryRowContext(ctx, "SELECT count(*) FROM idempotency").Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		if stored != total {
+			t.Fatalf("after batches of side records up to %d, %d stored, want %d", n, stored, total)
+		}
+	}
+	// The writer prepares after it answers a batch; once closed, it is
+	// done with its statements.
+	w := st.writer
+	st.Close(ctx)
+	upserts := 0
+	for q := range w.prepared {
+		if strings.HasPrefix(q, "INSERT INTO idempotency") {
+			upserts++
+		}
+	}
+	if upserts > 9 { // 1, 2, 4, ... 256 rows
+		t.Errorf("the writer keeps %d statements of side records prepared, want at most 9", upserts)
+	}
+}
