@@ -92,3 +92,50 @@ func TestLicensePlatesAreShortURLSafeUniqueAndOrdered(t *testing.T) {
 		prev = p
 	}
 }
+
+// A header written field by field is what json.Marshal writes of it, for
+// headers with and without each field and with text that needs escapes.
+func TestResponseHeaderIsWhatMarshalWrites(t *testing.T) {
+	t.Parallel()
+	texts := []string{"", "plain", "<b>&amp;</b>", "quote \" back \\ slash", "tab\tnew\nline\u0001", "caf\u00e9 \u2028 \U0001F600"}
+	n := 0
+	for _, event := range texts {
+		for _, msg := range texts {
+			for _, warnings := range [][]string{nil, {}, {"one"}, {"<a>", "b\n"}} {
+				n++
+				h := ResponseHeader{HeaderVersion: n, EventName: event, OwnerID: msg, IsErr: n%2 == 0, ErrCode: event + "x",
+					LicensePlate: msg, ErrMsg: msg, ExceptionName: event, Warnings: warnings}
+				want, err := json.Marshal(h)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := h.appendJSON(nil); string(got) != string(want) {
+					t.Fatalf("header %+v\n got %s\nwant %s", h, got, want)
+				}
+			}
+		}
+	}
+}
+
+// A response is what json.Marshal writes of it, whatever its payload.
+func TestResponseMarshalIsJSONMarshal(t *testing.T) {
+	t.Parallel()
+	for _, payload := range []any{nil, map[string]any{"id": "x", "html": "<&>"}, []any{1, "a"}, "text", json.RawMessage(`{"a":1}`),
+		struct {
+			ID string `json:"id"`
+		}{"y"}} {
+		r := Success(nil, "plate", payload, []string{"w"})
+		got, err := r.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, _ := json.Marshal(r); string(got) != string(want) {
+			t.Errorf("payload %#v:\n got %s\nwant %s", payload, got, want)
+		}
+	}
+	failure := Failure(nil, "plate", Errorf(KindObjectNotFound, "no <such> incident"))
+	got, _ := failure.Marshal()
+	if want, _ := json.Marshal(failure); string(got) != string(want) {
+		t.Errorf("failure:\n got %s\nwant %s", got, want)
+	}
+}

@@ -1,6 +1,11 @@
 package envelope
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/scwm-gateway/scwm-gateway/internal/jsonvalue"
+)
 
 // ResponseHeader is the header of every answer of the events endpoint.
 type ResponseHeader struct {
@@ -33,24 +38,58 @@ type TextPayload interface {
 	AppendJSON(dst []byte) ([]byte, error)
 }
 
-// Marshal is json.Marshal(r), with a TextPayload written by itself.
+// Marshal is json.Marshal(r): the header written field by field, and a
+// TextPayload by itself.
 func (r *Response) Marshal() ([]byte, error) {
-	tp, ok := r.Payload.(TextPayload)
-	if !ok {
-		return json.Marshal(r)
+	b := make([]byte, 0, 2048)
+	b = append(b, `{"header":`...)
+	b = r.Header.appendJSON(b)
+	b = append(b, `,"payload":`...)
+	var err error
+	if tp, ok := r.Payload.(TextPayload); ok {
+		b, err = tp.AppendJSON(b)
+	} else {
+		var payload []byte
+		payload, err = json.Marshal(r.Payload)
+		b = append(b, payload...)
 	}
-	header, err := json.Marshal(r.Header)
 	if err != nil {
 		return nil, err
 	}
-	b := make([]byte, 0, len(header)+1024)
-	b = append(b, `{"header":`...)
-	b = append(b, header...)
-	b = append(b, `,"payload":`...)
-	if b, err = tp.AppendJSON(b); err != nil {
-		return nil, err
-	}
 	return append(b, '}'), nil
+}
+
+// appendJSON appends the header as json.Marshal writes it, field by field.
+func (h *ResponseHeader) appendJSON(b []byte) []byte {
+	str := jsonvalue.AppendMarshalledString
+	b = append(b, `{"headerVersion":`...)
+	b = strconv.AppendInt(b, int64(h.HeaderVersion), 10)
+	if h.EventName != "" {
+		b = str(append(b, `,"eventName":`...), h.EventName)
+	}
+	if h.OwnerID != "" {
+		b = str(append(b, `,"ownerId":`...), h.OwnerID)
+	}
+	b = strconv.AppendBool(append(b, `,"isErr":`...), h.IsErr)
+	b = str(append(b, `,"errCode":`...), h.ErrCode)
+	b = str(append(b, `,"licensePlate":`...), h.LicensePlate)
+	if h.ErrMsg != "" {
+		b = str(append(b, `,"errMsg":`...), h.ErrMsg)
+	}
+	if h.ExceptionName != "" {
+		b = str(append(b, `,"exceptionName":`...), h.ExceptionName)
+	}
+	if len(h.Warnings) > 0 {
+		b = append(b, `,"warnings":[`...)
+		for i, w := range h.Warnings {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = str(b, w)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
 }
 
 // OKCode is the errCode of every successful answer.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strconv"
 
+	"github.com/scwm-gateway/scwm-gateway/internal/jsonvalue"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -87,14 +88,28 @@ func (r *record) AppendJSON(dst []byte) ([]byte, error) {
 		b, err := json.Marshal(r)
 		return append(dst, b...), err
 	}
-	meta, err := json.Marshal(r.recordMeta)
-	if err != nil {
-		return nil, err
-	}
-	dst = append(dst, meta[:len(meta)-1]...)
+	dst = r.recordMeta.appendFields(dst)
 	dst = append(dst, `,"data":`...)
 	dst = appendHTMLEscaped(dst, raw)
 	return append(dst, '}'), nil
+}
+
+// appendFields appends the metadata as json.Marshal writes it, without its
+// closing brace.
+func (m *recordMeta) appendFields(b []byte) []byte {
+	str := jsonvalue.AppendMarshalledString
+	b = str(append(b, `{"id":`...), m.ID)
+	b = str(append(b, `,"objectType":`...), m.ObjectType)
+	b = str(append(b, `,"schemaId":`...), m.SchemaID)
+	b = strconv.AppendInt(append(b, `,"schemaVersion":`...), int64(m.SchemaVersion), 10)
+	b = strconv.AppendInt(append(b, `,"dataVersion":`...), m.DataVersion, 10)
+	b = str(append(b, `,"ownerId":`...), m.OwnerID)
+	b = str(append(b, `,"contextualOwnerId":`...), m.ContextualOwnerID)
+	b = str(append(b, `,"createdByUserId":`...), m.CreatedByUserID)
+	b = str(append(b, `,"lastUpdatedByUserId":`...), m.LastUpdatedByUserID)
+	b = strconv.AppendInt(append(b, `,"creationDateTime":`...), m.CreationDateTime, 10)
+	b = strconv.AppendInt(append(b, `,"lastUpdatedDateTime":`...), m.LastUpdatedDateTime, 10)
+	return str(append(b, `,"currentBaseState":`...), m.CurrentBaseState)
 }
 
 // U+2028 and U+2029, which json.Marshal escapes; stored text has them

@@ -20,8 +20,8 @@ func TestARecordWithStoredTextIsWhatMarshalWrites(t *testing.T) {
 		{"unicode": "caf\u00e9 \u2028 \u2029 \U0001F600", "escapes": "tab\t\"quote\" back\\slash\n"},
 		{},
 	} {
-		inc := &store.Incident{ID: "inc-1", ProcessType: "incident", SchemaVersion: 5, DataVersion: 2, OwnerID: "acme",
-			CreatedByUserID: "u1", LastUpdatedBy: "u2", CreatedAt: 1, LastUpdatedAt: 2, CurrentBaseState: "New", Data: data}
+		inc := &store.Incident{ID: "inc-1", ProcessType: "incident", SchemaVersion: 5, DataVersion: 2, OwnerID: "acme <&> \"co\"",
+			CreatedByUserID: "u1\n", LastUpdatedBy: "u2\u00e9", CreatedAt: -1, LastUpdatedAt: 1 << 50, CurrentBaseState: "New", Data: data}
 		want, err := (&envelope.Response{Header: envelope.ResponseHeader{HeaderVersion: 1, ErrCode: envelope.OKCode, LicensePlate: "p"},
 			Payload: newRecord(inc, "acme")}).Marshal()
 		if err != nil {

@@ -225,3 +225,6 @@ func appendString(dst []byte, s string, html bool) []byte {
 	dst = append(dst, s...)
 	return append(dst, '"')
 }
+
+// AppendMarshalledString appends s quoted as json.Marshal quotes it.
+func AppendMarshalledString(dst []byte, s string) []byte { return appendString(dst, s, true) }
