@@ -225,6 +225,9 @@ func (l *Limits) AuthAllowed(identity, addr string) error {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.fails.len() == 0 {
+		return nil // no failure anywhere to count against anyone
+	}
 	if identity == "" {
 		if l.over(now, "a\x00"+addr, l.authFailures) {
 			return l.throttledUntil(now, "a\x00"+addr, "too many failed authentications without valid credentials from this address")
@@ -291,9 +294,20 @@ func (l *Limits) AuthSucceeded(identity, addr string) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.fails.remove("p\x00" + identity + "\x00" + addr)
-	l.successes.put(identity+"\x00"+addr, now)
+	if l.fails.len() > 0 {
+		l.fails.remove("p\x00" + identity + "\x00" + addr)
+	}
+	key := identity + "\x00" + addr
+	if last, ok := l.successes.peek(key); ok && now.Sub(last) >= 0 && now.Sub(last) < successRefresh {
+		return // recorded moments ago: a day's memory loses nothing to a second
+	}
+	l.successes.put(key, now)
 }
+
+// successRefresh is how stale a recorded success may be before another
+// success from the same place records it again: most requests then cost no
+// update of the successes' order.
+const successRefresh = time.Second
 
 // lru is a map bounded to max entries that drops the least recently used
 // one when full; it is not safe for concurrent use (Limits.mu guards it).
