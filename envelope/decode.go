@@ -72,76 +72,65 @@ func (d *jsonDecoder) literal(word string) bool {
 }
 
 func (d *jsonDecoder) object() (any, bool) {
-	d.i++ // {
 	m := map[string]any{}
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == '}' {
-		d.i++
-		return m, true
-	}
-	for {
-		d.space()
+	ok := d.elements('}', func() bool {
 		if d.i >= len(d.b) || d.b[d.i] != '"' {
-			return nil, false
+			return false
 		}
 		k, ok := d.text()
 		if !ok {
-			return nil, false
+			return false
 		}
 		d.space()
 		if d.i >= len(d.b) || d.b[d.i] != ':' {
-			return nil, false
+			return false
 		}
 		d.i++
 		d.space()
 		v, ok := d.value()
-		if !ok {
-			return nil, false
-		}
 		m[k] = v // a later duplicate wins, as in encoding/json
-		d.space()
-		if d.i >= len(d.b) {
-			return nil, false
-		}
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-		case '}':
-			d.i++
-			return m, true
-		default:
-			return nil, false
-		}
-	}
+		return ok
+	})
+	return m, ok
 }
 
 func (d *jsonDecoder) array() (any, bool) {
-	d.i++ // [
 	a := []any{}
+	ok := d.elements(']', func() bool {
+		v, ok := d.value()
+		a = append(a, v)
+		return ok
+	})
+	return a, ok
+}
+
+// elements reads the members of an object or the elements of an array,
+// from its opening bracket to close, each with element, which starts at
+// the member's first byte.
+func (d *jsonDecoder) elements(close byte, element func() bool) bool {
+	d.i++ // the opening bracket
 	d.space()
-	if d.i < len(d.b) && d.b[d.i] == ']' {
+	if d.i < len(d.b) && d.b[d.i] == close {
 		d.i++
-		return a, true
+		return true
 	}
 	for {
 		d.space()
-		v, ok := d.value()
-		if !ok {
-			return nil, false
+		if !element() {
+			return false
 		}
-		a = append(a, v)
 		d.space()
 		if d.i >= len(d.b) {
-			return nil, false
+			return false
 		}
 		switch d.b[d.i] {
 		case ',':
 			d.i++
-		case ']':
+		case close:
 			d.i++
-			return a, true
+			return true
 		default:
-			return nil, false
+			return false
 		}
 	}
 }

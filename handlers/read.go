@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"strconv"
@@ -80,17 +79,17 @@ func recordData(inc *store.Incident) any {
 // AppendJSON writes the record as json.Marshal does (envelope.TextPayload),
 // its data's stored text spliced in, without the check and copy
 // json.Marshal makes of a json.RawMessage. Stored text is compact, with
-// keys in order; json.Marshal would also escape HTML characters, which the
-// store keeps as they are, so they are escaped here.
+// keys in order; the escapes json.Marshal adds when it copies text are
+// added here (jsonvalue.AppendEscapedText).
 func (r *record) AppendJSON(dst []byte) ([]byte, error) {
 	raw, ok := r.Data.(json.RawMessage)
-	if !ok || bytes.Contains(raw, lineSeparator) || bytes.Contains(raw, paragraphSeparator) {
+	if !ok {
 		b, err := json.Marshal(r)
 		return append(dst, b...), err
 	}
 	dst = r.recordMeta.appendFields(dst)
 	dst = append(dst, `,"data":`...)
-	dst = appendHTMLEscaped(dst, raw)
+	dst = jsonvalue.AppendEscapedText(dst, raw)
 	return append(dst, '}'), nil
 }
 
@@ -110,23 +109,4 @@ func (m *recordMeta) appendFields(b []byte) []byte {
 	b = strconv.AppendInt(append(b, `,"creationDateTime":`...), m.CreationDateTime, 10)
 	b = strconv.AppendInt(append(b, `,"lastUpdatedDateTime":`...), m.LastUpdatedDateTime, 10)
 	return str(append(b, `,"currentBaseState":`...), m.CurrentBaseState)
-}
-
-// U+2028 and U+2029, which json.Marshal escapes; stored text has them
-// escaped already, but a record with them takes json.Marshal's way.
-var lineSeparator, paragraphSeparator = []byte("\u2028"), []byte("\u2029")
-
-// appendHTMLEscaped appends JSON text with '<', '>' and '&' escaped as
-// json.Marshal escapes them.
-func appendHTMLEscaped(dst, text []byte) []byte {
-	for {
-		i := bytes.IndexAny(text, "<>&")
-		if i < 0 {
-			return append(dst, text...)
-		}
-		dst = append(dst, text[:i]...)
-		dst = append(dst, `\u00`...)
-		dst = append(dst, "0123456789abcdef"[text[i]>>4], "0123456789abcdef"[text[i]&0xF])
-		text = text[i+1:]
-	}
 }

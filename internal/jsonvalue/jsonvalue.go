@@ -228,3 +228,24 @@ func appendString(dst []byte, s string, html bool) []byte {
 
 // AppendMarshalledString appends s quoted as json.Marshal quotes it.
 func AppendMarshalledString(dst []byte, s string) []byte { return appendString(dst, s, true) }
+
+// AppendEscapedText appends compact JSON text with the escapes json.Marshal
+// adds when it copies text (a json.RawMessage): '<', '>' and '&', and the
+// line and paragraph separators U+2028 and U+2029, each as \uXXXX. It
+// leaves the text as it is otherwise, so it is for text already compact.
+func AppendEscapedText(dst, text []byte) []byte {
+	const hex = "0123456789abcdef"
+	start := 0
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; {
+		case c == '<' || c == '>' || c == '&':
+			dst = append(append(dst, text[start:i]...), '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			start = i + 1
+		case c == 0xE2 && i+2 < len(text) && text[i+1] == 0x80 && text[i+2]&^1 == 0xA8:
+			dst = append(append(dst, text[start:i]...), '\\', 'u', '2', '0', '2', hex[text[i+2]&0xF])
+			i += 2
+			start = i + 1
+		}
+	}
+	return append(dst, text[start:]...)
+}

@@ -193,14 +193,38 @@ func TestAppendJSONOnRandomTrees(t *testing.T) {
 	}
 }
 
-// checkMarshalled checks AppendMarshalled against json.Marshal.
+// checkMarshalled checks AppendMarshalled against json.Marshal, and
+// AppendEscapedText of v's text against json.Marshal copying that text.
 func checkMarshalled(t *testing.T, v any) {
 	t.Helper()
+	text, _ := AppendJSON(nil, v)
+	copied, err := json.Marshal(json.RawMessage(text))
+	if err != nil {
+		t.Fatalf("json.Marshal of the text of %#v: %v", v, err)
+	}
+	if got := AppendEscapedText(nil, text); string(got) != string(copied) {
+		t.Fatalf("AppendEscapedText(%s)\n got %s\nwant %s", text, got, copied)
+	}
 	got, err := AppendMarshalled(nil, v)
 	if err != nil {
 		t.Fatalf("AppendMarshalled(%#v): %v", v, err)
 	}
 	if want, _ := json.Marshal(v); string(got) != string(want) {
 		t.Fatalf("AppendMarshalled(%#v)\n got %s\nwant %s", v, got, want)
+	}
+}
+
+// Text written before the separators were escaped (by other writers) gets
+// them escaped as json.Marshal escapes them.
+func TestAppendEscapedTextEscapesRawSeparators(t *testing.T) {
+	t.Parallel()
+	for _, text := range []string{"{\"a\":\"x\u2028y\u2029z\"}", "[\"\u2028\",\"<&>\",\"\u2027\u202a\"]", "\"\xe2\x80\"", "{}"} {
+		want, err := json.Marshal(json.RawMessage(text))
+		if err != nil {
+			want = []byte(text) // not valid JSON: left as it is
+		}
+		if got := AppendEscapedText(nil, []byte(text)); string(got) != string(want) {
+			t.Errorf("AppendEscapedText(%q) = %q, want %q", text, got, want)
+		}
 	}
 }

@@ -115,11 +115,11 @@ func (p *Payload) Check(payload map[string]any) ([]string, *envelope.Error) {
 	if !keepable {
 		problems = forbiddenKeys(payload, "$", nil)
 	}
-	w := &schemaWalker{}
+	w := &schemaWalker{shapes: p.shapes}
 	if p.shapes.walk(p.compiled, payload) {
 		// A field the schema does not know: walk again, in order and
 		// with paths, for the warnings.
-		w.walk(p.compiled, payload, "$", nil)
+		w.walk(p.compiled, payload, "$")
 	}
 	var invalid []string
 	if err := p.compiled.Validate(any(payload)); err != nil {
@@ -261,66 +261,49 @@ func problemPath(problem string) string {
 	return path
 }
 
-// schemaWalker walks a payload alongside its compiled schema to canonicalize
-// enum values and to find fields the schema does not know.
+// schemaWalker walks a payload alongside its compiled schema, in key order
+// and with paths, to find fields the schema does not know; it puts enum
+// values into their canonical case on the way, as shapes.walk does. What
+// applies to each value comes from the same shapes.
 type schemaWalker struct {
+	shapes   *shapes
 	warnings []string
 }
 
-// walk visits v at path under schema s. set replaces v in its parent.
-func (w *schemaWalker) walk(s *jsonschema.Schema, v any, at string, set func(any)) {
-	applying := applicable(s, v, nil)
-	// Enum values match without regard to case and are stored canonically.
-	if str, ok := v.(string); ok {
-		for _, a := range applying {
-			if a.Enum == nil {
-				continue
-			}
-			for _, want := range a.Enum.Values {
-				if ws, ok := want.(string); ok && ws != str && strings.EqualFold(ws, str) && set != nil {
-					set(ws)
-					return
-				}
-			}
-		}
-		return
-	}
+// walk visits v at path under schema s.
+func (w *schemaWalker) walk(s *jsonschema.Schema, v any, at string) {
 	switch v := v.(type) {
 	case map[string]any:
-		known := map[string]*jsonschema.Schema{}
-		open := false // the schema says nothing of properties: any field goes
-		constrained := false
-		for _, a := range applying {
-			for name, ps := range a.Properties {
-				known[name] = ps
-				constrained = true
-			}
-			if a.AdditionalProperties != nil || len(a.PatternProperties) > 0 {
-				open = true
-			}
-		}
+		sh := w.shapes.of(s, v)
 		for _, k := range slices.Sorted(maps.Keys(v)) {
-			ps, ok := known[k]
+			ps, ok := sh.known[k]
 			if !ok {
-				if constrained && !open {
-					w.warnings = append(w.warnings, unknownField(envelope.PathChild(at, k), k, known))
+				if sh.closed {
+					w.warnings = append(w.warnings, unknownField(envelope.PathChild(at, k), k, sh.known))
 				}
 				continue
 			}
-			w.walk(ps, v[k], envelope.PathChild(at, k), func(nv any) { v[k] = nv })
+			if str, ok := v[k].(string); ok {
+				if canon, ok := w.shapes.canonical(ps, str); ok {
+					v[k] = canon
+				}
+				continue
+			}
+			w.walk(ps, v[k], envelope.PathChild(at, k))
 		}
 	case []any:
-		var items *jsonschema.Schema
-		for _, a := range applying {
-			if a.Items2020 != nil {
-				items = a.Items2020
-			}
-		}
+		items := w.shapes.of(s, v).items
 		if items == nil {
 			return
 		}
-		for i := range v {
-			w.walk(items, v[i], at+"["+strconv.Itoa(i)+"]", func(nv any) { v[i] = nv })
+		for i, e := range v {
+			if str, ok := e.(string); ok {
+				if canon, ok := w.shapes.canonical(items, str); ok {
+					v[i] = canon
+				}
+				continue
+			}
+			w.walk(items, e, at+"["+strconv.Itoa(i)+"]")
 		}
 	}
 }
@@ -630,9 +613,9 @@ func (c *shapes) of(s *jsonschema.Schema, v any) *shape {
 	return sh
 }
 
-// walk is schemaWalker.walk without paths, order or warnings: it puts enum
-// values into their canonical case and reports whether v has a field the
-// schema does not know, for which the caller walks again to say where.
+// walk puts enum values into their canonical case and reports whether v
+// has a field the schema does not know, without paths, order or warnings;
+// the caller walks again with schemaWalker to say where.
 func (c *shapes) walk(s *jsonschema.Schema, v any) (unknown bool) {
 	switch v := v.(type) {
 	case map[string]any:
@@ -670,7 +653,7 @@ func (c *shapes) walk(s *jsonschema.Schema, v any) (unknown bool) {
 }
 
 // canonical is the first enum value of s other than str that str matches
-// without regard to case, as schemaWalker.walk picks it.
+// without regard to case.
 func (c *shapes) canonical(s *jsonschema.Schema, str string) (string, bool) {
 	for _, want := range c.of(s, str).enums {
 		if want != str && strings.EqualFold(want, str) {

@@ -340,7 +340,7 @@ func (w *writer) exec(ctx context.Context, tx *sql.Tx, query string, args ...any
 func (w *writer) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
 	st, err := w.stmt(ctx, tx, query)
 	if err != nil {
-		return tx.QueryRowContext(ctx, query, args...)
+		return tx.QueryRowContext(statementContext(ctx), query, args...) // reports what failed
 	}
 	return st.QueryRowContext(statementContext(ctx), args...)
 }
