@@ -86,11 +86,10 @@ func (s *Store) InsertIncident(ctx context.Context, inc *store.Incident) error {
 			inc.ID, activity.DataVersion, activity.LicensePlate, activityText)
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	s.cacheWritten(inc, args)
-	return nil
+	// The new incident is not cached: most are not read again soon, and a
+	// copy for the cache would cost every add what one cold read costs
+	// the incidents that are.
+	return err
 }
 
 // cachedCopy is what the cache keeps of inc: its record with its data as
