@@ -182,29 +182,19 @@ func (w *worker) post(ctx context.Context, kind, key string, body []byte) outcom
 		o.errKey, o.body = kind+": transport: reading the answer: "+errClass(err), err.Error()
 		return o
 	}
-	var env struct {
-		Header struct {
-			ErrCode       string `json:"errCode"`
-			ExceptionName string `json:"exceptionName"`
-			Warnings      any    `json:"warnings"`
-		} `json:"header"`
-		Payload struct {
-			ID string `json:"id"`
-		} `json:"payload"`
-	}
-	decodeErr := json.Unmarshal(w.buf.Bytes(), &env)
-	o.warnings = env.Header.Warnings != nil
+	env, isEnvelope := readAnswer(w.buf.Bytes())
+	o.warnings = env.warnings
 	switch {
-	case decodeErr != nil:
+	case !isEnvelope:
 		o.errKey = fmt.Sprintf("%s: HTTP %d, not an envelope", kind, resp.StatusCode)
-	case resp.StatusCode != http.StatusOK || env.Header.ErrCode != "200_OK":
-		o.errKey = fmt.Sprintf("%s: HTTP %d errCode %q %s", kind, resp.StatusCode, env.Header.ErrCode, env.Header.ExceptionName)
-	case kind == "add" && env.Payload.ID == "":
+	case resp.StatusCode != http.StatusOK || env.errCode != "200_OK":
+		o.errKey = fmt.Sprintf("%s: HTTP %d errCode %q %s", kind, resp.StatusCode, env.errCode, env.exception)
+	case kind == "add" && env.id == "":
 		o.errKey = kind + ": 200_OK without payload.id"
 	default:
 		o.ok = true
 		if kind == "add" {
-			o.body = env.Payload.ID
+			o.body = env.id
 		}
 		return o
 	}
