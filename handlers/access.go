@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/internal/jsonvalue"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -99,12 +100,30 @@ func mustBeOpen(inc *store.Incident, action string) error {
 	return nil
 }
 
-// incidentName is how messages name an incident: its INC-<n>.
+// IncidentName is how messages name an incident: its INC-<n>.
 func IncidentName(inc *store.Incident) string {
-	if n, ok := inc.Data["aptBusinessObjectId"].(string); ok {
+	if n, ok := DataOf(inc)["aptBusinessObjectId"].(string); ok {
 		return n
 	}
 	return "incident"
+}
+
+// DataOf is an incident's data decoded: its Data, or its text decoded
+// where the store gave the text alone (store.DataAsText). Data the text
+// does not decode to is nil.
+func DataOf(inc *store.Incident) map[string]any {
+	if inc.Data != nil {
+		return inc.Data
+	}
+	text := inc.DataText()
+	if text == "" {
+		return nil
+	}
+	data, err := jsonvalue.DecodeObject(text)
+	if err != nil {
+		return nil
+	}
+	return data
 }
 
 // isPublic reports whether a comment or attachment with this visibilityType

@@ -13,7 +13,8 @@ import (
 // owner, or its partner once it is submitted.
 func (g *Gateway) readIncident(pt processType) HandlerFunc {
 	return func(ctx context.Context, call *Call) (any, error) {
-		inc, _, err := g.findVisible(ctx, call, pt, stringField(call.Payload, "id"), 0)
+		// The data is sent as the store keeps its text (recordData).
+		inc, _, err := g.findVisible(ctx, call, pt, stringField(call.Payload, "id"), store.DataAsText)
 		if err != nil {
 			return nil, err
 		}

@@ -113,13 +113,18 @@ func mapIdentity(m map[string]any) unsafe.Pointer {
 }
 
 // Include is what FindIncident loads besides the record: none, one or both
-// of WithComments and WithActivities, joined with |.
+// of WithComments and WithActivities, joined with |, and DataAsText.
 type Include uint8
 
-// What FindIncident can load besides the record.
+// What FindIncident can load besides the record, and how.
 const (
 	WithComments   Include = 1 << iota // the comments
 	WithActivities                     // the activity history
+	// DataAsText lets FindIncident leave Data nil and give the data as
+	// the store keeps its text (Incident.DataText), for a caller that
+	// only sends it on: a store that keeps the text then decodes
+	// nothing. A store that does not keeps filling Data.
+	DataAsText
 )
 
 // Comment is a comment on an incident, with its attachments' metadata.

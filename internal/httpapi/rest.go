@@ -287,7 +287,7 @@ type restIncident struct {
 }
 
 func newRestIncident(inc *store.Incident) *restIncident {
-	d := inc.Data
+	d := handlers.DataOf(inc)
 	text := func(k string) string { s, _ := d[k].(string); return s }
 	tags := d["tags"]
 	if tags == nil {

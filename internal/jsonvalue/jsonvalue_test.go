@@ -180,6 +180,7 @@ func TestAppendJSONOnRandomTrees(t *testing.T) {
 		}
 		return text()
 	}
+	decoded := 0
 	for range 2000 {
 		v := tree(0)
 		got, err := AppendJSON(nil, v)
@@ -190,6 +191,36 @@ func TestAppendJSONOnRandomTrees(t *testing.T) {
 			t.Fatalf("AppendJSON(%#v)\n got %s\nwant %s", v, got, want)
 		}
 		checkMarshalled(t, v)
+		checkDecode(t, got)
+		if _, ok := DecodeKept(got); ok {
+			decoded++
+		}
+	}
+	// Escapes and bytes that are not UTF-8 are left to encoding/json; the
+	// rest must be decoded here, or the fast path is never taken.
+	if decoded < 500 {
+		t.Errorf("DecodeKept decoded %d of 2000 texts itself", decoded)
+	}
+}
+
+// checkDecode checks Decode and DecodeKept against encoding/json on text:
+// what they decode is what encoding/json decodes (with UseNumber, and
+// then in the kept form).
+func checkDecode(t *testing.T, text []byte) {
+	t.Helper()
+	var want any
+	dec := json.NewDecoder(bytes.NewReader(text))
+	dec.UseNumber()
+	wantErr := dec.Decode(&want)
+	if got, ok := Decode(text); ok {
+		if wantErr != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("Decode(%s) = %#v; encoding/json gives %#v (%v)", text, got, want, wantErr)
+		}
+	}
+	if got, ok := DecodeKept(text); ok {
+		if wantErr != nil || !reflect.DeepEqual(got, Plain(want)) {
+			t.Fatalf("DecodeKept(%s) = %#v; encoding/json gives %#v (%v)", text, got, Plain(want), wantErr)
+		}
 	}
 }
 

@@ -8,9 +8,12 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
-// incidentCache keeps recently read and written incidents (their records,
-// without comments and history) in memory, bounded in bytes, so that a read
-// of a busy incident costs no decoding of its data.
+// incidentCache keeps recently read and written incident records (without
+// comments and history) in memory, bounded in bytes. A record is kept with
+// its data's text and no decoded Data: a read sends the text as it is, a
+// change decodes it, and text is memory the garbage collector does not
+// scan, however much of it the cache holds, where decoded maps would be
+// scanned at every collection.
 //
 // It is coherent because one process owns the data directory (the lock) and
 // every write of an incident passes through this store: a write marks the
@@ -34,42 +37,16 @@ type cacheEntry struct {
 	size int64
 }
 
-// entryOverhead is what an entry costs besides its data: the record's
-// fields, the map and list entries.
+// entryOverhead is what an entry costs besides its data's text: the
+// record's fields, the map and list entries.
 const entryOverhead = 512
-
-// heapBytes estimates the memory a decoded JSON value takes on the heap:
-// what the cache counts, since that, not the value's text, is what the
-// garbage collector scans. A map entry costs its key, an interface and the
-// map's own share; a number or a bool in an interface its box; a string
-// its bytes and header.
-func heapBytes(v any) int64 {
-	switch v := v.(type) {
-	case map[string]any:
-		n := int64(48)
-		for k, e := range v {
-			n += 16 + int64(len(k)) + 16 + 24 + heapBytes(e)
-		}
-		return n
-	case []any:
-		n := int64(24 + 16*cap(v))
-		for _, e := range v {
-			n += heapBytes(e)
-		}
-		return n
-	case string:
-		return 16 + int64(len(v))
-	case nil:
-		return 0
-	}
-	return 8
-}
 
 func newIncidentCache(maxBytes int64) *incidentCache {
 	return &incidentCache{max: maxBytes, entries: map[string]*list.Element{}, lru: list.New(), seed: maphash.MakeSeed()}
 }
 
-// get returns the cached incident; callers must not modify it.
+// get returns the cached record (Data nil, its text in DataText); callers
+// must not modify it.
 func (c *incidentCache) get(id string) (*store.Incident, bool) {
 	if c == nil {
 		return nil, false
@@ -123,7 +100,7 @@ func (c *incidentCache) put(inc *store.Incident) {
 }
 
 func (c *incidentCache) store(inc *store.Incident) {
-	size := heapBytes(inc.Data) + int64(inc.DataTextBytes()) + entryOverhead
+	size := int64(inc.DataTextBytes()) + entryOverhead
 	if size > c.max/16 {
 		// One incident may not take a large share of the cache.
 		c.drop(inc.ID)

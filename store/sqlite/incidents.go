@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/scwm-gateway/scwm-gateway/internal/jsonvalue"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -30,6 +29,19 @@ func incidentArgs(inc *store.Incident) ([]any, error) {
 
 // scanIncident reads a row of incidentColumns.
 func scanIncident(row interface{ Scan(...any) error }) (*store.Incident, error) {
+	inc, err := scanRecord(row)
+	if err != nil {
+		return nil, err
+	}
+	if err := decodeInto(inc); err != nil {
+		return nil, err
+	}
+	return inc, nil
+}
+
+// scanRecord reads a row of incidentColumns without decoding its data: the
+// record has the data's text (DataText) and no Data.
+func scanRecord(row interface{ Scan(...any) error }) (*store.Incident, error) {
 	var inc store.Incident
 	var data string
 	err := row.Scan(&inc.ID, &inc.Dataspace, &inc.OwnerID, &inc.NetworkID, &inc.ProcessType, &inc.SchemaVersion,
@@ -38,11 +50,20 @@ func scanIncident(row interface{ Scan(...any) error }) (*store.Incident, error) 
 	if err != nil {
 		return nil, err
 	}
-	if inc.Data, err = decodeData(data); err != nil {
-		return nil, fmt.Errorf("decode the data of incident %s: %w", inc.ID, err)
-	}
 	inc.SetDataText(data)
 	return &inc, nil
+}
+
+// decodeInto fills the Data of a record of scanRecord from its text.
+func decodeInto(inc *store.Incident) error {
+	text := inc.DataText()
+	data, err := decodeData(text)
+	if err != nil {
+		return fmt.Errorf("decode the data of incident %s: %w", inc.ID, err)
+	}
+	inc.Data = data
+	inc.SetDataText(text)
+	return nil
 }
 
 // InsertIncident stores a new incident (DataVersion 1) with the comments
@@ -86,52 +107,32 @@ func (s *Store) InsertIncident(ctx context.Context, inc *store.Incident) error {
 			inc.ID, activity.DataVersion, activity.LicensePlate, activityText)
 		return err
 	})
-	// The new incident is not cached: most are not read again soon, and a
-	// copy for the cache would cost every add what one cold read costs
-	// the incidents that are.
-	return err
-}
-
-// cachedCopy is what the cache keeps of inc: its record with its data as
-// the database holds it (so that a value reads back the same, of the same
-// type, from the cache as from the database), without comments and
-// history. The data is copied as it decodes (jsonvalue.CopyAsStored), or
-// decoded from the text just written where that cannot tell.
-func cachedCopy(inc *store.Incident, dataText string) (*store.Incident, error) {
-	c := *inc
-	c.Comments, c.Activities = nil, nil
-	if data, ok := jsonvalue.CopyAsStored(inc.Data); ok && inc.Data != nil {
-		c.Data = data.(map[string]any)
-	} else {
-		data, err := decodeData(dataText)
-		if err != nil {
-			return nil, err
-		}
-		c.Data = data
+	if err != nil {
+		return err
 	}
-	c.SetDataText(dataText)
-	return &c, nil
+	s.cacheWritten(inc, args)
+	return nil
 }
 
-// cacheWritten caches the record a write just stored; the data's text is
-// the last of its incidentArgs.
+// cacheWritten caches the record a write just stored, as the cache keeps
+// records (incidentCache): with the data's text, the last of its
+// incidentArgs, and no Data.
 func (s *Store) cacheWritten(inc *store.Incident, args []any) {
 	if s.cache == nil {
 		return
 	}
-	if c, err := cachedCopy(inc, args[len(args)-1].(string)); err == nil {
-		s.cache.put(c)
-	}
+	c := *inc
+	c.Data, c.Comments, c.Activities = nil, nil, nil
+	c.SetDataText(args[len(args)-1].(string))
+	s.cache.put(&c)
 }
 
 // FindIncident returns the incident with this id in this dataspace, or
-// ErrNotFound. with selects whether comments and history are returned too.
-//
-// Callers must not modify the Data of what it returns: it may be shared
-// with the cache.
+// ErrNotFound. with selects whether comments and history are returned too,
+// and whether the data may come as its text alone (store.DataAsText).
 func (s *Store) FindIncident(ctx context.Context, dataspace, id string, with store.Include) (*store.Incident, error) {
 	inc, ok := s.cache.get(id)
-	if !ok || with != 0 {
+	if !ok || with&^store.DataAsText != 0 {
 		// A cached record costs no database operation; the rest does.
 		var cancel context.CancelFunc
 		ctx, cancel = s.operation(ctx)
@@ -143,7 +144,7 @@ func (s *Store) FindIncident(ctx context.Context, dataspace, id string, with sto
 		if err != nil {
 			return nil, store.Wrap("find incident", s.classify(err))
 		}
-		found, err := scanIncident(row)
+		found, err := scanRecord(row)
 		if err != nil {
 			return nil, store.Wrap("find incident", s.classify(err))
 		}
@@ -154,6 +155,11 @@ func (s *Store) FindIncident(ctx context.Context, dataspace, id string, with sto
 		return nil, fmt.Errorf("find incident: %w", store.ErrNotFound)
 	}
 	out := *inc
+	if with&store.DataAsText == 0 {
+		if err := decodeInto(&out); err != nil {
+			return nil, err
+		}
+	}
 	if with&store.WithComments != 0 {
 		comments, err := s.allComments(ctx, id)
 		if err != nil {

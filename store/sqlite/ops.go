@@ -111,16 +111,7 @@ func fromJSONText(text string, v any) error {
 }
 
 // decodeData decodes an incident's data.
-func decodeData(text string) (map[string]any, error) {
-	var m map[string]any
-	if err := fromJSONText(text, &m); err != nil {
-		return nil, err
-	}
-	if m == nil {
-		return map[string]any{}, nil
-	}
-	return jsonvalue.Plain(m).(map[string]any), nil
-}
+func decodeData(text string) (map[string]any, error) { return jsonvalue.DecodeObject(text) }
 
 // decodeComment decodes a comment kept as JSON text.
 func decodeComment(text string) (store.Comment, error) {

@@ -48,7 +48,7 @@ type Config struct {
 	// DefaultMinFreeBytes.
 	MinFreeBytes uint64
 	// CacheBytes bounds the memory of the incident cache, counted as the
-	// heap its decoded incidents take (heapBytes); zero means
+	// text of the records it keeps; zero means
 	// DefaultCacheBytes, negative turns the cache off.
 	CacheBytes int64
 	// Now is the store's clock (creation and revocation times); nil is

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/scwm-gateway/scwm-gateway/internal/jsonvalue"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -14,9 +15,21 @@ func testInsertFindIncident(t *testing.T, s *suite) {
 	want := sampleIncident("inc-1")
 	comments, activities := stored(want)
 
-	for _, with := range []store.Include{0, store.WithComments, store.WithActivities, store.WithComments | store.WithActivities} {
+	for _, with := range []store.Include{0, store.WithComments, store.WithActivities, store.WithComments | store.WithActivities,
+		store.DataAsText, store.DataAsText | store.WithComments} {
 		what := fmt.Sprintf("FindIncident with %b", with)
 		got := findIncident(t, st, "inc-1", with)
+		if with&store.DataAsText != 0 && got.Data == nil {
+			// The store gave the data as its text: it is the text of the
+			// data written.
+			data, err := jsonvalue.DecodeObject(got.DataText())
+			if err != nil || got.DataText() == "" {
+				t.Fatalf("%s: no Data, and its text %q does not decode (%v)", what, got.DataText(), err)
+			}
+			got.Data = data
+		} else if got.Data == nil {
+			t.Fatalf("%s: no Data", what)
+		}
 		wantComments, wantActivities := []store.Comment(nil), []store.Activity(nil)
 		if with&store.WithComments != 0 {
 			wantComments = comments
