@@ -3,7 +3,9 @@
 // and other numbers as float64, with strings, booleans and nil as they are.
 // Payloads decoded with json.Number and documents read through the MongoDB
 // driver (whose arrays are bson.A) are turned into that form here, so that
-// what is written, what is cached and what is read back compare equal.
+// what is written, what is cached and what is read back compare equal. JSON
+// text is read (Decode, DecodeKept) and written (AppendJSON) here too,
+// without reflection, as encoding/json reads and writes it.
 //
 // It knows nothing of envelopes, incidents or stores.
 package jsonvalue
@@ -14,7 +16,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -28,45 +29,6 @@ func Copy(v any) any { return kept(v, true) }
 // such as a number or a bson.A). It is for data nobody else holds, such as
 // a document just decoded.
 func Plain(v any) any { return kept(v, false) }
-
-// CopyAsStored returns a deep copy of v equal to what decoding v's JSON
-// text gives in the kept form, without encoding or decoding: what a store
-// that keeps the text caches of what it wrote. ok is false when v holds
-// something whose decoded form differs in a way this does not reproduce
-// (a type outside the kept form, a whole float64, which reads back as an
-// int64, text that is not valid UTF-8); the caller then decodes the text.
-func CopyAsStored(v any) (out any, ok bool) {
-	switch v := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(v))
-		for k, e := range v {
-			if !utf8.ValidString(k) {
-				return nil, false
-			}
-			if m[k], ok = CopyAsStored(e); !ok {
-				return nil, false
-			}
-		}
-		return m, true
-	case []any:
-		a := make([]any, len(v))
-		for i, e := range v {
-			if a[i], ok = CopyAsStored(e); !ok {
-				return nil, false
-			}
-		}
-		return a, true
-	case string:
-		return v, utf8.ValidString(v)
-	case int64, bool, nil:
-		return v, true
-	case float64:
-		return v, v != math.Trunc(v)
-	case json.Number:
-		return number(v), true
-	}
-	return nil, false
-}
 
 // kept converts v into the kept form, into fresh maps and slices when
 // fresh is set and into v's own otherwise.

@@ -59,48 +59,6 @@ func TestCopySharesNothingAndPlainReuses(t *testing.T) {
 	}
 }
 
-// What CopyAsStored gives equals what the value's JSON text decodes to,
-// or it says it cannot tell.
-func TestCopyAsStoredIsTheDecodedText(t *testing.T) {
-	t.Parallel()
-	decoded := func(v any) any {
-		b, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out any
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.UseNumber()
-		if err := dec.Decode(&out); err != nil {
-			t.Fatal(err)
-		}
-		return Plain(out)
-	}
-	same := map[string]any{
-		"int": int64(-7), "float": 1.25, "text": "x \u00e9 <&>", "yes": true, "none": nil,
-		"list": []any{int64(1), map[string]any{"n": "2"}, []any{}}, "empty": map[string]any{}, "number": json.Number("12"),
-	}
-	got, ok := CopyAsStored(same)
-	if !ok {
-		t.Fatal("CopyAsStored refused a value in the kept form")
-	}
-	if want := decoded(same); !reflect.DeepEqual(got, want) {
-		t.Errorf("CopyAsStored = %#v, the text decodes to %#v", got, want)
-	}
-	got.(map[string]any)["list"].([]any)[1].(map[string]any)["n"] = "changed"
-	if same["list"].([]any)[1].(map[string]any)["n"] != "2" {
-		t.Error("the copy shares a map with the original")
-	}
-	for name, v := range map[string]any{
-		"whole float": map[string]any{"f": float64(3)}, "int": []any{3}, "typed slice": map[string]any{"s": []string{"a"}},
-		"invalid text": map[string]any{"s": "\xff"}, "invalid key": map[string]any{"\xff": "v"},
-	} {
-		if _, ok := CopyAsStored(v); ok {
-			t.Errorf("%s: CopyAsStored copied a value whose text decodes differently: %#v", name, decoded(v))
-		}
-	}
-}
-
 // marshalled is v as an encoding/json Encoder writes it with HTML escaping
 // off.
 func marshalled(t *testing.T, v any) string {
