@@ -2,6 +2,8 @@ package jsonvalue
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"strings"
 	"unicode/utf8"
 )
@@ -225,6 +227,9 @@ func DecodeObject(text string) (map[string]any, error) {
 	dec.UseNumber()
 	if err := dec.Decode(&m); err != nil {
 		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the JSON object")
 	}
 	if m == nil {
 		return map[string]any{}, nil

@@ -217,3 +217,26 @@ func TestAppendEscapedTextEscapesRawSeparators(t *testing.T) {
 		}
 	}
 }
+
+// DecodeObject decodes what it decodes itself and what it leaves to
+// encoding/json alike, in the kept form; null is an empty object, and text
+// that is not an object is an error.
+func TestDecodeObject(t *testing.T) {
+	t.Parallel()
+	for text, want := range map[string]map[string]any{
+		`{"a":1,"b":[1.5,"x"],"c":{"d":null}}`: {"a": int64(1), "b": []any{1.5, "x"}, "c": map[string]any{"d": nil}},
+		`{"quote":"say \"hi\"","n":12}`:        {"quote": `say "hi"`, "n": int64(12)},
+		`{"ctl":"a\u0001b","sep":"\u2028"}`:    {"ctl": "a\u0001b", "sep": "\u2028"},
+		`null`:                                 {},
+	} {
+		got, err := DecodeObject(text)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("DecodeObject(%s) = %#v, %v; want %#v", text, got, err, want)
+		}
+	}
+	for _, text := range []string{`[1,2]`, `"text"`, `{"a":`, `{"a":1} {}`, ``} {
+		if got, err := DecodeObject(text); err == nil {
+			t.Errorf("DecodeObject(%q) = %#v, no error", text, got)
+		}
+	}
+}
