@@ -3,6 +3,7 @@ package schema
 import (
 	"encoding/json"
 	"math/big"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -202,11 +203,12 @@ func (n *quickNode) valid(v any, depth int) bool {
 	case json.Number:
 		i, err := strconv.ParseInt(string(v), 10, 64)
 		if err != nil {
-			if n.types&quickNumber == 0 || n.hasMin || n.hasMax || n.hasEnum || !n.subschemasAdmitAnyNumber() {
+			if n.types&quickNumber == 0 || n.hasMin || n.hasMax || n.hasEnum || n.ref != nil || len(n.allOf) > 0 || len(n.anyOf) > 0 {
 				return false
 			}
 			// A number the quick check cannot read, under a schema that
-			// takes any number without bound.
+			// takes any number without bound and has no subschema that
+			// could say more.
 			return true
 		}
 		kind, num = quickInteger, i
@@ -222,33 +224,23 @@ func (n *quickNode) valid(v any, depth int) bool {
 	}
 	if n.hasEnum {
 		str, ok := v.(string)
-		if !ok || !containsString(n.enum, str) {
+		if !ok || !slices.Contains(n.enum, str) {
 			return false
 		}
 	}
 	switch kind {
 	case quickString:
-		if n.minLength >= 0 || n.maxLength >= 0 {
-			str := v.(string)
-			// A string has at least one rune per four bytes and at most
-			// one per byte, which settles most bounds without counting.
-			runes := -1
-			if n.minLength >= 0 && len(str) < n.minLength {
+		// A string has at most one rune per byte and at least one per four
+		// bytes, which settles most bounds without counting (minLength
+		// is -1 when absent).
+		str := v.(string)
+		if n.minLength > len(str) {
+			return false
+		}
+		if n.minLength > (len(str)+3)/4 || n.maxLength >= 0 && len(str) > n.maxLength {
+			runes := utf8.RuneCountInString(str)
+			if runes < n.minLength || n.maxLength >= 0 && runes > n.maxLength {
 				return false
-			}
-			if n.minLength >= 0 && (len(str)+3)/4 < n.minLength {
-				runes = utf8.RuneCountInString(str)
-				if runes < n.minLength {
-					return false
-				}
-			}
-			if n.maxLength >= 0 && len(str) > n.maxLength {
-				if runes < 0 {
-					runes = utf8.RuneCountInString(str)
-				}
-				if runes > n.maxLength {
-					return false
-				}
 			}
 		}
 	case quickInteger:
@@ -295,20 +287,4 @@ func (n *quickNode) valid(v any, depth int) bool {
 		return false
 	}
 	return true
-}
-
-// subschemasAdmitAnyNumber reports whether n's $ref, allOf and anyOf say
-// nothing about a number: for a number the quick check cannot read, the
-// only proof it accepts is that nothing asserts anything about it.
-func (n *quickNode) subschemasAdmitAnyNumber() bool {
-	return n.ref == nil && len(n.allOf) == 0 && len(n.anyOf) == 0
-}
-
-func containsString(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

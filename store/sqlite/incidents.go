@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/scwm-gateway/scwm-gateway/internal/jsonvalue"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -57,7 +58,7 @@ func scanRecord(row interface{ Scan(...any) error }) (*store.Incident, error) {
 // decodeInto fills the Data of a record of scanRecord from its text.
 func decodeInto(inc *store.Incident) error {
 	text := inc.DataText()
-	data, err := decodeData(text)
+	data, err := jsonvalue.DecodeObject(text)
 	if err != nil {
 		return fmt.Errorf("decode the data of incident %s: %w", inc.ID, err)
 	}

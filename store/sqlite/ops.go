@@ -110,9 +110,6 @@ func fromJSONText(text string, v any) error {
 	return dec.Decode(v)
 }
 
-// decodeData decodes an incident's data.
-func decodeData(text string) (map[string]any, error) { return jsonvalue.DecodeObject(text) }
-
 // decodeComment decodes a comment kept as JSON text.
 func decodeComment(text string) (store.Comment, error) {
 	var c store.Comment
