@@ -24,6 +24,9 @@ type binary struct {
 	Label   string `json:"label"`
 	Path    string `json:"path"`
 	Version string `json:"version"`
+	// limitFlags turn off the binary's rate limits: every gateway has
+	// --rate-limit, later ones --company-rate-limit too.
+	limitFlags []string
 }
 
 // resolveBinaries returns the binaries of a run: --gateway-bin (or the
@@ -45,6 +48,10 @@ func resolveBinaries(ctx context.Context, gatewayBin, compareBin, tmp string, pr
 			return nil, fmt.Errorf("gateway binary: %w", err)
 		}
 		bins[i].Version = binaryVersion(ctx, bins[i].Path)
+		bins[i].limitFlags = []string{"--rate-limit", "0"}
+		if supportsServeFlag(ctx, bins[i].Path, "company-rate-limit") {
+			bins[i].limitFlags = append(bins[i].limitFlags, "--company-rate-limit", "0")
+		}
 	}
 	return bins, nil
 }
@@ -68,6 +75,15 @@ func supportsCommand(ctx context.Context, bin, name string) bool {
 	defer cancel()
 	out, _ := exec.CommandContext(ctx, bin, name, "-h").CombinedOutput()
 	return !strings.Contains(string(out), fmt.Sprintf("unknown command %q", name))
+}
+
+// supportsServeFlag reports whether the gateway binary's serve command
+// lists the flag name in its usage.
+func supportsServeFlag(ctx context.Context, bin, name string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, bin, "serve", "-h").CombinedOutput()
+	return strings.Contains(string(out), "-"+name+" ")
 }
 
 // gateway is one gateway binary run as `serve` on a data directory of its
@@ -109,8 +125,8 @@ func (g *gateway) start(ctx context.Context) (time.Duration, error) {
 			}
 			g.addr = addr
 		}
-		args := append([]string{"serve", "--addr", g.addr, "--data-dir", g.dataDir, "--seed", g.seed.path,
-			"--rate-limit", "0", "--company-rate-limit", "0"}, g.flags...)
+		args := append([]string{"serve", "--addr", g.addr, "--data-dir", g.dataDir, "--seed", g.seed.path}, g.bin.limitFlags...)
+		args = append(args, g.flags...)
 		started := time.Now()
 		c, err := spawn("gateway "+g.bin.Label, g.bin.Path, g.env, "", g.hook, args...)
 		if err != nil {

@@ -84,7 +84,7 @@ func runPhases(ctx context.Context, args []string, getenv func(string) string, s
 	rep := &report{
 		Machine: machine{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, NumCPU: runtime.NumCPU(), GoVersion: runtime.Version()},
 		Params: params{Clients: cfg.clients, WarmupS: cfg.warmup.Seconds(), DurationS: cfg.duration.Seconds(),
-			Target: "self-started gateways (embedded store), log level info, --rate-limit 0 --company-rate-limit 0"},
+			Target: "self-started gateways (embedded store), log level info, --rate-limit 0 (and --company-rate-limit 0 where the binary has it)"},
 	}
 	for _, p := range cfg.phases {
 		desc := p.name
