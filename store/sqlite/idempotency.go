@@ -29,7 +29,7 @@ func idempotencyArgs(r *store.IdempotencyRecord) []any {
 }
 
 // claims are the idempotency keys claimed by requests in flight whose
-// claim is not yet known to be in the database. A claim costs no write of
+// answer is not yet known to be in the database. A claim costs no write of
 // its own: it is recorded in the transaction of its request's first change
 // (a write whose context carries store.WithClaim), or with its answer
 // (Finish) if the request changes nothing. A crash before either forgets
@@ -42,12 +42,22 @@ type claims struct {
 	// another; none is held while waiting for the writer.
 	stripes [64]sync.Mutex
 	mu      sync.Mutex
-	pending map[string]*store.IdempotencyRecord
+	pending map[string]*pendingClaim
 	seed    maphash.Seed
 }
 
+// pendingClaim is a claim in memory, and whether a committed batch holds
+// it already.
+type pendingClaim struct {
+	rec store.IdempotencyRecord
+	// stored says that a committed batch wrote the claim (with its
+	// request's first change): its answer then rewrites only the answer's
+	// columns (answerRows), leaving the key's indexes as they are.
+	stored bool
+}
+
 func newClaims() *claims {
-	return &claims{pending: map[string]*store.IdempotencyRecord{}, seed: maphash.MakeSeed()}
+	return &claims{pending: map[string]*pendingClaim{}, seed: maphash.MakeSeed()}
 }
 
 func (c *claims) stripe(key string) *sync.Mutex {
@@ -59,24 +69,48 @@ func (c *claims) get(key string) *store.IdempotencyRecord {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if p := c.pending[key]; p != nil {
-		cp := *p
+		cp := p.rec
 		return &cp
 	}
 	return nil
 }
 
+// put makes rec the pending claim of its key. A claim of the same request
+// (the same plate) stays stored if it was.
 func (c *claims) put(rec *store.IdempotencyRecord) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	cp := *rec
-	c.pending[rec.Key] = &cp
+	p := c.pending[rec.Key]
+	stored := p != nil && p.stored && p.rec.LicensePlate == rec.LicensePlate
+	c.pending[rec.Key] = &pendingClaim{rec: *rec, stored: stored}
+}
+
+// isStored reports whether the pending claim of key under plate is in the
+// database already.
+func (c *claims) isStored(key, plate string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.pending[key]
+	return p != nil && p.stored && p.rec.LicensePlate == plate
+}
+
+// committed marks the pending claims among rows, written by a batch that
+// committed, as stored.
+func (c *claims) committed(rows []sideRow) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range rows {
+		if p := c.pending[r.rec.Key]; p != nil && p.rec.LicensePlate == r.rec.LicensePlate {
+			p.stored = true
+		}
+	}
 }
 
 // drop forgets the pending claim of key if it is plate's.
 func (c *claims) drop(key, plate string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if p := c.pending[key]; p != nil && p.LicensePlate == plate {
+	if p := c.pending[key]; p != nil && p.rec.LicensePlate == plate {
 		delete(c.pending, key)
 	}
 }
@@ -109,8 +143,16 @@ const upsertClaim = "INSERT INTO idempotency (" + idempotencyColumns + ") VALUES
 func (s *Store) recordClaim(rec *store.IdempotencyRecord) {
 	if rec != nil && s.writer != nil {
 		s.noteKey(rec.Key)
-		s.writer.addSide(rec)
+		s.writer.addSide(sideRow{rec: rec})
 	}
+}
+
+// sideRow is an idempotency record the writer writes at the start of a
+// batch: whole (a claim, or the answer of a claim not in the database), or
+// only its answer's columns, over the claim a committed batch wrote.
+type sideRow struct {
+	rec        *store.IdempotencyRecord
+	answerOnly bool
 }
 
 // noteKey tells the key filter that key is about to be written, before it
@@ -125,20 +167,41 @@ func (s *Store) noteKey(key string) {
 // prepared once (writer.prepared), serve every batch.
 const sideRows = 256
 
-// flushSide writes the writer's side records in multi-row statements, in
-// order, so that a claim and its answer in one batch leave the answer.
-func (s *Store) flushSide(ctx context.Context, tx *sql.Tx, rows []*store.IdempotencyRecord) error {
+// flushSide writes the writer's side records in multi-row statements:
+// the whole records first, in order, so that a claim and its answer in one
+// batch leave the answer; then the answers over claims already stored
+// (which no whole record of the same request follows: an answer is its
+// request's last record).
+func (s *Store) flushSide(ctx context.Context, tx *sql.Tx, rows []sideRow) error {
+	whole := make([]*store.IdempotencyRecord, 0, len(rows))
+	var answers []*store.IdempotencyRecord
+	for _, r := range rows {
+		if r.answerOnly {
+			answers = append(answers, r.rec)
+		} else {
+			whole = append(whole, r.rec)
+		}
+	}
+	if err := s.flushRows(ctx, tx, whole, upsertRows, idempotencyArgs); err != nil {
+		return err
+	}
+	return s.flushRows(ctx, tx, answers, answerRows, answerArgs)
+}
+
+// flushRows writes rows in statements of query(n) for powers of two n, each
+// row's arguments given by args.
+func (s *Store) flushRows(ctx context.Context, tx *sql.Tx, rows []*store.IdempotencyRecord,
+	query func(n int) string, args func(*store.IdempotencyRecord) []any) error {
 	for len(rows) > 0 {
 		n := sideRows
 		for n > len(rows) {
 			n /= 2
 		}
-		query := upsertRows(n)
-		args := make([]any, 0, n*10)
+		var all []any
 		for _, r := range rows[:n] {
-			args = append(args, idempotencyArgs(r)...)
+			all = append(all, args(r)...)
 		}
-		if _, err := s.writer.exec(ctx, tx, query, args...); err != nil {
+		if _, err := s.writer.exec(ctx, tx, query(n), all...); err != nil {
 			return err
 		}
 		rows = rows[n:]
@@ -150,6 +213,19 @@ func (s *Store) flushSide(ctx context.Context, tx *sql.Tx, rows []*store.Idempot
 func upsertRows(n int) string {
 	values := strings.Repeat(",(?,?,?,?,?,?,?,?,?,?)", n)[1:]
 	return strings.Replace(upsertClaim, "VALUES (?,?,?,?,?,?,?,?,?,?)", "VALUES "+values, 1)
+}
+
+// answerRows writes the answers of n claims in the database, by key and
+// on condition of the plate: only columns no index holds, so that the
+// key's and the expiry's index entries stay as they are.
+func answerRows(n int) string {
+	values := strings.Repeat(",(?,?,?,?,?)", n)[1:]
+	return `UPDATE idempotency SET state = v.column3, status = v.column4, body = v.column5
+	FROM (VALUES ` + values + `) AS v WHERE idempotency.key = v.column1 AND idempotency.license_plate = v.column2`
+}
+
+func answerArgs(r *store.IdempotencyRecord) []any {
+	return []any{r.Key, r.LicensePlate, r.State, r.Status, r.Body}
 }
 
 // ClaimIdempotencyKey records rec as the claim of its key (in memory until
@@ -228,8 +304,13 @@ func (s *Store) FinishIdempotencyKey(ctx context.Context, key, plate string, sta
 		}
 		done := *p
 		done.State, done.Status, done.Body = store.IdempotencyDone, status, body
+		stored := s.claims.isStored(key, plate)
 		s.claims.put(&done)
-		s.recordClaim(&done)
+		if stored {
+			s.writer.addSide(sideRow{rec: &done, answerOnly: true})
+		} else {
+			s.recordClaim(&done)
+		}
 		// A batch must run for the answer to be written: a write of
 		// nothing makes sure one does.
 		s.writer.submit(func(context.Context, *sql.Tx) error { return nil }, func(error) {

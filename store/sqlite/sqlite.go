@@ -204,8 +204,14 @@ func (s *Store) dsn(extra ...string) string {
 
 func (s *Store) open(ctx context.Context) error {
 	// The writer never checkpoints (wal_autocheckpoint 0): the
-	// checkpointer does, on a connection of its own.
-	writes, err := sql.Open("sqlite", s.dsn("wal_autocheckpoint(0)")+"&_txlock=immediate")
+	// checkpointer does, on a connection of its own. Its statement
+	// journals stay in memory (temp_store MEMORY): a statement that writes
+	// several rows inside a batch, such as the idempotency records'
+	// upsert, journals the pages it changes so that it can be undone
+	// alone, and past a small size SQLite would spill that journal into a
+	// temporary file, opened, written and closed again in every batch.
+	// A batch's journal is bounded by the batch (maxBatch writes).
+	writes, err := sql.Open("sqlite", s.dsn("wal_autocheckpoint(0)", "temp_store(MEMORY)")+"&_txlock=immediate")
 	if err != nil {
 		return fmt.Errorf("open %s: %w", s.path, err)
 	}
@@ -214,11 +220,13 @@ func (s *Store) open(ctx context.Context) error {
 	writes.SetConnMaxLifetime(0)
 	writes.SetConnMaxIdleTime(0)
 	s.writes = writes
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
+	// A migration copies what it changes, which takes as long as the
+	// data is big: it has no operation timeout.
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
 	reads, err := sql.Open("sqlite", s.dsn("query_only(1)"))
 	if err != nil {
 		return fmt.Errorf("open %s: %w", s.path, err)
@@ -239,7 +247,7 @@ func (s *Store) open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open %s: %w", s.path, s.classify(err))
 	}
-	w.flushSide = s.flushSide
+	w.flushSide, w.sideCommitted = s.flushSide, s.claims.committed
 	s.checkpointer = newCheckpointer(checkpoints, s.checkpointPause, w.checkpointPassed, s.checkpointed)
 	w.committed = s.checkpointer.committed
 	s.writer = w
@@ -275,13 +283,35 @@ func (s *Store) migrate(ctx context.Context) error {
 	if version == schemaVersion {
 		return nil // the layout is in place: opening writes nothing
 	}
-	if _, err := s.writes.ExecContext(ctx, schema); err != nil {
-		return fmt.Errorf("create the tables of %s: %w", s.path, s.classify(err))
+	if version == 0 {
+		// A new database, or one whose tables are still missing.
+		return s.inTransaction(ctx, "create the tables of "+s.path, schema, schemaVersion)
 	}
-	if version < schemaVersion {
-		if _, err := s.writes.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
-			return fmt.Errorf("open %s: %w", s.path, s.classify(err))
+	for v := version + 1; v <= schemaVersion; v++ {
+		if err := s.inTransaction(ctx, fmt.Sprintf("bring the layout of %s to version %d", s.path, v), migrations[v], v); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// inTransaction runs the statements of script and sets the layout's
+// version to version, all in one transaction: a database is at one
+// version or the next, never between.
+func (s *Store) inTransaction(ctx context.Context, what, script string, version int) error {
+	tx, err := s.writes.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, s.classify(err))
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op once committed
+	if _, err := tx.ExecContext(ctx, script); err != nil {
+		return fmt.Errorf("%s: %w", what, s.classify(err))
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version)); err != nil {
+		return fmt.Errorf("%s: %w", what, s.classify(err))
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: %w", what, s.classify(err))
 	}
 	return nil
 }

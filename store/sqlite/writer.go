@@ -64,8 +64,11 @@ type writer struct {
 	// batch, all in one statement (flushSide): the claims of changes
 	// queued behind them and the answers of finished requests (see
 	// Store.recordClaim). A batch that fails gives them back to the next.
-	side      []*store.IdempotencyRecord
-	flushSide func(ctx context.Context, tx *sql.Tx, rows []*store.IdempotencyRecord) error
+	side      []sideRow
+	flushSide func(ctx context.Context, tx *sql.Tx, rows []sideRow) error
+	// sideCommitted, if set, is told of the side records of every batch
+	// that committed, before any of its writers hears of it.
+	sideCommitted func(rows []sideRow)
 	// committed, if set, is told of every commit (the checkpointer).
 	committed func()
 	// finishCheckpoint says that the checkpointer copied the log since the
@@ -146,10 +149,10 @@ func (w *writer) collect(batch []*writeOp) []*writeOp {
 func (w *writer) checkpointPassed() { w.finishCheckpoint.Store(true) }
 
 // addSide has rec written at the start of the next batch (see side).
-func (w *writer) addSide(rec *store.IdempotencyRecord) {
+func (w *writer) addSide(row sideRow) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.side = append(w.side, rec)
+	w.side = append(w.side, row)
 }
 
 // submit queues fn for the next batch without waiting for it; after, if
@@ -244,7 +247,7 @@ func (w *writer) prepareWanted(ctx context.Context) {
 // up (rolls back, failed true) at the first write that fails; with it,
 // each write runs in a savepoint and the transaction commits whatever
 // fails. err is a failure of the transaction itself.
-func (w *writer) tryCommit(ctx context.Context, batch []*writeOp, results []error, isolated bool, side []*store.IdempotencyRecord) (failed bool, err error) {
+func (w *writer) tryCommit(ctx context.Context, batch []*writeOp, results []error, isolated bool, side []sideRow) (failed bool, err error) {
 	clear(w.stmts) // those of an earlier transaction are closed
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -277,6 +280,9 @@ func (w *writer) tryCommit(ctx context.Context, batch []*writeOp, results []erro
 	}
 	if err := tx.Commit(); err != nil {
 		return false, err
+	}
+	if w.sideCommitted != nil && len(side) > 0 {
+		w.sideCommitted(side)
 	}
 	if w.committed != nil {
 		w.committed()

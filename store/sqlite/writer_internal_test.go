@@ -154,43 +154,78 @@ func TestTheLogStartsAgainAfterACheckpoint(t *testing.T) {
 	}
 }
 
-// Side records of any count are all written, each batch's in statements
-// of a power of two of them, so that the writer keeps a few statements
-// prepared however the counts vary.
+// Side records of any count are all written, whole ones and answers over
+// stored claims, each batch's in statements of a power of two of them, so
+// that the writer keeps a few statements prepared however the counts vary.
 func TestSideRecordsOfAnyCountAreWritten(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	st, _ := checkpointTest(t, t.TempDir(), time.Hour)
 	now := time.Now()
-	total := 0
+	batches, answered := 0, 0
 	counts := []int{255, 256, 300, 511}
 	for n := 1; n <= 24; n++ {
 		counts = append(counts, n)
 	}
-	for _, n := range counts {
-		for i := range n {
-			st.writer.addSide(&store.IdempotencyRecord{Key: fmt.Sprintf("key-%d-%d", n, i), RequestHash: "h", LicensePlate: "p",
-				Dataspace: "default", State: store.IdempotencyPending, LeaseUntil: now.Add(time.Minute), CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
-		}
-		total += n
-		insertBig(t, st, total, 1) // a batch, which writes the side records first
-		var stored int
-		if err := st.reads.QueryRowContext(ctx, "SELECT count(*) FROM idempotency").Scan(&stored); err != nil {
+	count := func(where string) int {
+		t.Helper()
+		var n int
+		if err := st.reads.QueryRowContext(ctx, "SELECT count(*) FROM idempotency WHERE "+where).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if stored != total {
-			t.Fatalf("after batches of side records up to %d, %d stored, want %d", n, stored, total)
+		return n
+	}
+	for _, n := range counts {
+		recs := make([]*store.IdempotencyRecord, n)
+		for i := range n {
+			recs[i] = &store.IdempotencyRecord{Key: fmt.Sprintf("key-%d-%d", n, i), RequestHash: "h", LicensePlate: "p",
+				Dataspace: "default", State: store.IdempotencyPending, LeaseUntil: now.Add(time.Minute), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+			st.writer.addSide(sideRow{rec: recs[i]})
+		}
+		batches++
+		insertBig(t, st, batches, 1) // a batch, which writes the side records first
+		if stored := count(fmt.Sprintf("state = 'pending' AND key LIKE 'key-%d-%%'", n)); stored != n {
+			t.Fatalf("after batches of side records up to %d, %d pending, want %d", n, stored, n)
+		}
+		for i, r := range recs {
+			done := *r
+			done.State, done.Status, done.Body = store.IdempotencyDone, 200, []byte(fmt.Sprintf("answer %d", i))
+			if i == 0 {
+				done.LicensePlate = "another request's" // must not overwrite the stored claim
+			}
+			st.writer.addSide(sideRow{rec: &done, answerOnly: true})
+		}
+		batches++
+		insertBig(t, st, batches, 1)
+		answered += n - 1
+		if got := count("state = 'done'"); got != answered {
+			t.Fatalf("after answers up to %d, %d answered, want %d", n, got, answered)
+		}
+		if n > 1 {
+			var body string
+			if err := st.reads.QueryRowContext(ctx, "SELECT CAST(body AS TEXT) FROM idempotency WHERE key = ?", fmt.Sprintf("key-%d-%d", n, n-1)).Scan(&body); err != nil || body != fmt.Sprintf("answer %d", n-1) {
+				t.Fatalf("the answer of key-%d-%d reads %q (%v)", n, n-1, body, err)
+			}
+		}
+		if left := count(fmt.Sprintf("state = 'pending' AND key = 'key-%d-0'", n)); left != 1 {
+			t.Fatalf("the answer of another plate changed the claim of key-%d-0", n)
 		}
 	}
 	// The writer prepares after it answers a batch; once closed, it is
 	// done with its statements.
 	w := st.writer
 	st.Close(ctx)
-	upserts := 0
+	upserts, answers := 0, 0
 	for q := range w.prepared {
 		if strings.HasPrefix(q, "INSERT INTO idempotency") {
 			upserts++
 		}
+		if strings.HasPrefix(q, "UPDATE idempotency SET state = v.") {
+			answers++
+		}
+	}
+	if answers > 9 {
+		t.Errorf("the writer keeps %d statements of answers prepared, want at most 9", answers)
 	}
 	if upserts > 9 { // 1, 2, 4, ... 256 rows
 		t.Errorf("the writer keeps %d statements of side records prepared, want at most 9", upserts)

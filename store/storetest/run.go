@@ -1,8 +1,11 @@
 package storetest
 
 import (
+	"context"
 	"sort"
 	"testing"
+
+	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
 // Options adapts Run to what a store's test can offer.
@@ -75,7 +78,41 @@ type suite struct {
 // fresh opens a fresh, empty store for the case.
 func (s *suite) fresh(t *testing.T) Store {
 	t.Helper()
-	return s.open(t)
+	return claimedWrites{s.open(t)}
+}
+
+// claimedWrites makes every incident write of the contract's cases one
+// made under an idempotency claim of its own plate, as a keyed request's
+// is, so that each case may ask FindEffect whether a write took effect.
+// testUnclaimedWrites covers the writes of requests without a key.
+type claimedWrites struct{ Store }
+
+func (c claimedWrites) InsertIncident(ctx context.Context, inc *store.Incident) error {
+	if len(inc.Activities) > 0 {
+		ctx = underClaim(ctx, inc.Activities[0].LicensePlate)
+	}
+	return c.Store.InsertIncident(ctx, inc)
+}
+
+func (c claimedWrites) WriteChange(ctx context.Context, ch store.Change) error {
+	return c.Store.WriteChange(underClaim(ctx, ch.Activity.LicensePlate), ch)
+}
+
+// underClaim is ctx as a write under the claim of a key of plate's.
+func underClaim(ctx context.Context, plate string) context.Context {
+	if _, _, ok := store.ClaimOf(ctx); ok {
+		return ctx
+	}
+	return store.WithClaim(ctx, "contract-key-"+plate, plate)
+}
+
+// unclaimed is the store under test as the case got it, without
+// claimedWrites.
+func unclaimed(st Store) Store {
+	if c, ok := st.(claimedWrites); ok {
+		return c.Store
+	}
+	return st
 }
 
 // dataset returns the opener of a fresh dataset, or skips the case if
@@ -85,7 +122,8 @@ func (s *suite) dataset(t *testing.T) func() Store {
 	if s.opts.Dataset == nil {
 		t.Skip("the store's test opens no second handle on one dataset (Options.Dataset)")
 	}
-	return s.opts.Dataset(t)
+	open := s.opts.Dataset(t)
+	return func() Store { return claimedWrites{open()} }
 }
 
 type testCase struct {
@@ -119,6 +157,7 @@ var cases = []testCase{
 	{"ListActivities", testListActivities},
 	{"FindComment", testFindComment},
 	{"FindEffect", testFindEffect},
+	{"UnclaimedWrites", testUnclaimedWrites},
 	{"WholeNumbers", testWholeNumbers},
 	{"NestedArrays", testNestedArrays},
 	{"IndependentWrites", testIndependentWrites},
