@@ -49,7 +49,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer tcp.Close()
 
-	st, err := openStore(ctx, cfg.store, cfg.storeTimeout, true)
+	st, err := openStore(ctx, cfg.store, cfg.storeTimeout, true, log)
 	if err != nil {
 		return err
 	}

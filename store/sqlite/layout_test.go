@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/scwm-gateway/scwm-gateway/internal/gatewaytest"
@@ -20,9 +21,13 @@ func TestLayoutVersion1IsMigrated(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dir := filepath.Join(gatewaytest.Unpack(t, "testdata/layout-v1.tar.gz"), "data")
-	st, err := sqlite.Open(ctx, sqlite.Config{DataDir: dir})
+	var told [][2]int
+	st, err := sqlite.Open(ctx, sqlite.Config{DataDir: dir, Migrating: func(from, to int) { told = append(told, [2]int{from, to}) }})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(told) != 1 || told[0] != [2]int{1, 2} {
+		t.Errorf("Migrating was told %v, want once from 1 to 2", told)
 	}
 	for i := 1; i <= 3; i++ {
 		id := fmt.Sprintf("inc-%d", i)
@@ -92,12 +97,38 @@ func TestLayoutVersion1IsMigrated(t *testing.T) {
 		t.Fatalf("%d history entries (%v), want 10", rows, err)
 	}
 	// Opening again migrates nothing more.
-	st, err = sqlite.Open(ctx, sqlite.Config{DataDir: dir})
+	told = nil
+	st, err = sqlite.Open(ctx, sqlite.Config{DataDir: dir, Migrating: func(from, to int) { told = append(told, [2]int{from, to}) }})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(told) != 0 {
+		t.Errorf("an up-to-date store was migrated again: %v", told)
 	}
 	if _, err := st.FindIncident(ctx, "default", "inc-1", 0); err != nil {
 		t.Fatal(err)
 	}
 	st.Close(ctx)
+}
+
+// The command line, opened beside a gateway that may be serving the
+// directory, does not change an older layout under that gateway: it says
+// what to do, and the database stays as it was.
+func TestBesideRefusesAnOlderLayout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := filepath.Join(gatewaytest.Unpack(t, "testdata/layout-v1.tar.gz"), "data")
+	_, err := sqlite.Open(ctx, sqlite.Config{DataDir: dir, Beside: true})
+	if err == nil || !strings.Contains(err.Error(), "layout version 1") || !strings.Contains(err.Error(), "serve") {
+		t.Fatalf("opening beside a layout-1 database gave %v", err)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName)+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var version int
+	if err := db.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != 1 {
+		t.Fatalf("user_version %d (%v) after a refused open, want 1", version, err)
+	}
 }

@@ -68,6 +68,11 @@ type Config struct {
 	// Opened as owner on a directory that holds such a database and no
 	// store, the store imports it first (see importLegacy).
 	LegacyDatabase string
+	// Migrating, if set, is told before the store brings a database of
+	// an older layout up to date (see migrations), which copies data and
+	// takes a while on a big store, so that the start can say why it is
+	// slow.
+	Migrating func(from, to int)
 
 	// checkpointPause replaces checkpointPause and checkpointed is called
 	// after every checkpoint, for tests of the checkpointer.
@@ -96,6 +101,8 @@ type Store struct {
 	reads   *sql.DB
 	writes  *sql.DB
 	writer  *writer
+	// migrating is Config.Migrating.
+	migrating func(from, to int)
 	// checkpoints is the connection and loop that copy the write-ahead
 	// log into the database, so that the writer does not (checkpoint.go).
 	checkpoints  *sql.DB
@@ -162,7 +169,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 	}
 	s := &Store{beside: cfg.Beside, claims: newClaims(), imported: imported, dir: dir, path: filepath.Join(dir, FileName), timeout: cfg.OperationTimeout, minFree: cfg.MinFreeBytes,
-		now: cfg.Now, cost: cfg.PasswordCost, unlock: unlock, checkpointPause: cmp.Or(cfg.checkpointPause, checkpointPause), checkpointed: cfg.checkpointed}
+		now: cfg.Now, cost: cfg.PasswordCost, unlock: unlock, checkpointPause: cmp.Or(cfg.checkpointPause, checkpointPause), checkpointed: cfg.checkpointed,
+		migrating: cfg.Migrating}
 	if cfg.CacheBytes > 0 && !cfg.Beside {
 		s.cache = newIncidentCache(cfg.CacheBytes)
 	}
@@ -286,6 +294,14 @@ func (s *Store) migrate(ctx context.Context) error {
 	if version == 0 {
 		// A new database, or one whose tables are still missing.
 		return s.inTransaction(ctx, "create the tables of "+s.path, schema, schemaVersion)
+	}
+	if s.beside {
+		// The gateway serving this directory may be of the older layout:
+		// only the directory's owner changes it.
+		return fmt.Errorf("open %s: the database has layout version %d, older than this gateway's %d: start this gateway (serve) on the directory once, which brings it up to date", s.path, version, schemaVersion)
+	}
+	if s.migrating != nil {
+		s.migrating(version, schemaVersion)
 	}
 	for v := version + 1; v <= schemaVersion; v++ {
 		if err := s.inTransaction(ctx, fmt.Sprintf("bring the layout of %s to version %d", s.path, v), migrations[v], v); err != nil {
