@@ -47,10 +47,6 @@ type Store interface {
 	ReleaseIdempotencyLease(ctx context.Context, key, plate string) error
 	TakeOverIdempotencyKey(ctx context.Context, rec *store.IdempotencyRecord, leaseUntil time.Time) (bool, error)
 	ExpireIdempotencyKeys(ctx context.Context, now time.Time) (int64, error)
-	// FindEffect finds what the request with plate changed, for a retry
-	// that took over the key of a request that died. Only changes written
-	// under an idempotency claim (store.WithClaim) need be found: no other
-	// request is ever looked up by its plate.
 	FindEffect(ctx context.Context, dataspace, plate string) (*store.Effect, error)
 
 	// The REST compatibility surface, see oauth.go.

@@ -96,7 +96,7 @@ func (c *cliStore) open(ctx context.Context, log zerolog.Logger) (dataStore, err
 	if err != nil || timeout <= 0 {
 		return nil, fmt.Errorf("--store-timeout %q must be a positive duration such as 5s", c.timeout)
 	}
-	return openStore(ctx, c.flags, timeout, c.owner, log)
+	return openStore(ctx, c.flags, timeout, c.owner)
 }
 
 // openForCompany opens the store of sf for a command that acts for

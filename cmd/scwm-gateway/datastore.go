@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/scwm-gateway/scwm-gateway/credentials"
 	"github.com/scwm-gateway/scwm-gateway/handlers"
 	"github.com/scwm-gateway/scwm-gateway/store"
@@ -36,15 +35,11 @@ type dataStore interface {
 // openStore opens the configured store: MongoDB when a URI is given, the
 // embedded store in the data directory otherwise, as its owner (serve,
 // import) or beside a gateway that may be serving it (the other commands).
-func openStore(ctx context.Context, f storeFlags, timeout time.Duration, owner bool, log zerolog.Logger) (dataStore, error) {
+func openStore(ctx context.Context, f storeFlags, timeout time.Duration, owner bool) (dataStore, error) {
 	if f.mongoURI != "" {
 		return openMongo(ctx, f, timeout)
 	}
-	migrating := func(from, to int) {
-		log.Info().Int("from", from).Int("to", to).Str("dataDir", f.dataDir).
-			Msg("bringing the embedded store's layout up to date: this copies every history entry once, in one transaction, and a big store takes a while; the gateway is ready once it is done")
-	}
-	st, err := sqlite.Open(ctx, sqlite.Config{DataDir: f.dataDir, OperationTimeout: timeout, Beside: !owner, Migrating: migrating})
+	st, err := sqlite.Open(ctx, sqlite.Config{DataDir: f.dataDir, OperationTimeout: timeout, Beside: !owner})
 	if errors.Is(err, store.ErrInUse) {
 		return nil, fmt.Errorf("%w (a gateway serving this directory must be stopped first, or run the command with --mongo-uri against a shared store)", err)
 	}

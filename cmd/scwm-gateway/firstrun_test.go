@@ -142,7 +142,7 @@ func TestFirstRunCredentialsSurviveAStartThatDied(t *testing.T) {
 	t.Run("after the client was stored", func(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()
-		st, err := openStore(context.Background(), storeFlags{dataDir: dir, database: "scwm"}, 0, true, zerolog.Nop())
+		st, err := openStore(context.Background(), storeFlags{dataDir: dir, database: "scwm"}, 0, true)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -49,7 +49,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer tcp.Close()
 
-	st, err := openStore(ctx, cfg.store, cfg.storeTimeout, true, log)
+	st, err := openStore(ctx, cfg.store, cfg.storeTimeout, true)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/store"
 	"github.com/scwm-gateway/scwm-gateway/store/sqlite"
 )
@@ -23,11 +24,14 @@ func openBench(b *testing.B) *sqlite.Store {
 	return st
 }
 
+// benchIncident is an incident as the gateway adds one: a time-ordered
+// UUIDv7 id and a time-ordered license plate, so that the B-trees they key
+// see the inserts an add makes.
 func benchIncident(n int64) *store.Incident {
-	return &store.Incident{ID: uuid.NewString(), Dataspace: "default", OwnerID: "acme", NetworkID: "net-1", ProcessType: "incident",
+	return &store.Incident{ID: uuid.Must(uuid.NewV7()).String(), Dataspace: "default", OwnerID: "acme", NetworkID: "net-1", ProcessType: "incident",
 		SchemaVersion: 5, DataVersion: 1, Number: n, CurrentBaseState: "New",
 		Data:       map[string]any{"aptBusinessObjectSummary": "a summary of the incident", "aptBusinessObjectDescription": "a description of some length to be realistic", "incidentCategory": "Quality", "nested": map[string]any{"a": int64(1), "b": []any{"x", "y"}}},
-		Activities: []store.Activity{{LicensePlate: uuid.NewString(), EventName: "add-incident", UserID: "u", CompanyID: "acme"}}}
+		Activities: []store.Activity{{LicensePlate: envelope.NewLicensePlate(), EventName: "add-incident", UserID: "u", CompanyID: "acme"}}}
 }
 
 // Concurrent adds share commits (the writer's group commit).

@@ -94,7 +94,6 @@ func (s *Store) InsertIncident(ctx context.Context, inc *store.Incident) error {
 		return fmt.Errorf("insert incident %s: encode its history: %w", inc.ID, err)
 	}
 	s.recordClaim(s.claims.ofWrite(ctx))
-	plate := claimedPlate(ctx, activity.LicensePlate)
 	err = s.write(ctx, "insert incident", func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := s.writer.exec(ctx, tx, "INSERT INTO incidents ("+incidentColumns+") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", args...); err != nil {
 			return err
@@ -106,7 +105,7 @@ func (s *Store) InsertIncident(ctx context.Context, inc *store.Incident) error {
 			}
 		}
 		_, err := s.writer.exec(ctx, tx, "INSERT INTO activities (incident_id, data_version, license_plate, body) VALUES (?,?,?,?)",
-			inc.ID, activity.DataVersion, plate, activityText)
+			inc.ID, activity.DataVersion, activity.LicensePlate, activityText)
 		return err
 	})
 	if err != nil {
@@ -327,7 +326,6 @@ func (s *Store) WriteChange(ctx context.Context, ch store.Change) error {
 	// of incidentArgs and the id the first.
 	update := append(args[1:], next.ID, next.DataVersion-1)
 	s.recordClaim(s.claims.ofWrite(ctx))
-	plate := claimedPlate(ctx, activity.LicensePlate)
 	err = s.write(ctx, "write change", func(ctx context.Context, tx *sql.Tx) error {
 		res, err := s.writer.exec(ctx, tx, `UPDATE incidents SET dataspace = ?, owner_id = ?, network_id = ?, process_type = ?,
 			schema_version = ?, data_version = ?, created_by = ?, last_updated_by = ?, created_at = ?, last_updated_at = ?,
@@ -372,7 +370,7 @@ func (s *Store) WriteChange(ctx context.Context, ch store.Change) error {
 			}
 		}
 		_, err = s.writer.exec(ctx, tx, "INSERT INTO activities (incident_id, data_version, license_plate, body) VALUES (?,?,?,?)",
-			next.ID, activity.DataVersion, plate, activityText)
+			next.ID, activity.DataVersion, activity.LicensePlate, activityText)
 		return err
 	})
 	if err != nil {
@@ -387,27 +385,13 @@ func (s *Store) WriteChange(ctx context.Context, ch store.Change) error {
 	return nil
 }
 
-// claimedPlate is what the license_plate column of a history entry holds:
-// the plate of a change made under an idempotency claim (a context from
-// store.WithClaim), which FindEffect may be asked for, or ”. The entry's
-// body holds its plate either way.
-func claimedPlate(ctx context.Context, plate string) string {
-	if _, _, ok := store.ClaimOf(ctx); ok {
-		return plate
-	}
-	return ""
-}
-
 // FindEffect looks for the change a request made under plate: its history
-// entry, by the index of the plates of claimed changes, or the API client
-// it created. ErrNotFound if the request changed nothing, or made its
-// change without an idempotency claim.
+// entry, by the history's index of license plates, or the API client it
+// created. ErrNotFound if the request changed nothing.
 func (s *Store) FindEffect(ctx context.Context, dataspace, plate string) (*store.Effect, error) {
 	ctx, cancel := s.operation(ctx)
 	defer cancel()
-	// The condition on '' is the partial index's: with it, the query
-	// planner may use that index.
-	row, err := s.queryRow(ctx, "SELECT incident_id, body FROM activities WHERE license_plate = ? AND license_plate <> '' LIMIT 1", plate)
+	row, err := s.queryRow(ctx, "SELECT incident_id, body FROM activities WHERE license_plate = ? LIMIT 1", plate)
 	if err != nil {
 		return nil, store.Wrap("find effect", s.classify(err))
 	}

@@ -1,11 +1,8 @@
 package sqlite
 
-import "strings"
-
 // schemaVersion is the layout's version, kept in the database's
-// user_version; a database of a newer layout is refused, one of an older
-// layout is brought up to date by the migrations.
-const schemaVersion = 2
+// user_version; a database of a newer layout is refused.
+const schemaVersion = 1
 
 // schema creates the tables and indexes. Every query the store makes is
 // served by a primary key or by one of these indexes; none scans a table
@@ -79,15 +76,14 @@ CREATE TABLE IF NOT EXISTS comments (
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS comments_id ON comments (incident_id, comment_id);
 
--- History entries are appended in the order they are written (a rowid
--- table), with a narrow index for an incident's range reads, rather than
--- kept in incident order, where each add would insert its entry, body and
--- all, at a random place of the table. license_plate is the plate of a
--- change made under an idempotency claim, which a retry after a crash
--- looks up (FindEffect), and '' otherwise: other changes need no entry in
--- that index.
-` + activitiesTable + `
-CREATE INDEX IF NOT EXISTS activities_claimed_plate ON activities (license_plate) WHERE license_plate <> '';
+CREATE TABLE IF NOT EXISTS activities (
+	incident_id   TEXT NOT NULL,
+	data_version  INTEGER NOT NULL,
+	license_plate TEXT NOT NULL,
+	body          TEXT NOT NULL, -- JSON of the history entry
+	PRIMARY KEY (incident_id, data_version)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS activities_license_plate ON activities (license_plate);
 
 CREATE TABLE IF NOT EXISTS idempotency (
 	key           TEXT PRIMARY KEY,
@@ -132,27 +128,3 @@ CREATE TABLE IF NOT EXISTS tokens (
 );
 CREATE INDEX IF NOT EXISTS tokens_expires_at ON tokens (expires_at);
 `
-
-const activitiesTable = `CREATE TABLE IF NOT EXISTS activities (
-	incident_id   TEXT NOT NULL,
-	data_version  INTEGER NOT NULL,
-	license_plate TEXT NOT NULL,
-	body          TEXT NOT NULL, -- JSON of the history entry
-	PRIMARY KEY (incident_id, data_version)
-);`
-
-// migrations bring a database of layout version k-1 to version k
-// (migrations[k]), each in the transaction that also sets its version.
-var migrations = map[int]string{
-	// Version 2: history entries in a rowid table (see schema), and only
-	// the plates of claimed changes indexed. The entries are copied in
-	// incident order; the plates of all of them stay indexed, since
-	// nothing says which changes were claimed.
-	2: strings.Replace(activitiesTable, "activities", "activities_v2", 1) + `
-INSERT INTO activities_v2 (incident_id, data_version, license_plate, body)
-	SELECT incident_id, data_version, license_plate, body FROM activities ORDER BY incident_id, data_version;
-DROP TABLE activities;
-ALTER TABLE activities_v2 RENAME TO activities;
-CREATE INDEX activities_claimed_plate ON activities (license_plate) WHERE license_plate <> '';
-`,
-}

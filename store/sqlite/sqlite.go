@@ -68,11 +68,6 @@ type Config struct {
 	// Opened as owner on a directory that holds such a database and no
 	// store, the store imports it first (see importLegacy).
 	LegacyDatabase string
-	// Migrating, if set, is told before the store brings a database of
-	// an older layout up to date (see migrations), which copies data and
-	// takes a while on a big store, so that the start can say why it is
-	// slow.
-	Migrating func(from, to int)
 
 	// checkpointPause replaces checkpointPause and checkpointed is called
 	// after every checkpoint, for tests of the checkpointer.
@@ -101,8 +96,6 @@ type Store struct {
 	reads   *sql.DB
 	writes  *sql.DB
 	writer  *writer
-	// migrating is Config.Migrating.
-	migrating func(from, to int)
 	// checkpoints is the connection and loop that copy the write-ahead
 	// log into the database, so that the writer does not (checkpoint.go).
 	checkpoints  *sql.DB
@@ -169,8 +162,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 	}
 	s := &Store{beside: cfg.Beside, claims: newClaims(), imported: imported, dir: dir, path: filepath.Join(dir, FileName), timeout: cfg.OperationTimeout, minFree: cfg.MinFreeBytes,
-		now: cfg.Now, cost: cfg.PasswordCost, unlock: unlock, checkpointPause: cmp.Or(cfg.checkpointPause, checkpointPause), checkpointed: cfg.checkpointed,
-		migrating: cfg.Migrating}
+		now: cfg.Now, cost: cfg.PasswordCost, unlock: unlock, checkpointPause: cmp.Or(cfg.checkpointPause, checkpointPause), checkpointed: cfg.checkpointed}
 	if cfg.CacheBytes > 0 && !cfg.Beside {
 		s.cache = newIncidentCache(cfg.CacheBytes)
 	}
@@ -228,13 +220,11 @@ func (s *Store) open(ctx context.Context) error {
 	writes.SetConnMaxLifetime(0)
 	writes.SetConnMaxIdleTime(0)
 	s.writes = writes
-	// A migration copies what it changes, which takes as long as the
-	// data is big: it has no operation timeout.
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
 	reads, err := sql.Open("sqlite", s.dsn("query_only(1)"))
 	if err != nil {
 		return fmt.Errorf("open %s: %w", s.path, err)
@@ -291,43 +281,13 @@ func (s *Store) migrate(ctx context.Context) error {
 	if version == schemaVersion {
 		return nil // the layout is in place: opening writes nothing
 	}
-	if version == 0 {
-		// A new database, or one whose tables are still missing.
-		return s.inTransaction(ctx, "create the tables of "+s.path, schema, schemaVersion)
+	if _, err := s.writes.ExecContext(ctx, schema); err != nil {
+		return fmt.Errorf("create the tables of %s: %w", s.path, s.classify(err))
 	}
-	if s.beside {
-		// The gateway serving this directory may be of the older layout:
-		// only the directory's owner changes it.
-		return fmt.Errorf("open %s: the database has layout version %d, older than this gateway's %d: start this gateway (serve) on the directory once, which brings it up to date", s.path, version, schemaVersion)
-	}
-	if s.migrating != nil {
-		s.migrating(version, schemaVersion)
-	}
-	for v := version + 1; v <= schemaVersion; v++ {
-		if err := s.inTransaction(ctx, fmt.Sprintf("bring the layout of %s to version %d", s.path, v), migrations[v], v); err != nil {
-			return err
+	if version < schemaVersion {
+		if _, err := s.writes.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
+			return fmt.Errorf("open %s: %w", s.path, s.classify(err))
 		}
-	}
-	return nil
-}
-
-// inTransaction runs the statements of script and sets the layout's
-// version to version, all in one transaction: a database is at one
-// version or the next, never between.
-func (s *Store) inTransaction(ctx context.Context, what, script string, version int) error {
-	tx, err := s.writes.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, s.classify(err))
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op once committed
-	if _, err := tx.ExecContext(ctx, script); err != nil {
-		return fmt.Errorf("%s: %w", what, s.classify(err))
-	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version)); err != nil {
-		return fmt.Errorf("%s: %w", what, s.classify(err))
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("%s: %w", what, s.classify(err))
 	}
 	return nil
 }

@@ -459,26 +459,6 @@ func testFindComment(t *testing.T, s *suite) {
 	wantErr(t, err, store.ErrNotFound, "FindComment of a missing incident")
 }
 
-// Writes of requests without an idempotency key are written and read back
-// like any other (the cases above make theirs under claims, see
-// claimedWrites); whether FindEffect finds them is the store's choice.
-func testUnclaimedWrites(t *testing.T, s *suite) {
-	st := unclaimed(s.fresh(t))
-	ctx := t.Context()
-	must(t, st.InsertIncident(ctx, sampleIncident("inc-1")), "InsertIncident without a claim")
-	h := newHistory(sampleIncident("inc-1"))
-	h.check(t, st, "at version 1")
-	ch := nextChange(h.state, 2, map[string]any{"title": "unclaimed"})
-	ch.AddComments = []store.Comment{sampleComment("unclaimed-c", 1)}
-	must(t, st.WriteChange(ctx, ch), "WriteChange without a claim")
-	h.apply(ch)
-	h.check(t, st, "at version 2")
-	stale := nextChange(newHistory(sampleIncident("inc-1")).state, 2, map[string]any{"title": "stale"})
-	stale.Activity.LicensePlate = "plate-stale"
-	wantErr(t, st.WriteChange(ctx, stale), store.ErrConflict, "a second WriteChange to version 2 without a claim")
-	h.check(t, st, "after a conflict")
-}
-
 func testFindEffect(t *testing.T, s *suite) {
 	st := s.fresh(t)
 	ctx := t.Context()
@@ -530,7 +510,7 @@ func testWholeNumbers(t *testing.T, s *suite) {
 	var st Store
 	var reopen func() Store
 	if s.opts.Dataset != nil {
-		reopen = s.dataset(t)
+		reopen = s.opts.Dataset(t)
 		st = reopen()
 	} else {
 		st = s.fresh(t)
@@ -661,7 +641,7 @@ func testNestedArrays(t *testing.T, s *suite) {
 	var st Store
 	var reopen func() Store
 	if s.opts.Dataset != nil {
-		reopen = s.dataset(t)
+		reopen = s.opts.Dataset(t)
 		st = reopen()
 	} else {
 		st = s.fresh(t)

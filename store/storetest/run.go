@@ -1,11 +1,8 @@
 package storetest
 
 import (
-	"context"
 	"sort"
 	"testing"
-
-	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
 // Options adapts Run to what a store's test can offer.
@@ -78,41 +75,7 @@ type suite struct {
 // fresh opens a fresh, empty store for the case.
 func (s *suite) fresh(t *testing.T) Store {
 	t.Helper()
-	return claimedWrites{s.open(t)}
-}
-
-// claimedWrites makes every incident write of the contract's cases one
-// made under an idempotency claim of its own plate, as a keyed request's
-// is, so that each case may ask FindEffect whether a write took effect.
-// testUnclaimedWrites covers the writes of requests without a key.
-type claimedWrites struct{ Store }
-
-func (c claimedWrites) InsertIncident(ctx context.Context, inc *store.Incident) error {
-	if len(inc.Activities) > 0 {
-		ctx = underClaim(ctx, inc.Activities[0].LicensePlate)
-	}
-	return c.Store.InsertIncident(ctx, inc)
-}
-
-func (c claimedWrites) WriteChange(ctx context.Context, ch store.Change) error {
-	return c.Store.WriteChange(underClaim(ctx, ch.Activity.LicensePlate), ch)
-}
-
-// underClaim is ctx as a write under the claim of a key of plate's.
-func underClaim(ctx context.Context, plate string) context.Context {
-	if _, _, ok := store.ClaimOf(ctx); ok {
-		return ctx
-	}
-	return store.WithClaim(ctx, "contract-key-"+plate, plate)
-}
-
-// unclaimed is the store under test as the case got it, without
-// claimedWrites.
-func unclaimed(st Store) Store {
-	if c, ok := st.(claimedWrites); ok {
-		return c.Store
-	}
-	return st
+	return s.open(t)
 }
 
 // dataset returns the opener of a fresh dataset, or skips the case if
@@ -122,8 +85,7 @@ func (s *suite) dataset(t *testing.T) func() Store {
 	if s.opts.Dataset == nil {
 		t.Skip("the store's test opens no second handle on one dataset (Options.Dataset)")
 	}
-	open := s.opts.Dataset(t)
-	return func() Store { return claimedWrites{open()} }
+	return s.opts.Dataset(t)
 }
 
 type testCase struct {
@@ -157,7 +119,6 @@ var cases = []testCase{
 	{"ListActivities", testListActivities},
 	{"FindComment", testFindComment},
 	{"FindEffect", testFindEffect},
-	{"UnclaimedWrites", testUnclaimedWrites},
 	{"WholeNumbers", testWholeNumbers},
 	{"NestedArrays", testNestedArrays},
 	{"IndependentWrites", testIndependentWrites},
