@@ -115,11 +115,7 @@ func DataOf(inc *store.Incident) map[string]any {
 	if inc.Data != nil {
 		return inc.Data
 	}
-	text := inc.DataText()
-	if text == "" {
-		return nil
-	}
-	data, err := jsonvalue.DecodeObject(text)
+	data, err := jsonvalue.DecodeObject(inc.DataText())
 	if err != nil {
 		return nil
 	}

@@ -17,14 +17,7 @@ import (
 // eventSchemas loads every embedded event schema.
 func eventSchemas(t testing.TB) map[string]*Payload {
 	t.Helper()
-	set, err := NewSet()
-	if err != nil {
-		t.Fatal(err)
-	}
-	names, err := Names()
-	if err != nil {
-		t.Fatal(err)
-	}
+	set, names := embeddedSet(t)
 	out := map[string]*Payload{}
 	for _, name := range names {
 		if path.Ext(name) != ".json" || name == "defs.json" {

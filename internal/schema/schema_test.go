@@ -21,8 +21,9 @@ func schemaProblems(t *testing.T, e *envelope.Error) []string {
 	return problems
 }
 
-func TestSchemaFilesCompile(t *testing.T) {
-	t.Parallel()
+// embeddedSet is the set of embedded schemas and the names of their files.
+func embeddedSet(t testing.TB) (*Set, []string) {
+	t.Helper()
 	set, err := NewSet()
 	if err != nil {
 		t.Fatal(err)
@@ -31,6 +32,12 @@ func TestSchemaFilesCompile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return set, names
+}
+
+func TestSchemaFilesCompile(t *testing.T) {
+	t.Parallel()
+	set, names := embeddedSet(t)
 	n := 0
 	for _, name := range names {
 		if path.Ext(name) != ".json" {

@@ -76,22 +76,14 @@ func (c *claims) get(key string) *store.IdempotencyRecord {
 }
 
 // put makes rec the pending claim of its key. A claim of the same request
-// (the same plate) stays stored if it was.
-func (c *claims) put(rec *store.IdempotencyRecord) {
+// (the same plate) stays stored if it was; put reports whether it is.
+func (c *claims) put(rec *store.IdempotencyRecord) (stored bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p := c.pending[rec.Key]
-	stored := p != nil && p.stored && p.rec.LicensePlate == rec.LicensePlate
+	stored = p != nil && p.stored && p.rec.LicensePlate == rec.LicensePlate
 	c.pending[rec.Key] = &pendingClaim{rec: *rec, stored: stored}
-}
-
-// isStored reports whether the pending claim of key under plate is in the
-// database already.
-func (c *claims) isStored(key, plate string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	p := c.pending[key]
-	return p != nil && p.stored && p.rec.LicensePlate == plate
+	return stored
 }
 
 // committed marks the pending claims among rows, written by a batch that
@@ -304,9 +296,7 @@ func (s *Store) FinishIdempotencyKey(ctx context.Context, key, plate string, sta
 		}
 		done := *p
 		done.State, done.Status, done.Body = store.IdempotencyDone, status, body
-		stored := s.claims.isStored(key, plate)
-		s.claims.put(&done)
-		if stored {
+		if s.claims.put(&done) {
 			s.writer.addSide(sideRow{rec: &done, answerOnly: true})
 		} else {
 			s.recordClaim(&done)
