@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,10 @@ const maxPrepared = 128
 
 // maxBatch bounds how many writes one transaction commits.
 const maxBatch = 512
+
+// maxYields bounds the times the writer yields its processor before a
+// commit for writes about to join the batch (see writer.gather).
+const maxYields = 4
 
 // writeFunc is one write: the statements of one operation, run inside the
 // batch's transaction. An error undoes that write alone.
@@ -78,6 +83,9 @@ type writer struct {
 	// batches and writes count what the writer committed, for tests and
 	// benchmarks (Stats).
 	batches, writes int64
+	// yield lets the other goroutines run (runtime.Gosched); tests replace
+	// it to play the writes that arrive meanwhile.
+	yield func()
 }
 
 func newWriter(ctx context.Context, db *sql.DB, batchTimeout time.Duration) (*writer, error) {
@@ -85,7 +93,7 @@ func newWriter(ctx context.Context, db *sql.DB, batchTimeout time.Duration) (*wr
 		return nil, err
 	}
 	w := &writer{db: db, queue: make(chan *writeOp, maxBatch), stop: make(chan struct{}), done: make(chan struct{}),
-		batchTimeout: batchTimeout, prepared: map[string]*sql.Stmt{}, stmts: map[string]*sql.Stmt{}}
+		batchTimeout: batchTimeout, prepared: map[string]*sql.Stmt{}, stmts: map[string]*sql.Stmt{}, yield: runtime.Gosched}
 	go w.run()
 	return w, nil
 }
@@ -125,11 +133,37 @@ func (w *writer) run() {
 			w.drain()
 			return
 		case op := <-w.queue:
-			batch = w.collect(append(batch[:0], op))
+			batch = w.gather(append(batch[:0], op))
 		}
 		w.commit(batch)
 		clear(batch)
 	}
+}
+
+// gather adds the writes queued now to batch and then, for as long as
+// each look finds more, up to maxYields times, yields the processor
+// before looking again. On a busy host the requests whose writes would
+// join this batch are often runnable but not yet running: they wait for a
+// processor behind the writer. A commit costs mostly per commit, not per
+// write (the log's sync, and the last, partly filled page of every B-tree
+// it touches, written again in full), so letting them queue first makes
+// each commit carry more writes. When nothing else is runnable a yield
+// returns at once, and a look that finds nothing ends the wait, so a lone
+// write on an idle store is not held back. It is PostgreSQL's commit_delay
+// without a timer: the wait lasts only while others are running.
+func (w *writer) gather(batch []*writeOp) []*writeOp {
+	batch = w.collect(batch)
+	for range maxYields {
+		if len(batch) >= maxBatch {
+			break
+		}
+		n := len(batch)
+		w.yield()
+		if batch = w.collect(batch); len(batch) == n {
+			break
+		}
+	}
+	return batch
 }
 
 // collect adds the writes queued now to batch, up to maxBatch.

@@ -231,3 +231,46 @@ func TestSideRecordsOfAnyCountAreWritten(t *testing.T) {
 		t.Errorf("the writer keeps %d statements of side records prepared, want at most 9", upserts)
 	}
 }
+
+// Before a commit the writer yields for the writes about to join the
+// batch: again while each yield brings more, never more than maxYields
+// times, once when the first brings none, and not at all for a full batch.
+func TestTheWriterYieldsForWritesAboutToJoin(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		// queued are the writes waiting before the batch is gathered;
+		// arriving[i] those that the i-th yield lets in.
+		queued     int
+		arriving   []int
+		wantBatch  int
+		wantYields int
+	}{
+		{name: "idle", queued: 0, arriving: nil, wantBatch: 1, wantYields: 1},
+		{name: "two yields bring writes, the third none", queued: 1, arriving: []int{1, 2}, wantBatch: 5, wantYields: 3},
+		{name: "every yield brings writes", queued: 0, arriving: []int{1, 1, 1, 1, 1, 1, 1, 1}, wantBatch: 1 + maxYields, wantYields: maxYields},
+		{name: "a full batch", queued: maxBatch - 1, arriving: []int{1}, wantBatch: maxBatch, wantYields: 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			w := &writer{queue: make(chan *writeOp, maxBatch+8)}
+			queue := func(n int) {
+				for range n {
+					w.queue <- &writeOp{}
+				}
+			}
+			yields := 0
+			w.yield = func() {
+				if yields < len(c.arriving) {
+					queue(c.arriving[yields])
+				}
+				yields++
+			}
+			queue(c.queued)
+			batch := w.gather([]*writeOp{{}})
+			if len(batch) != c.wantBatch || yields != c.wantYields {
+				t.Fatalf("gathered %d writes after %d yields, want %d after %d", len(batch), yields, c.wantBatch, c.wantYields)
+			}
+		})
+	}
+}
