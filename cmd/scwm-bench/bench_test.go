@@ -179,6 +179,8 @@ func TestBenchFlags(t *testing.T) {
 		{"--phases", ","},
 		{"--clients", "0"},
 		{"--duration", "0s"},
+		{"--rounds", "0"},
+		{"--rounds", "100", "--duration", "1s"},
 		{"--pid", "1"},
 		{"--baseline-uri", "mongodb://127.0.0.1"},
 		{"--url", "http://127.0.0.1:8080"},

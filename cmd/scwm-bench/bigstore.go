@@ -200,7 +200,9 @@ func measureStore(h *harness, bin binary, size int, mode string) (*storeResult, 
 	for i := range workers {
 		workers[i] = newWorker(i, g.access(), hc)
 	}
-	ph := runGatewayPhase(ctx, bigFlags.warmup, bigFlags.duration, workers, mix{add: 100}, g.pid())
+	t := &turn{name: "add-only", workers: workers, m: mix{add: 100}, pid: g.pid()}
+	t.measure(ctx, bigFlags.warmup, bigFlags.duration)
+	ph := t.report()
 	res.addRate, res.addP99, res.addErrors = ph.Throughput, ph.P99Ms, ph.Errors
 	hc.CloseIdleConnections()
 

@@ -189,6 +189,7 @@ type config struct {
 	clients     int
 	duration    time.Duration
 	warmup      time.Duration
+	rounds      int // turns a phase is cut into (see runTurns)
 	phases      []phase
 	jsonOut     bool
 	gatewayBin  string // the scwm-gateway binary to start; empty: build it
@@ -219,6 +220,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.clients, "clients", 64, "concurrent clients, each with its own API key")
 	fs.DurationVar(&c.duration, "duration", 8*time.Second, "measured time of each phase")
 	fs.DurationVar(&c.warmup, "warmup", 2*time.Second, "unmeasured time before each phase's measurement")
+	fs.IntVar(&c.rounds, "rounds", 4, "turns each phase's measured time is cut into: the servers of a phase take turns, in the order A B, B A, A B ..., so that a change in the machine's speed falls on all of them")
 	mixFlag := fs.String("mix", defaultMix.String(), "request mix of the mix phase as kind=weight (add, edit, read); alone, without --phases, only that mix runs")
 	phases := fs.String("phases", defaultPhases, "phases to run, in order: ceiling, mix, add, add-keyed, edit, read, baseline")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the figures as JSON")
@@ -249,6 +251,11 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.warmup < 0 {
 		problems = append(problems, "--warmup must not be negative")
+	}
+	if c.rounds < 1 {
+		problems = append(problems, "--rounds must be at least 1")
+	} else if c.duration/time.Duration(c.rounds) < 100*time.Millisecond {
+		problems = append(problems, "--duration / --rounds must be at least 100ms")
 	}
 	m, err := parseMix(*mixFlag)
 	if err != nil {

@@ -17,12 +17,14 @@ type machine struct {
 }
 
 type params struct {
-	Clients   int      `json:"clients"`
-	WarmupS   float64  `json:"warmupSeconds"`
-	DurationS float64  `json:"durationSeconds"`
-	Phases    []string `json:"phases"`
-	Target    string   `json:"target"`
-	URL       string   `json:"url"`
+	Clients   int     `json:"clients"`
+	WarmupS   float64 `json:"warmupSeconds"`
+	DurationS float64 `json:"durationSeconds"`
+	// Rounds is how many turns each phase's measured time is cut into.
+	Rounds int      `json:"rounds"`
+	Phases []string `json:"phases"`
+	Target string   `json:"target"`
+	URL    string   `json:"url"`
 }
 
 // report is everything one phase run measured: printed as tables, or as
@@ -160,8 +162,8 @@ func phaseVerdicts(r *report) []*verdict {
 func (r *report) print(out io.Writer) {
 	m, p := r.Machine, r.Params
 	fmt.Fprintf(out, "scwm-bench: %s/%s, %d CPUs, %s\n", m.GOOS, m.GOARCH, m.NumCPU, m.GoVersion)
-	fmt.Fprintf(out, "  %s; %d clients (one API key each), warmup %v, measured %v per phase\n",
-		p.Target, p.Clients, time.Duration(p.WarmupS*float64(time.Second)), time.Duration(p.DurationS*float64(time.Second)))
+	fmt.Fprintf(out, "  %s; %d clients (one API key each), warmup %v, measured %v per phase in %d turns\n",
+		p.Target, p.Clients, time.Duration(p.WarmupS*float64(time.Second)), time.Duration(p.DurationS*float64(time.Second)), p.Rounds)
 	for _, g := range r.Gateways {
 		fmt.Fprintf(out, "  %s: %s (version %s)\n", g.Label, g.Binary, g.Version)
 	}

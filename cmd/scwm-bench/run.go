@@ -83,7 +83,7 @@ func runPhases(ctx context.Context, args []string, getenv func(string) string, s
 
 	rep := &report{
 		Machine: machine{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, NumCPU: runtime.NumCPU(), GoVersion: runtime.Version()},
-		Params: params{Clients: cfg.clients, WarmupS: cfg.warmup.Seconds(), DurationS: cfg.duration.Seconds(),
+		Params: params{Clients: cfg.clients, WarmupS: cfg.warmup.Seconds(), DurationS: cfg.duration.Seconds(), Rounds: cfg.rounds,
 			Target: "self-started gateways (embedded store), log level info, --rate-limit 0 (and --company-rate-limit 0 where the binary has it)"},
 	}
 	for _, p := range cfg.phases {
@@ -154,33 +154,45 @@ func runPhases(ctx context.Context, args []string, getenv func(string) string, s
 		defer noop.hc.CloseIdleConnections()
 	}
 
+	// A ceiling load takes its turns in the phase whose bodies it sends,
+	// when the run has that phase, so that the two are measured alike;
+	// otherwise it runs alone where the ceiling phase is listed.
+	ceilingTurn := func(m mix) *turn {
+		return &turn{label: "the no-op server", name: "ceiling-" + m.name(), workers: noop.workers, m: m, pid: noop.pid,
+			done: func(ph *phaseReport) { rep.Ceiling = append(rep.Ceiling, ph) }}
+	}
+	joins := map[string]mix{} // phase name -> the ceiling load that joins it
+	if noop != nil {
+		for _, m := range []mix{ceilingAdd, ceilingRead} {
+			if cfg.hasPhase(m.name()) {
+				joins[m.name()] = m
+			}
+		}
+	}
 	for _, p := range cfg.phases {
 		if ctx.Err() != nil {
 			break
 		}
+		var turns []*turn
 		switch p.name {
 		case phaseBaseline:
 			continue // after the gateways stopped
 		case phaseCeiling:
 			for _, m := range []mix{ceilingAdd, ceilingRead} {
-				progress("ceiling (%s) on the no-op server: warmup %v, measuring %v, %d clients", m.String(), cfg.warmup, cfg.duration, cfg.clients)
-				ph := runGatewayPhase(ctx, cfg.warmup, cfg.duration, noop.workers, m, noop.pid)
-				ph.Name = "ceiling-" + m.name()
-				rep.Ceiling = append(rep.Ceiling, ph)
-				progress("ceiling %s: %.1f req/s, %d errors", ph.Name, ph.Throughput, ph.Errors)
+				if _, joined := joins[m.name()]; !joined {
+					turns = append(turns, ceilingTurn(m))
+				}
 			}
 		default:
 			for _, e := range gws {
-				if ctx.Err() != nil {
-					break
-				}
-				progress("gateway %s, phase %s (%s): warmup %v, measuring %v, %d clients", e.rep.Label, p.name, p.mix.String(), cfg.warmup, cfg.duration, cfg.clients)
-				ph := runGatewayPhase(ctx, cfg.warmup, cfg.duration, e.workers, p.mix, e.pid)
-				ph.Name = p.name
-				e.rep.Phases = append(e.rep.Phases, ph)
-				progress("gateway %s, phase %s: %.1f req/s, %d errors", e.rep.Label, ph.Name, ph.Throughput, ph.Errors)
+				turns = append(turns, &turn{label: "gateway " + e.rep.Label, name: p.name, workers: e.workers, m: p.mix, pid: e.pid,
+					done: func(ph *phaseReport) { e.rep.Phases = append(e.rep.Phases, ph) }})
+			}
+			if m, ok := joins[p.name]; ok {
+				turns = append(turns, ceilingTurn(m))
 			}
 		}
+		runTurns(ctx, turns, cfg.warmup, cfg.duration, cfg.rounds, progress)
 	}
 	for _, e := range gws {
 		if e.pid > 0 {

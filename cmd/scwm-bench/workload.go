@@ -232,14 +232,14 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-// runGatewayPhase runs one phase of mix m against the gateway. When the mix
-// edits or reads, every worker first creates a few incidents of its own
-// (part of the warmup, not measured).
-func runGatewayPhase(ctx context.Context, warmup, duration time.Duration, workers []*worker, m mix, pid int) *phaseReport {
-	prefill := make([]*recorder, len(workers))
+// prefill has every worker create a few incidents of its own when mix m
+// edits or reads (part of the warmup, not measured); the recorders it
+// returns hold the warmup errors of that, and no latencies.
+func prefill(ctx context.Context, workers []*worker, m mix) []*recorder {
+	recs := make([]*recorder, len(workers))
 	var wg sync.WaitGroup
 	for i, w := range workers {
-		prefill[i] = newRecorder()
+		recs[i] = newRecorder()
 		if m.edit+m.read == 0 {
 			continue
 		}
@@ -248,23 +248,12 @@ func runGatewayPhase(ctx context.Context, warmup, duration time.Duration, worker
 			defer wg.Done()
 			for try := 0; len(w.ids) < ownMin && try < 3*ownMin && ctx.Err() == nil; try++ {
 				if o := w.step(ctx, mix{add: 1}); !o.ok {
-					prefill[i].warmupErrors++
-					prefill[i].sample(o)
+					recs[i].warmupErrors++
+					recs[i].sample(o)
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	recs, window, cpu := runLoad(ctx, len(workers), warmup, duration, pid,
-		func(ctx context.Context, i int) outcome { return workers[i].step(ctx, m) })
-	recs = append(recs, prefill...) // their warmup errors and samples; they hold no latencies
-	var phaseKinds []string
-	for _, k := range kinds {
-		if m.weight(k) > 0 {
-			phaseKinds = append(phaseKinds, k)
-		}
-	}
-	ph := phaseOf(m.name(), recs, window, cpu, phaseKinds)
-	ph.Mix = m.String()
-	return ph
+	return recs
 }
