@@ -117,6 +117,16 @@ func TestBenchShortRun(t *testing.T) {
 			t.Errorf("phase %s: no ratio to the ceiling", ph.Name)
 		}
 	}
+	// Keyed adds take their turns among the plain ones, and the ceiling's
+	// add load among both.
+	progress := stderr.String()
+	firstKeyed := strings.Index(progress, "phase add-keyed (add=100,keyed), round 1 of")
+	lastPlain := strings.LastIndex(progress, "phase add-only (add=100), round")
+	ceilingLate := strings.Index(progress, "phase ceiling-add-only (add=100), round 2 of")
+	firstPlain := strings.Index(progress, "phase add-only (add=100), round 1 of")
+	if firstKeyed < 0 || lastPlain < 0 || firstKeyed > lastPlain || ceilingLate < firstPlain {
+		t.Errorf("the add phases did not take turns together with the ceiling's add load:\n%s", progress)
+	}
 	if g.Baseline == nil && g.BaselineSkipped == "" {
 		t.Errorf("no baseline and no reason it was skipped")
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 )
 
@@ -169,27 +170,42 @@ func runPhases(ctx context.Context, args []string, getenv func(string) string, s
 			}
 		}
 	}
+	// Keyed adds are compared with plain ones: when the run has both, they
+	// take their turns together, where the first of them is listed.
+	together := map[string]string{"add-only": "add-keyed", "add-keyed": "add-only"}
+	ran := map[string]bool{}
+	gatewayTurns := func(p phase) []*turn {
+		var turns []*turn
+		for _, e := range gws {
+			turns = append(turns, &turn{label: "gateway " + e.rep.Label, name: p.name, workers: e.workers, m: p.mix, pid: e.pid,
+				done: func(ph *phaseReport) { e.rep.Phases = append(e.rep.Phases, ph) }})
+		}
+		if m, ok := joins[p.name]; ok {
+			turns = append(turns, ceilingTurn(m))
+		}
+		ran[p.name] = true
+		return turns
+	}
 	for _, p := range cfg.phases {
 		if ctx.Err() != nil {
 			break
 		}
 		var turns []*turn
-		switch p.name {
-		case phaseBaseline:
-			continue // after the gateways stopped
-		case phaseCeiling:
+		switch {
+		case p.name == phaseBaseline, ran[p.name]:
+			continue // the baseline runs after the gateways stopped
+		case p.name == phaseCeiling:
 			for _, m := range []mix{ceilingAdd, ceilingRead} {
 				if _, joined := joins[m.name()]; !joined {
 					turns = append(turns, ceilingTurn(m))
 				}
 			}
 		default:
-			for _, e := range gws {
-				turns = append(turns, &turn{label: "gateway " + e.rep.Label, name: p.name, workers: e.workers, m: p.mix, pid: e.pid,
-					done: func(ph *phaseReport) { e.rep.Phases = append(e.rep.Phases, ph) }})
-			}
-			if m, ok := joins[p.name]; ok {
-				turns = append(turns, ceilingTurn(m))
+			turns = gatewayTurns(p)
+			if other, ok := together[p.name]; ok {
+				if i := slices.IndexFunc(cfg.phases, func(q phase) bool { return q.name == other }); i >= 0 {
+					turns = append(turns, gatewayTurns(cfg.phases[i])...)
+				}
 			}
 		}
 		runTurns(ctx, turns, cfg.warmup, cfg.duration, cfg.rounds, progress)
