@@ -194,17 +194,15 @@ func measureStore(h *harness, bin binary, size int, mode string) (*storeResult, 
 		res.cold = append(res.cold, a.latency)
 	}
 	h.progress("%s, %d incidents: add phase", bin.Label, size)
-	hc := newHTTPClient(h.clients)
-	defer hc.CloseIdleConnections()
 	workers := make([]*worker, h.clients)
 	for i := range workers {
-		workers[i] = newWorker(i, g.access(), hc)
+		workers[i] = newWorker(i, g.access())
+		defer workers[i].close()
 	}
 	t := &turn{name: "add-only", workers: workers, m: mix{add: 100}, pid: g.pid()}
 	t.measure(ctx, bigFlags.warmup, bigFlags.duration)
 	ph := t.report()
 	res.addRate, res.addP99, res.addErrors = ph.Throughput, ph.P99Ms, ph.Errors
-	hc.CloseIdleConnections()
 
 	return res, nil
 }

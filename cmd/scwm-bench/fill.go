@@ -134,8 +134,6 @@ func fillHTTP(ctx context.Context, acc access, clients, n, keep int, progress fu
 
 // fillAdds is fillHTTP with the adds of m (keyed or not).
 func fillAdds(ctx context.Context, acc access, clients, n, keep int, m mix, progress func(string, ...any)) (*fillResult, error) {
-	hc := newHTTPClient(clients)
-	defer hc.CloseIdleConnections()
 	started := time.Now()
 	var next, done, failed atomic.Int64
 	samples := make([][]string, clients)
@@ -162,7 +160,8 @@ func fillAdds(ctx context.Context, acc access, clients, n, keep int, m mix, prog
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := newWorker(c, acc, hc)
+			w := newWorker(c, acc)
+			defer w.close()
 			rng := mrand.New(mrand.NewPCG(uint64(c), 7))
 			per := max(keep/clients, 1)
 			seen := 0

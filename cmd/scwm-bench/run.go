@@ -63,7 +63,7 @@ func newEndpoint(rep *gatewayReport, acc access, clients, pid int) *endpoint {
 	e := &endpoint{rep: rep, acc: acc, hc: newHTTPClient(clients), pid: pid}
 	e.workers = make([]*worker, clients)
 	for i := range e.workers {
-		e.workers[i] = newWorker(i, acc, e.hc)
+		e.workers[i] = newWorker(i, acc)
 	}
 	return e
 }

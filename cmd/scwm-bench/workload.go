@@ -32,10 +32,11 @@ const (
 	ownMin  = 4
 )
 
-// worker is one client of the gateway: its own API key, its own incidents.
+// worker is one client of the gateway: its own API key, its own incidents,
+// its own connection.
 type worker struct {
 	id      int
-	hc      *http.Client
+	conn    *rawConn
 	url     string
 	auth    string
 	rng     *mrand.Rand
@@ -45,6 +46,7 @@ type worker struct {
 	buf     bytes.Buffer
 	body    []byte
 	headers map[string][]byte // the request header JSON per kind
+	lines   []string          // the request's header lines, reused
 	addRest []byte            // the add payload after its summary
 }
 
@@ -55,9 +57,9 @@ type access struct {
 	keys, secrets       []string
 }
 
-func newWorker(i int, acc access, hc *http.Client) *worker {
+func newWorker(i int, acc access) *worker {
 	key, secret := acc.keys[i%len(acc.keys)], acc.secrets[i%len(acc.secrets)]
-	w := &worker{id: i, hc: hc, url: acc.url,
+	w := &worker{id: i, conn: newRawConn(acc.url, requestTimeout), url: acc.url,
 		auth: basicAuthorization(key, secret),
 		rng:  mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), uint64(i))), headers: map[string][]byte{}}
 	for kind, event := range map[string]string{"add": addEvent, "edit": editEvent, "read": readEvent} {
@@ -147,6 +149,9 @@ func (w *worker) step(ctx context.Context, m mix) outcome {
 	return o
 }
 
+// close closes the worker's connection.
+func (w *worker) close() { w.conn.close() }
+
 func (w *worker) remember(id string) {
 	if len(w.ids) < ownRing {
 		w.ids = append(w.ids, id)
@@ -160,35 +165,22 @@ func (w *worker) remember(id string) {
 // of an add carries the new id in body.
 func (w *worker) post(ctx context.Context, kind, key string, body []byte) outcome {
 	o := outcome{kind: kind}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
-	if err != nil {
-		o.errKey, o.body = kind+": "+err.Error(), err.Error()
-		return o
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", w.auth)
+	w.lines = append(w.lines[:0], "Authorization: "+w.auth)
 	if key != "" {
-		req.Header.Set("Idempotency-Key", key)
+		w.lines = append(w.lines, "Idempotency-Key: "+key)
 	}
-	resp, err := w.hc.Do(req)
+	resp, err := w.conn.post(ctx, w.lines, body, &w.buf)
 	if err != nil {
 		o.errKey, o.body = kind+": transport: "+errClass(err), err.Error()
-		return o
-	}
-	w.buf.Reset()
-	_, err = w.buf.ReadFrom(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		o.errKey, o.body = kind+": transport: reading the answer: "+errClass(err), err.Error()
 		return o
 	}
 	env, isEnvelope := readAnswer(w.buf.Bytes())
 	o.warnings = env.warnings
 	switch {
 	case !isEnvelope:
-		o.errKey = fmt.Sprintf("%s: HTTP %d, not an envelope", kind, resp.StatusCode)
-	case resp.StatusCode != http.StatusOK || env.errCode != "200_OK":
-		o.errKey = fmt.Sprintf("%s: HTTP %d errCode %q %s", kind, resp.StatusCode, env.errCode, env.exception)
+		o.errKey = fmt.Sprintf("%s: HTTP %d, not an envelope", kind, resp.status)
+	case resp.status != http.StatusOK || env.errCode != "200_OK":
+		o.errKey = fmt.Sprintf("%s: HTTP %d errCode %q %s", kind, resp.status, env.errCode, env.exception)
 	case kind == "add" && env.id == "":
 		o.errKey = kind + ": 200_OK without payload.id"
 	default:
