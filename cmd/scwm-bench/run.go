@@ -68,6 +68,15 @@ func newEndpoint(rep *gatewayReport, acc access, clients, pid int) *endpoint {
 	return e
 }
 
+// close closes the endpoint's connections: its workers' and its client's
+// idle ones.
+func (e *endpoint) close() {
+	for _, w := range e.workers {
+		w.close()
+	}
+	e.hc.CloseIdleConnections()
+}
+
 // runPhases runs the load phases on every gateway of the run (and the
 // ceiling on the no-op server), phase by phase, and prints the report.
 func runPhases(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -130,7 +139,7 @@ func runPhases(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	rep.Params.URL = gws[0].acc.url
 	for _, e := range gws {
-		defer e.hc.CloseIdleConnections()
+		defer e.close()
 		if e.rep.Version, err = healthVersion(ctx, e.hc, e.acc.url); err != nil {
 			return fmt.Errorf("gateway %s does not answer: %w", e.rep.Label, err)
 		}
@@ -152,7 +161,7 @@ func runPhases(ctx context.Context, args []string, getenv func(string) string, s
 		defer c.stop()
 		acc := access{url: "http://" + c.addr + "/api/events", owner: seedOwner, network: seedNetwork, keys: []string{"noop"}, secrets: []string{"noop"}}
 		noop = newEndpoint(&gatewayReport{Label: "ceiling"}, acc, cfg.clients, c.cmd.Process.Pid)
-		defer noop.hc.CloseIdleConnections()
+		defer noop.close()
 	}
 
 	// A ceiling load takes its turns in the phase whose bodies it sends,
@@ -220,7 +229,7 @@ func runPhases(ctx context.Context, args []string, getenv func(string) string, s
 		} else {
 			e.rep.RSSSkipped = "no --pid given for the gateway at --url"
 		}
-		e.hc.CloseIdleConnections()
+		e.close()
 		if e.gw != nil {
 			progress("stopping gateway %s (SIGTERM)", e.rep.Label)
 			log := e.gw.proc.log

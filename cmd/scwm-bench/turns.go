@@ -25,10 +25,9 @@ type turn struct {
 	recs      []*recorder
 	window    time.Duration
 	// serverCPU and benchCPU are core-seconds over the windows; serverCPU
-	// is unknown (serverKnown false) if any slice could not read it.
+	// is unknown (serverMissing) if any slice could not read it.
 	serverCPU, benchCPU float64
-	serverKnown         bool
-	slices              int
+	serverMissing       bool
 }
 
 // measure runs one slice of the turn: warmup, then the measured duration,
@@ -48,13 +47,11 @@ func (t *turn) add(recs []*recorder, window time.Duration, cpu cpuUse) {
 	t.recs = append(t.recs, recs...)
 	t.window += window
 	t.benchCPU += cpu.bench * window.Seconds()
-	if cpu.server != nil && (t.slices == 0 || t.serverKnown) {
-		t.serverCPU += *cpu.server * window.Seconds()
-		t.serverKnown = true
+	if cpu.server == nil {
+		t.serverMissing = true
 	} else {
-		t.serverKnown = false
+		t.serverCPU += *cpu.server * window.Seconds()
 	}
-	t.slices++
 }
 
 // report is the turn's figures over all its slices: requests of every
@@ -63,7 +60,7 @@ func (t *turn) report() *phaseReport {
 	var cpu cpuUse
 	if t.window > 0 {
 		cpu.bench = t.benchCPU / t.window.Seconds()
-		if t.serverKnown {
+		if !t.serverMissing {
 			v := t.serverCPU / t.window.Seconds()
 			cpu.server = &v
 		}

@@ -37,7 +37,6 @@ const (
 type worker struct {
 	id      int
 	conn    *rawConn
-	url     string
 	auth    string
 	rng     *mrand.Rand
 	seq     int
@@ -59,7 +58,7 @@ type access struct {
 
 func newWorker(i int, acc access) *worker {
 	key, secret := acc.keys[i%len(acc.keys)], acc.secrets[i%len(acc.secrets)]
-	w := &worker{id: i, conn: newRawConn(acc.url, requestTimeout), url: acc.url,
+	w := &worker{id: i, conn: newRawConn(acc.url, requestTimeout),
 		auth: basicAuthorization(key, secret),
 		rng:  mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), uint64(i))), headers: map[string][]byte{}}
 	for kind, event := range map[string]string{"add": addEvent, "edit": editEvent, "read": readEvent} {
