@@ -46,7 +46,10 @@ func (r *Request) IdempotencyKey(fromHTTP string) (string, error) {
 // where it acts, and the payload as sent (json.Marshal sorts keys and keeps
 // numbers as written).
 func (r *Request) Hash() string {
-	payload, _ := jsonvalue.AppendMarshalled(nil, r.Payload) // json.Marshal's text, as keys recorded before were hashed
+	buf := jsonvalue.GetBuffer()
+	defer buf.Release()
+	payload, _ := jsonvalue.AppendMarshalled(buf.B, r.Payload) // json.Marshal's text, as keys recorded before were hashed
+	buf.B = payload
 	h := sha256.New()
 	for _, part := range []string{r.Header.EventName, r.Header.Dataspace, r.Header.ProcessNetworkID, r.Header.OwnerID} {
 		h.Write([]byte(part))

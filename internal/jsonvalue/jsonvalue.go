@@ -16,6 +16,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -84,6 +85,31 @@ func Text(v any) string {
 	return string(b)
 }
 
+// Buffer is an encoding buffer from a pool shared by callers that keep only
+// a copy of what they encode (a string, a hash), so that each encoding
+// does not grow a fresh buffer step by step. Release gives it back.
+type Buffer struct{ B []byte }
+
+var buffers = sync.Pool{New: func() any { return &Buffer{B: make([]byte, 0, 4096)} }}
+
+// maxPooled is the largest buffer Release keeps: one grown by a rare,
+// large value is left to the garbage collector.
+const maxPooled = 64 << 10
+
+// GetBuffer returns an empty Buffer.
+func GetBuffer() *Buffer {
+	b := buffers.Get().(*Buffer)
+	b.B = b.B[:0]
+	return b
+}
+
+// Release gives b back to the pool; b must not be used after.
+func (b *Buffer) Release() {
+	if b.B != nil && cap(b.B) <= maxPooled {
+		buffers.Put(b)
+	}
+}
+
 // AppendJSON appends v's JSON text to dst, as an encoding/json Encoder with
 // HTML escaping off writes it (object keys in sorted order), without
 // reflection for the kept form and json.Number; values of other types,
@@ -101,7 +127,9 @@ func appendJSON(dst []byte, v any, html bool) ([]byte, error) {
 		if v == nil {
 			return append(dst, "null"...), nil
 		}
-		keys := make([]string, 0, len(v))
+		// Most objects have few keys: sort them in an array on the stack.
+		var few [32]string
+		keys := few[:0]
 		for k := range v {
 			keys = append(keys, k)
 		}

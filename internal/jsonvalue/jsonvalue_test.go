@@ -240,3 +240,35 @@ func TestDecodeObject(t *testing.T) {
 		}
 	}
 }
+
+// benchRecord is an incident's data as the gateway stores it after an add
+// of the published sample: the shape AppendJSON encodes on every add.
+const benchRecord = `{"aptBusinessObjectDescription":"Shipment quarantined due to T1 reflecting incomplete data|SO 3027209239|PO 5201019344|Transaminase enzyme, CDX-017 (ACS-4007466). EPCIS shows 48 pallets and receiving called out 50 received","aptBusinessObjectId":"INC-101","aptBusinessObjectIntegerIdentifier":101,"aptBusinessObjectSummary":"Bench incident 10-7: no EPCIS data for 1 package","businessPriority":"HIGH","currentlyAssignedCompanyUsers":["d5b2b867-fdeb-4b1c-a0d4-8aabf853c169","a4bc6e7f-6436-4499-b453-270cdd052271"],"currentlyAssignedPartnerUsers":["13fb0cc6-771c-447a-a1bb-02513a235b24","ee532337-89d2-4f5f-b024-bfa070139b73"],"dateSubmitted":null,"fkProcessNetworkId":"my-network","followerId":[],"impactedProducts":[{"impactedLots":"4","productDetailId":"ea92a360-55ac-15eb-bb95-8bd76e7bd001"}],"incidentCategory":"Aggregate Shipment Error","incidentConclusion":null,"isSubmittedToPartner":false,"referenceIdentifiers":[{"referenceTransactionType":"PO Number","value":"PO-0010-123"},{"referenceTransactionType":"PO Number","value":"PO-0010-345"}],"resolutionDueDate":1681640075000,"responsibleEntity":{"partnerId":"bench-partner","toIdType":"companyLocationMasterData"},"responsiblePartyAtCompany":"bench-user-0010","responsiblePartyAtPartner":"13fb0cc6-771c-447a-a1bb-02513a235b24"}`
+
+// BenchmarkAppendJSONRecord encodes the record into a buffer grown from
+// nil (fresh), as a caller without a buffer would, and into a pooled one
+// copied out as a string (pooled), as the embedded store does.
+func BenchmarkAppendJSONRecord(b *testing.B) {
+	v, ok := Decode([]byte(benchRecord))
+	if !ok {
+		b.Fatal("the record does not decode")
+	}
+	if got, err := AppendJSON(nil, v); err != nil || string(got) != benchRecord {
+		b.Fatalf("AppendJSON changed the record: %v\n%s", err, got)
+	}
+	b.Run("fresh", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _ = AppendJSON(nil, v)
+		}
+	})
+	b.Run("pooled", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			buf := GetBuffer()
+			buf.B, _ = AppendJSON(buf.B, v)
+			_ = string(buf.B)
+			buf.Release()
+		}
+	})
+}

@@ -96,10 +96,15 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// jsonText encodes a record kept as JSON text.
+// jsonText encodes a record kept as JSON text, in a pooled buffer.
 func jsonText(v any) (string, error) {
-	b, err := jsonvalue.AppendJSON(nil, v)
-	return string(b), err
+	buf := jsonvalue.GetBuffer()
+	defer buf.Release()
+	var err error
+	if buf.B, err = jsonvalue.AppendJSON(buf.B, v); err != nil {
+		return "", err
+	}
+	return string(buf.B), nil
 }
 
 // fromJSONText decodes JSON text into v, numbers as json.Number for
