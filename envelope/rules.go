@@ -48,14 +48,13 @@ func (r *Request) IdempotencyKey(fromHTTP string) (string, error) {
 func (r *Request) Hash() string {
 	buf := jsonvalue.GetBuffer()
 	defer buf.Release()
-	payload, _ := jsonvalue.AppendMarshalled(buf.B, r.Payload) // json.Marshal's text, as keys recorded before were hashed
-	buf.B = payload
+	buf.B, _ = jsonvalue.AppendMarshalled(buf.B, r.Payload) // json.Marshal's text, as keys recorded before were hashed
 	h := sha256.New()
 	for _, part := range []string{r.Header.EventName, r.Header.Dataspace, r.Header.ProcessNetworkID, r.Header.OwnerID} {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}
-	h.Write(payload)
+	h.Write(buf.B)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
