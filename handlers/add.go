@@ -42,7 +42,11 @@ func (g *Gateway) createIncident(ctx context.Context, call *Call, pt processType
 		return nil, err
 	}
 	now := call.Now.UnixMilli()
-	fields := slices.Sorted(maps.Keys(data))
+	fields := make([]string, 0, len(data))
+	for f := range data {
+		fields = append(fields, f)
+	}
+	slices.Sort(fields)
 	data["aptBusinessObjectId"] = "INC-" + strconv.FormatInt(n, 10)
 	data["aptBusinessObjectIntegerIdentifier"] = n
 	data["fkProcessNetworkId"] = call.NetworkID

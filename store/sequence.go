@@ -27,8 +27,12 @@ type Sequencer struct {
 	Now func() time.Time
 
 	mu     sync.Mutex
-	blocks map[string]*sequenceBlock
+	blocks map[sequenceName]*sequenceBlock
 }
+
+// sequenceName names a counter in memory: its key (SequenceKey) is
+// encoded only when a block is reserved.
+type sequenceName struct{ dataspace, ownerID, name string }
 
 // Block sizes of the Sequencer.
 const (
@@ -56,15 +60,15 @@ func SequenceKey(dataspace, ownerID, name string) string {
 // Next returns the next number of the named counter of a company in a
 // dataspace, starting at 1.
 func (q *Sequencer) Next(ctx context.Context, dataspace, ownerID, name string) (int64, error) {
-	key := SequenceKey(dataspace, ownerID, name)
+	counter := sequenceName{dataspace, ownerID, name}
 	q.mu.Lock()
 	if q.blocks == nil {
-		q.blocks = map[string]*sequenceBlock{}
+		q.blocks = map[sequenceName]*sequenceBlock{}
 	}
-	b := q.blocks[key]
+	b := q.blocks[counter]
 	if b == nil {
 		b = &sequenceBlock{turn: make(chan struct{}, 1)}
-		q.blocks[key] = b
+		q.blocks[counter] = b
 	}
 	q.mu.Unlock()
 
@@ -87,7 +91,7 @@ func (q *Sequencer) Next(ctx context.Context, dataspace, ownerID, name string) (
 	if now().Sub(b.refilled) < sequenceBurst {
 		size = min(2*max(b.size, 1), maxSequenceBlock)
 	}
-	end, err := q.Reserve(ctx, key, size)
+	end, err := q.Reserve(ctx, SequenceKey(dataspace, ownerID, name), size)
 	if err != nil {
 		return 0, Wrap("next sequence", err)
 	}
