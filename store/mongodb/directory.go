@@ -285,15 +285,16 @@ type sequenceDoc struct {
 // NextSequence returns the next number of the named counter of a company
 // in a dataspace, starting at 1 (see store.Sequencer).
 func (s *Store) NextSequence(ctx context.Context, dataspace, ownerID, name string) (int64, error) {
-	ctx, cancel := s.operation(ctx)
-	defer cancel()
 	return s.seq.Next(ctx, dataspace, ownerID, name)
 }
 
 // reserve atomically adds size to the counter key, creating it at 0, and
 // returns its new value: one findAndModify, so that no two gateways get
-// the same numbers.
+// the same numbers. Only a reservation is a store operation with the
+// store's deadline: most numbers come from a block in memory.
 func (s *Store) reserve(ctx context.Context, key string, size int64) (int64, error) {
+	ctx, cancel := s.operation(ctx)
+	defer cancel()
 	var doc sequenceDoc
 	var err error
 	// Two first calls may both try to create the counter; the loser of
