@@ -42,10 +42,7 @@ func (g *Gateway) createIncident(ctx context.Context, call *Call, pt processType
 		return nil, err
 	}
 	now := call.Now.UnixMilli()
-	fields := make([]string, 0, len(data))
-	for f := range data {
-		fields = append(fields, f)
-	}
+	fields := slices.AppendSeq(make([]string, 0, len(data)), maps.Keys(data))
 	slices.Sort(fields)
 	data["aptBusinessObjectId"] = "INC-" + strconv.FormatInt(n, 10)
 	data["aptBusinessObjectIntegerIdentifier"] = n

@@ -295,11 +295,10 @@ func (s *Store) NextSequence(ctx context.Context, dataspace, ownerID, name strin
 }
 
 // reserveSequence adds size to a counter and returns its new value. Only a
-// reservation is a store operation with the store's deadline: most numbers
-// come from a block in memory, under the caller's deadline alone.
+// reservation is a store operation (a write, with the store's deadline):
+// most numbers come from a block in memory, under the caller's deadline
+// alone.
 func (s *Store) reserveSequence(ctx context.Context, key string, size int64) (int64, error) {
-	ctx, cancel := s.operation(ctx)
-	defer cancel()
 	var value int64
 	err := s.write(ctx, "reserve sequence", func(ctx context.Context, tx *sql.Tx) error {
 		return s.writer.queryRow(ctx, tx, "INSERT INTO sequences (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value RETURNING value", key, size).Scan(&value)
