@@ -12,6 +12,9 @@ import (
 type Company struct {
 	ID   string `bson:"_id" json:"id"`
 	Name string `bson:"name" json:"name"`
+	// MasterData is what the seed declares of the company for the
+	// master-data queries; nil when it declares none.
+	MasterData *CompanyMasterData `bson:"masterData,omitempty" json:"masterData,omitempty"`
 }
 
 // Network is a process network: the companies that work on processes
@@ -45,9 +48,11 @@ type Client struct {
 // Active reports whether the client may still authenticate.
 func (c *Client) Active() bool { return c.RevokedAt == 0 }
 
-// Incident is an incident as its latest change left it: its metadata, its
-// data (every accepted payload field with the fields the gateway
-// maintains), and, when asked for (Include), its comments and its history.
+// Incident is a process object as its latest change left it (an incident,
+// or any other kind of the catalogue: a change request, a task, a sub-task,
+// a template): its metadata, its data (every accepted payload field with
+// the fields the gateway maintains), and, when asked for (Include), its
+// comments and its history.
 type Incident struct {
 	ID               string `bson:"incidentId" json:"incidentId"`
 	Dataspace        string `bson:"dataspace" json:"dataspace"`
@@ -65,8 +70,12 @@ type Incident struct {
 	Number int64 `bson:"number" json:"number"`
 	// PartnerID is the partner company the incident was submitted to; empty
 	// until it is submitted.
-	PartnerID string         `bson:"partnerId" json:"partnerId"`
-	Data      map[string]any `bson:"data,omitempty" json:"data,omitempty"`
+	PartnerID string `bson:"partnerId" json:"partnerId"`
+	// ParentID is the object this one belongs to (a sub-task's task, a
+	// sub-task template's template); empty for an object of its own. It
+	// never changes after the insert.
+	ParentID string         `bson:"parentId,omitempty" json:"parentId,omitempty"`
+	Data     map[string]any `bson:"data,omitempty" json:"data,omitempty"`
 
 	// Comments are the incident's comments in the order they were added,
 	// loaded only WithComments; on InsertIncident, the comments the add

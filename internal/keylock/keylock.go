@@ -7,6 +7,7 @@ package keylock
 import (
 	"context"
 	"hash/maphash"
+	"slices"
 )
 
 // Striped is a set of locks indexed by a hash of the key. The zero value is
@@ -26,7 +27,11 @@ func New(n int) *Striped {
 }
 
 func (s *Striped) stripe(key string) chan struct{} {
-	return s.stripes[maphash.String(s.seed, key)%uint64(len(s.stripes))]
+	return s.stripes[s.index(key)]
+}
+
+func (s *Striped) index(key string) int {
+	return int(maphash.String(s.seed, key) % uint64(len(s.stripes)))
 }
 
 // Lock takes the lock of key (and of every key sharing its stripe) and
@@ -36,6 +41,37 @@ func (s *Striped) Lock(key string) (unlock func()) {
 	m := s.stripe(key)
 	m <- struct{}{}
 	return func() { <-m }
+}
+
+// LockAll takes the locks of several keys at once, for work that must
+// hold them together (a sub-task and its task). It takes each stripe once,
+// in the stripes' order, so that callers of LockAll never deadlock with one
+// another or with callers holding one key; it gives up when ctx ends first,
+// holding none of them.
+func (s *Striped) LockAll(ctx context.Context, keys ...string) (unlock func(), err error) {
+	indexes := make([]int, len(keys))
+	for i, k := range keys {
+		indexes[i] = s.index(k)
+	}
+	slices.Sort(indexes)
+	indexes = slices.Compact(indexes)
+	held := make([]chan struct{}, 0, len(indexes))
+	release := func() {
+		for i := len(held) - 1; i >= 0; i-- {
+			<-held[i]
+		}
+	}
+	for _, i := range indexes {
+		m := s.stripes[i]
+		select {
+		case m <- struct{}{}:
+			held = append(held, m)
+		case <-ctx.Done():
+			release()
+			return nil, ctx.Err()
+		}
+	}
+	return release, nil
 }
 
 // LockContext is Lock that gives up when ctx ends first, returning ctx's

@@ -3,6 +3,7 @@ package mongodb
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"time"
 
@@ -26,7 +27,7 @@ func (s *Store) PutCompany(ctx context.Context, c store.Company) error {
 	var stored store.Company
 	err := s.companies.FindOne(ctx, bson.M{"_id": c.ID}).Decode(&stored)
 	switch {
-	case err == nil && stored == c:
+	case err == nil && reflect.DeepEqual(stored, c):
 		return nil
 	case err != nil && !errors.Is(err, mongo.ErrNoDocuments):
 		return wrap("put company", err)

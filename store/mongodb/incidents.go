@@ -568,6 +568,84 @@ func (s *Store) FindComment(ctx context.Context, incidentID, commentID string) (
 	return nil, store.Unavailable("the incident kept changing while it was read", fmt.Errorf("find comment %s of incident %s", commentID, incidentID))
 }
 
+// FindChildren lists the objects whose ParentID is parentID in the
+// dataspace, oldest first, each as FindIncident gives it (so a child whose
+// latest change is not yet applied is rolled forward first). It reads at
+// most store.MaxChildren of them.
+func (s *Store) FindChildren(ctx context.Context, dataspace, parentID string) ([]*store.Incident, error) {
+	if parentID == "" {
+		return nil, nil
+	}
+	ids, err := s.childIDs(ctx, dataspace, parentID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*store.Incident, 0, len(ids))
+	for _, id := range ids {
+		inc, err := s.FindIncident(ctx, dataspace, id, 0)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inc)
+	}
+	return out, nil
+}
+
+// childIDs are the ids of parentID's children, oldest first.
+func (s *Store) childIDs(ctx context.Context, dataspace, parentID string) ([]string, error) {
+	ctx, cancel := s.operation(ctx)
+	defer cancel()
+	o := options.Find().SetSort(bson.D{{Key: "creationDateTime", Value: 1}, {Key: "_id", Value: 1}}).
+		SetHint(idxIncidentParent).SetLimit(store.MaxChildren).SetProjection(bson.M{"_id": 1})
+	cur, err := s.incidents.Find(ctx, bson.M{"parentId": parentID, "dataspace": dataspace}, o)
+	if err != nil {
+		return nil, wrap("find children", err)
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, wrap("find children", err)
+	}
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = d.ID
+	}
+	return ids, nil
+}
+
+// FindCommentByID finds a comment by its id alone, with the id of the
+// object it is on, or ErrNotFound; the comment is read as FindComment
+// reads it.
+func (s *Store) FindCommentByID(ctx context.Context, commentID string) (string, *store.Comment, error) {
+	id, err := s.commentOwner(ctx, commentID)
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := s.FindComment(ctx, id, commentID)
+	if err != nil {
+		return "", nil, err
+	}
+	return id, c, nil
+}
+
+// commentOwner is the id of the object a comment is on.
+func (s *Store) commentOwner(ctx context.Context, commentID string) (string, error) {
+	ctx, cancel := s.operation(ctx)
+	defer cancel()
+	var doc struct {
+		IncidentID string `bson:"incidentId"`
+	}
+	o := options.FindOne().SetHint(idxCommentID).SetProjection(bson.M{"incidentId": 1}).SetSort(bson.D{{Key: "id", Value: 1}})
+	if err := s.comments.FindOne(ctx, bson.M{"id": commentID}, o).Decode(&doc); err != nil {
+		return "", wrap("find comment", err)
+	}
+	return doc.IncidentID, nil
+}
+
 // ListComments lists up to limit comments of an incident whose Position is
 // greater than after, in Position order, as the incident's latest applied
 // change left them; none for an incident that does not exist.

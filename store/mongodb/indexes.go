@@ -22,6 +22,8 @@ const (
 	idxActivityPending = "pendingAt"              // activities: RollForward
 	idxExpiresAt       = "expiresAt"              // idempotency, oauth_tokens: TTL and the Expire methods
 	idxID              = "_id_"                   // every collection: counting and listing
+	idxIncidentParent  = "parentId_dataspace"     // incidents: FindChildren
+	idxCommentID       = "id"                     // comments: FindCommentByID
 )
 
 // codeNotImplemented is the server's answer to an option it lacks.
@@ -57,6 +59,10 @@ func (s *Store) indexes() []index {
 		{coll: s.activities, name: idxActivityPlate, keys: []string{"licensePlate"}},
 		// Only entries whose change is not yet applied have pendingAt.
 		{coll: s.activities, name: idxActivityPending, keys: []string{"pendingAt"}, sparse: true},
+		// Only children have a parentId: sparse, so that the objects of their
+		// own take no room in it.
+		{coll: s.incidents, name: idxIncidentParent, keys: []string{"parentId", "dataspace", "creationDateTime", "_id"}, sparse: true},
+		{coll: s.comments, name: idxCommentID, keys: []string{"id"}},
 		{coll: s.idempotency, name: idxExpiresAt, keys: []string{"expiresAt"}, ttl: true},
 		{coll: s.tokens, name: idxExpiresAt, keys: []string{"expiresAt"}, ttl: true},
 	}

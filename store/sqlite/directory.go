@@ -11,13 +11,48 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
-// PutCompany creates the company or updates its name; a company stored as
-// c already is not written.
+// PutCompany creates the company or updates its name and master data; a
+// company stored as c already is not written.
 func (s *Store) PutCompany(ctx context.Context, c store.Company) error {
+	master, err := masterText(c.MasterData)
+	if err != nil {
+		return fmt.Errorf("put company %s: %w", c.ID, err)
+	}
 	return s.write(ctx, "put company", func(ctx context.Context, tx *sql.Tx) error {
-		_, err := s.writer.exec(ctx, tx, "INSERT INTO companies (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name WHERE name <> excluded.name", c.ID, c.Name)
+		_, err := s.writer.exec(ctx, tx, `INSERT INTO companies (id, name, master) VALUES (?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name, master = excluded.master
+			WHERE name <> excluded.name OR master <> excluded.master`, c.ID, c.Name, master)
 		return err
 	})
+}
+
+// masterText is the master data as the companies table keeps it: its JSON
+// text, or "" for none.
+func masterText(m *store.CompanyMasterData) (string, error) {
+	if m == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", fmt.Errorf("encode master data: %w", err)
+	}
+	return string(b), nil
+}
+
+// scanCompany reads a row of id, name, master.
+func scanCompany(row interface{ Scan(...any) error }) (*store.Company, error) {
+	var c store.Company
+	var master string
+	if err := row.Scan(&c.ID, &c.Name, &master); err != nil {
+		return nil, err
+	}
+	if master != "" {
+		c.MasterData = &store.CompanyMasterData{}
+		if err := json.Unmarshal([]byte(master), c.MasterData); err != nil {
+			return nil, fmt.Errorf("decode the master data of company %s: %w", c.ID, err)
+		}
+	}
+	return &c, nil
 }
 
 // EnsureCompany creates the company, named after its id, if it is missing.
@@ -32,18 +67,18 @@ func (s *Store) EnsureCompany(ctx context.Context, id string) error {
 func (s *Store) Companies(ctx context.Context) ([]store.Company, error) {
 	ctx, cancel := s.operation(ctx)
 	defer cancel()
-	rows, err := s.query(ctx, "SELECT id, name FROM companies ORDER BY id")
+	rows, err := s.query(ctx, "SELECT id, name, master FROM companies ORDER BY id")
 	if err != nil {
 		return nil, store.Wrap("list companies", s.classify(err))
 	}
 	defer rows.Close()
 	var out []store.Company
 	for rows.Next() {
-		var c store.Company
-		if err := rows.Scan(&c.ID, &c.Name); err != nil {
+		c, err := scanCompany(rows)
+		if err != nil {
 			return nil, store.Wrap("list companies", s.classify(err))
 		}
-		out = append(out, c)
+		out = append(out, *c)
 	}
 	return out, store.Wrap("list companies", s.classify(rows.Err()))
 }

@@ -47,10 +47,9 @@ func (s *Store) Export(ctx context.Context, emit func(store.Record) error) error
 		query string
 		scan  func(rows *sql.Rows) (store.Record, error)
 	}{
-		{"SELECT id, name FROM companies ORDER BY id", func(rows *sql.Rows) (store.Record, error) {
-			var c store.Company
-			err := rows.Scan(&c.ID, &c.Name)
-			return store.Record{Kind: store.KindCompany, Value: &c}, err
+		{"SELECT id, name, master FROM companies ORDER BY id", func(rows *sql.Rows) (store.Record, error) {
+			c, err := scanCompany(rows)
+			return store.Record{Kind: store.KindCompany, Value: c}, err
 		}},
 		{"SELECT id, members, position FROM networks ORDER BY position, id", func(rows *sql.Rows) (store.Record, error) {
 			var n store.Network
@@ -144,7 +143,11 @@ func (s *Store) importRecord(ctx context.Context, tx *sql.Tx, r store.Record) er
 	}
 	switch v := r.Value.(type) {
 	case *store.Company:
-		return exec("INSERT OR REPLACE INTO companies (id, name) VALUES (?, ?)", v.ID, v.Name)
+		master, err := masterText(v.MasterData)
+		if err != nil {
+			return err
+		}
+		return exec("INSERT OR REPLACE INTO companies (id, name, master) VALUES (?, ?, ?)", v.ID, v.Name, master)
 	case *store.Network:
 		members, _ := json.Marshal(nonNil(v.Members))
 		return exec("INSERT OR REPLACE INTO networks (id, members, position) VALUES (?, ?, ?)", v.ID, string(members), v.Position)
@@ -170,7 +173,7 @@ func (s *Store) importRecord(ctx context.Context, tx *sql.Tx, r store.Record) er
 		if err != nil {
 			return err
 		}
-		return exec("INSERT OR REPLACE INTO incidents ("+incidentColumns+") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", args...)
+		return exec("INSERT OR REPLACE INTO incidents ("+incidentColumns+") VALUES "+incidentPlaceholders, args...)
 	case *store.Comment:
 		text, err := jsonText(v)
 		if err != nil {

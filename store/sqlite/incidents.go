@@ -11,7 +11,10 @@ import (
 )
 
 const incidentColumns = `id, dataspace, owner_id, network_id, process_type, schema_version, data_version,
-	created_by, last_updated_by, created_at, last_updated_at, state, number, partner_id, data`
+	created_by, last_updated_by, created_at, last_updated_at, state, number, partner_id, parent_id, data`
+
+// incidentPlaceholders are the placeholders of an insert of incidentColumns.
+const incidentPlaceholders = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 
 // incidentArgs are an incident's values in the order of incidentColumns.
 func incidentArgs(inc *store.Incident) ([]any, error) {
@@ -25,7 +28,7 @@ func incidentArgs(inc *store.Incident) ([]any, error) {
 	}
 	return []any{inc.ID, inc.Dataspace, inc.OwnerID, inc.NetworkID, inc.ProcessType, inc.SchemaVersion, inc.DataVersion,
 		inc.CreatedByUserID, inc.LastUpdatedBy, inc.CreatedAt, inc.LastUpdatedAt, inc.CurrentBaseState, inc.Number,
-		inc.PartnerID, text}, nil
+		inc.PartnerID, inc.ParentID, text}, nil
 }
 
 // scanIncident reads a row of incidentColumns.
@@ -47,7 +50,7 @@ func scanRecord(row interface{ Scan(...any) error }) (*store.Incident, error) {
 	var data string
 	err := row.Scan(&inc.ID, &inc.Dataspace, &inc.OwnerID, &inc.NetworkID, &inc.ProcessType, &inc.SchemaVersion,
 		&inc.DataVersion, &inc.CreatedByUserID, &inc.LastUpdatedBy, &inc.CreatedAt, &inc.LastUpdatedAt,
-		&inc.CurrentBaseState, &inc.Number, &inc.PartnerID, &data)
+		&inc.CurrentBaseState, &inc.Number, &inc.PartnerID, &inc.ParentID, &data)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +98,7 @@ func (s *Store) InsertIncident(ctx context.Context, inc *store.Incident) error {
 	}
 	s.recordClaim(s.claims.ofWrite(ctx))
 	err = s.write(ctx, "insert incident", func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := s.writer.exec(ctx, tx, "INSERT INTO incidents ("+incidentColumns+") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", args...); err != nil {
+		if _, err := s.writer.exec(ctx, tx, "INSERT INTO incidents ("+incidentColumns+") VALUES "+incidentPlaceholders, args...); err != nil {
 			return err
 		}
 		for i, c := range comments {
@@ -206,6 +209,54 @@ func allPages[T any](first int64, list func(after int64) ([]T, error), key func(
 		}
 		after = key(page[len(page)-1])
 	}
+}
+
+// FindChildren lists the objects whose ParentID is parentID in the
+// dataspace, oldest first, with their data but not their comments or
+// history: one range read of incidents_parent. It reads at most
+// store.MaxChildren of them.
+func (s *Store) FindChildren(ctx context.Context, dataspace, parentID string) ([]*store.Incident, error) {
+	ctx, cancel := s.operation(ctx)
+	defer cancel()
+	if parentID == "" {
+		return nil, nil
+	}
+	// parent_id <> '' lets the query use the partial index.
+	rows, err := s.query(ctx, "SELECT "+incidentColumns+" FROM incidents WHERE dataspace = ? AND parent_id = ? AND parent_id <> '' ORDER BY created_at, id LIMIT ?",
+		dataspace, parentID, store.MaxChildren)
+	if err != nil {
+		return nil, store.Wrap("find children", s.classify(err))
+	}
+	defer rows.Close()
+	var out []*store.Incident
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return nil, store.Wrap("find children", s.classify(err))
+		}
+		out = append(out, inc)
+	}
+	return out, store.Wrap("find children", s.classify(rows.Err()))
+}
+
+// FindCommentByID finds a comment by its id alone, with the id of the
+// object it is on, or ErrNotFound: one read of comments_comment_id.
+func (s *Store) FindCommentByID(ctx context.Context, commentID string) (string, *store.Comment, error) {
+	ctx, cancel := s.operation(ctx)
+	defer cancel()
+	row, err := s.queryRow(ctx, "SELECT incident_id, body FROM comments WHERE comment_id = ? ORDER BY incident_id LIMIT 1", commentID)
+	if err != nil {
+		return "", nil, store.Wrap("find comment", s.classify(err))
+	}
+	var id, text string
+	if err := row.Scan(&id, &text); err != nil {
+		return "", nil, store.Wrap("find comment", s.classify(err))
+	}
+	c, err := decodeComment(text)
+	if err != nil {
+		return "", nil, fmt.Errorf("decode comment %s: %w", commentID, err)
+	}
+	return id, &c, nil
 }
 
 // FindComment loads one comment of an incident, or ErrNotFound.
@@ -329,7 +380,7 @@ func (s *Store) WriteChange(ctx context.Context, ch store.Change) error {
 	err = s.write(ctx, "write change", func(ctx context.Context, tx *sql.Tx) error {
 		res, err := s.writer.exec(ctx, tx, `UPDATE incidents SET dataspace = ?, owner_id = ?, network_id = ?, process_type = ?,
 			schema_version = ?, data_version = ?, created_by = ?, last_updated_by = ?, created_at = ?, last_updated_at = ?,
-			state = ?, number = ?, partner_id = ?, data = ? WHERE id = ? AND data_version = ?`, update...)
+			state = ?, number = ?, partner_id = ?, parent_id = ?, data = ? WHERE id = ? AND data_version = ?`, update...)
 		if err != nil {
 			return err
 		}

@@ -2,7 +2,7 @@ package sqlite
 
 // schemaVersion is the layout's version, kept in the database's
 // user_version; a database of a newer layout is refused.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // schema creates the tables and indexes. Every query the store makes is
 // served by a primary key or by one of these indexes; none scans a table
@@ -14,8 +14,9 @@ const schemaVersion = 1
 // range reads of an index.
 const schema = `
 CREATE TABLE IF NOT EXISTS companies (
-	id   TEXT PRIMARY KEY,
-	name TEXT NOT NULL
+	id     TEXT PRIMARY KEY,
+	name   TEXT NOT NULL,
+	master TEXT NOT NULL DEFAULT '' -- JSON of the master data, '' for none
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS networks (
@@ -63,6 +64,7 @@ CREATE TABLE IF NOT EXISTS incidents (
 	state               TEXT NOT NULL,
 	number              INTEGER NOT NULL,
 	partner_id          TEXT NOT NULL,
+	parent_id           TEXT NOT NULL DEFAULT '',
 	data                TEXT NOT NULL -- JSON object
 );
 CREATE INDEX IF NOT EXISTS incidents_owner ON incidents (dataspace, owner_id, number);
@@ -127,4 +129,20 @@ CREATE TABLE IF NOT EXISTS tokens (
 	revoked    INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tokens_expires_at ON tokens (expires_at);
+` + indexes
+
+// indexes are the indexes of layout version 2, created by the layout and by
+// the migration from version 1 alike.
+const indexes = `
+CREATE INDEX IF NOT EXISTS incidents_parent ON incidents (dataspace, parent_id, created_at, id) WHERE parent_id <> '';
+CREATE INDEX IF NOT EXISTS comments_comment_id ON comments (comment_id);
 `
+
+// migrations bring a database of an older layout to the current one: the
+// statements at index v take version v+1 to v+2, in one transaction with
+// the new user_version.
+var migrations = []string{
+	// 1 -> 2: the catalogue past incidents (a child's parent; master data).
+	`ALTER TABLE incidents ADD COLUMN parent_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE companies ADD COLUMN master TEXT NOT NULL DEFAULT '';` + indexes,
+}

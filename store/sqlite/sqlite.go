@@ -281,12 +281,39 @@ func (s *Store) migrate(ctx context.Context) error {
 	if version == schemaVersion {
 		return nil // the layout is in place: opening writes nothing
 	}
+	if version > 0 {
+		return s.migrateFrom(ctx, version)
+	}
 	if _, err := s.writes.ExecContext(ctx, schema); err != nil {
 		return fmt.Errorf("create the tables of %s: %w", s.path, s.classify(err))
 	}
 	if version < schemaVersion {
 		if _, err := s.writes.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 			return fmt.Errorf("open %s: %w", s.path, s.classify(err))
+		}
+	}
+	return nil
+}
+
+// migrateFrom brings a database of layout version to the current one, one
+// version at a time, each in one transaction with its user_version: a
+// migration that fails leaves the database as it was at that version.
+func (s *Store) migrateFrom(ctx context.Context, version int) error {
+	for ; version < schemaVersion; version++ {
+		tx, err := s.writes.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", s.path, s.classify(err))
+		}
+		if _, err := tx.ExecContext(ctx, migrations[version-1]); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("migrate %s from layout version %d: %w", s.path, version, s.classify(err))
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version+1)); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("migrate %s from layout version %d: %w", s.path, version, s.classify(err))
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate %s from layout version %d: %w", s.path, version, s.classify(err))
 		}
 	}
 	return nil

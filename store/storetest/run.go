@@ -122,6 +122,10 @@ var cases = []testCase{
 	{"WholeNumbers", testWholeNumbers},
 	{"NestedArrays", testNestedArrays},
 	{"IndependentWrites", testIndependentWrites},
+	{"FindChildren", testFindChildren},
+	{"FindCommentByID", testFindCommentByID},
+	{"CompanyMasterData", testCompanyMasterData},
+	{"CatalogueExport", testCatalogueExport},
 
 	{"ClaimIdempotencyKey", testClaimIdempotencyKey},
 	{"FinishIdempotencyKey", testFinishIdempotencyKey},
