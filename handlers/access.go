@@ -11,13 +11,6 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
-// Base states of an incident.
-const (
-	stateNew                = "New"
-	stateUnderInvestigation = "UnderInvestigation"
-	stateClosed             = "Closed"
-)
-
 // role is what a caller is to an incident.
 type role int
 
@@ -28,14 +21,17 @@ const (
 	roleOwner
 	// rolePartner: the company it was submitted to.
 	rolePartner
+	// roleMember: another member of the network of an object shared with
+	// its network (a template).
+	roleMember
 )
 
 // roleOf decides what the caller is to inc in the call's network, for an
-// event of process type pt. A call that names no network (a surface without
+// event on kind k. A call that names no network (a surface without
 // one, such as the REST routes; the envelope API always names one) acts in
 // the incident's own network, if the caller's company belongs to it.
-func (g *Gateway) roleOf(inc *store.Incident, call *Call, pt processType) role {
-	if inc.ProcessType != pt.Name {
+func (g *Gateway) roleOf(inc *store.Incident, call *Call, k *kind) role {
+	if inc.ProcessType != k.Name {
 		return roleNone
 	}
 	if call.NetworkID == "" {
@@ -50,60 +46,94 @@ func (g *Gateway) roleOf(inc *store.Incident, call *Call, pt processType) role {
 		return roleOwner
 	case inc.PartnerID != "" && inc.PartnerID == company:
 		return rolePartner
+	case k.SharedWithNetwork && g.dir.IsMember(inc.NetworkID, company):
+		return roleMember
 	}
 	return roleNone
 }
 
-// findVisible loads an incident of type pt that the caller may see in the
+// findVisible loads an object of kind k that the caller may see in the
 // header's dataspace and network, and says what the caller is to it.
 // Anything the caller may not see is the same 404, so that ids leak nothing.
-func (g *Gateway) findVisible(ctx context.Context, call *Call, pt processType, id string, with store.Include) (*store.Incident, role, error) {
+// A child is visible only while its parent exists: the children of a
+// parent whose creation died half-way belong to nothing (createFamily).
+func (g *Gateway) findVisible(ctx context.Context, call *Call, k *kind, id string, with store.Include) (*store.Incident, role, error) {
 	inc, err := g.store.FindIncident(ctx, call.Dataspace, id, with)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, roleNone, notVisible(call, pt, id)
+		return nil, roleNone, notVisible(call, k, id)
 	}
 	if err != nil {
 		return nil, roleNone, err
 	}
-	r := g.roleOf(inc, call, pt)
+	r := g.roleOf(inc, call, k)
 	if r == roleNone {
-		return nil, roleNone, notVisible(call, pt, id)
+		return nil, roleNone, notVisible(call, k, id)
+	}
+	if k.Parent != "" {
+		if _, err := g.store.FindIncident(ctx, call.Dataspace, inc.ParentID, 0); errors.Is(err, store.ErrNotFound) {
+			return nil, roleNone, notVisible(call, k, id)
+		} else if err != nil {
+			return nil, roleNone, err
+		}
 	}
 	return inc, r, nil
 }
 
-// notVisible is the answer for an incident the caller may not see, the
+// notVisible is the answer for an object the caller may not see, the
 // same whether it exists or not.
-func notVisible(call *Call, pt processType, id string) error {
+func notVisible(call *Call, k *kind, id string) error {
 	if call.NetworkID == "" {
-		return envelope.Errorf(envelope.KindObjectNotFound, "no %s with id %q is visible to company %q", pt.Name, id, call.OwnerID)
+		return envelope.Errorf(envelope.KindObjectNotFound, "no %s with id %q is visible to company %q", k.Name, id, call.OwnerID)
 	}
 	return envelope.Errorf(envelope.KindObjectNotFound,
-		"no %s with id %q is visible to company %q in process network %q", pt.Name, id, call.OwnerID, call.NetworkID)
+		"no %s with id %q is visible to company %q in process network %q", k.Name, id, call.OwnerID, call.NetworkID)
 }
 
-// ownerOnly refuses partners an action only the owner may take.
-func ownerOnly(r role, action string) error {
-	if r == rolePartner {
+// ownerOnly refuses partners and network members an action only the
+// owner may take.
+func ownerOnly(k *kind, r role, action string) error {
+	switch r {
+	case rolePartner:
+		if len(k.PartnerEdits) > 0 && strings.HasSuffix(k.PartnerEdits[0], "Response") {
+			return envelope.Errorf(envelope.KindAuthorization,
+				"a partner company may read this %s, list and add comments and edit the partner response; it may not %s", k.Label, action)
+		}
 		return envelope.Errorf(envelope.KindAuthorization,
-			"a partner company may read this incident, list and add comments and edit the partner response; it may not %s", action)
+			"a partner company may read this %s, list and add comments and edit %s; it may not %s", k.Label, strings.Join(k.PartnerEdits, ", "), action)
+	case roleMember:
+		return envelope.Errorf(envelope.KindAuthorization,
+			"this %s belongs to another company of the network; a member may read it and make tasks from it, but may not %s", k.Label, action)
 	}
 	return nil
 }
 
-// mustBeOpen answers 409 when the incident is Closed.
-func mustBeOpen(inc *store.Incident, action string) error {
-	if inc.CurrentBaseState == stateClosed {
+// mustBeOpen answers 409 when the object is Closed or Removed.
+func mustBeOpen(k *kind, inc *store.Incident, action string) error {
+	switch inc.CurrentBaseState {
+	case "":
+	case k.States.Closed:
 		return envelope.Errorf(envelope.KindInvalidStateTransition,
 			"%s %s is Closed; reopen it first to %s", IncidentName(inc), inc.ID, action)
+	case k.States.Removed:
+		return removedError(k, inc)
 	}
 	return nil
 }
 
-// IncidentName is how messages name an incident: its INC-<n>.
+// removedError is the answer for a change of a removed object.
+func removedError(k *kind, inc *store.Incident) error {
+	return envelope.Errorf(envelope.KindInvalidStateTransition,
+		"%s %s was removed; a removed %s cannot change (its history stays readable)", IncidentName(inc), inc.ID, k.Label)
+}
+
+// IncidentName is how messages name an object: its business id, such as
+// INC-<n>.
 func IncidentName(inc *store.Incident) string {
 	if n, ok := DataOf(inc)["aptBusinessObjectId"].(string); ok {
 		return n
+	}
+	if k, ok := lookupKind(inc.ProcessType); ok {
+		return k.Label
 	}
 	return "incident"
 }
@@ -146,16 +176,16 @@ func partnerOf(data map[string]any) string {
 
 // checkPartner checks that a submission can go to the partner data names:
 // one is named, it is not the owner, and it belongs to the network.
-func (g *Gateway) checkPartner(pt processType, data map[string]any, owner, network string) (string, error) {
+func (g *Gateway) checkPartner(k *kind, data map[string]any, owner, network string) (string, error) {
 	partner := partnerOf(data)
-	return partner, g.checkSubmission(pt, partner, owner, network)
+	return partner, g.checkSubmission(k, partner, owner, network)
 }
 
-// checkSubmission checks that an incident of type pt can be submitted to
+// checkSubmission checks that an object of kind k can be submitted to
 // partner (see checkPartner).
-func (g *Gateway) checkSubmission(pt processType, partner, owner, network string) error {
-	if !pt.hasPartner() {
-		return envelope.Errorf(envelope.KindInvalidStateTransition, "a %s has no partner company and cannot be submitted", pt.Name)
+func (g *Gateway) checkSubmission(k *kind, partner, owner, network string) error {
+	if k.Partner != partnerBySubmission {
+		return envelope.Errorf(envelope.KindInvalidStateTransition, "a %s has no partner company and cannot be submitted", k.Name)
 	}
 	if partner == "" {
 		return envelope.Errorf(envelope.KindInvalidStateTransition,
@@ -251,4 +281,49 @@ func (g *Gateway) followPartner(ch *change, patch map[string]any) (string, error
 	ch.setData("dateSubmitted", ch.call.Now.UnixMilli())
 	return fmt.Sprintf("%s was submitted to partner company %q and is now submitted to %q: %q can read it from now on and %q no longer can",
 		IncidentName(inc), from, next, next, from), nil
+}
+
+// follow keeps the partner of an object the one its data names after a
+// change, by the kind's partner rule (followPartner, followVisibility).
+func (g *Gateway) follow(k *kind, ch *change, patch map[string]any) (string, error) {
+	if k.Partner == partnerByVisibility {
+		return g.followVisibility(ch, patch)
+	}
+	return g.followPartner(ch, patch)
+}
+
+// followVisibility shares an object of a kind shared by visibility with the
+// partner its data names while isVisible is true, in the same write as the
+// change that makes it so: the partner named can read it from then on, a
+// partner no longer named (or isVisible false) no longer can. The history
+// entry records the change in detail.partnerFrom and detail.partnerTo.
+func (g *Gateway) followVisibility(ch *change, patch map[string]any) (string, error) {
+	inc := ch.inc
+	visible, _ := inc.Data["isVisible"].(bool)
+	if v, sent := patch["isVisible"]; sent {
+		visible, _ = v.(bool)
+	}
+	next := ""
+	if visible {
+		next = partnerAfter(inc.Data, patch)
+	}
+	if next == inc.PartnerID {
+		return "", nil
+	}
+	if next != "" {
+		if err := g.checkPartnerID(next, inc.OwnerID, inc.NetworkID); err != nil {
+			return "", err
+		}
+	}
+	from := inc.PartnerID
+	ch.detail("partnerFrom", from)
+	ch.detail("partnerTo", next)
+	ch.Set["partnerId"] = next
+	switch {
+	case next == "":
+		return fmt.Sprintf("partner company %q no longer has access to %s: it is not visible to a partner now", from, IncidentName(inc)), nil
+	case from == "":
+		return fmt.Sprintf("%s is visible to partner company %q from now on", IncidentName(inc), next), nil
+	}
+	return fmt.Sprintf("%s was visible to partner company %q and is now visible to %q instead", IncidentName(inc), from, next), nil
 }

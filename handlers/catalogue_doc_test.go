@@ -68,6 +68,18 @@ var verbDocs = map[string]verbDoc{
 		"409 InvalidStateTransitionException: already submitted, Closed, no partner named, or the partner is not in the network"}},
 	"read": {`{"id": "...", "objectType": "agile-process-teams:<processType>", "schemaId": "...", "schemaVersion": 5, "dataVersion": 1, "ownerId": "acme", "contextualOwnerId": "acme", "createdByUserId": "alice", "lastUpdatedByUserId": "alice", "creationDateTime": 1795430936236, "lastUpdatedDateTime": 1795430936236, "currentBaseState": "New", "data": {"aptBusinessObjectId": "INC-1", "aptBusinessObjectIntegerIdentifier": 1, "aptBusinessObjectSummary": "...", "fkProcessNetworkId": "net-1", "isSubmittedToPartner": false, "dateSubmitted": null, "incidentConclusion": null, "followerId": []}}`,
 		[]string{"404 ObjectNotFoundException: no such incident, or not visible to the caller (another company, network, dataspace or process type; the partner before submit)"}},
+	"remove": {`{"id": "01a2...-uuid", "dataVersion": 3}`, []string{
+		"404 ObjectNotFoundException: no such sub-task visible to the caller",
+		"403 AuthorizationException: the caller is the partner (or, on a template not modifiable by members, a member)",
+		"409 InvalidStateTransitionException: already removed, the task is Closed, or its template forbids adding and removing sub-tasks"}},
+	"list": {`{"id": "<task or template id>", "subTasks": [{"id": "...", "objectType": "agile-process-teams:subTask", "schemaId": "...", "schemaVersion": 2, "dataVersion": 1, "ownerId": "acme", "contextualOwnerId": "acme", "createdByUserId": "alice", "lastUpdatedByUserId": "alice", "creationDateTime": 1795430936236, "lastUpdatedDateTime": 1795430936236, "currentBaseState": "New", "data": {"aptBusinessObjectId": "SUB-1", "subTaskName": "...", "taskId": "<task id>"}}]}`,
+		[]string{"404 ObjectNotFoundException: no such parent visible to the caller (a partner sees the parent's sub-tasks submitted to it, and only those)"}},
+	"get-company": {`{"id": "acme", "objectType": "masterdata-manager:companyMasterData", "ownerId": "acme", "data": {"businessMasterDataCommon": {"businessName": "Acme Pharma", "businessAddress": {"address1": "1 Main St", "city": "Boston", "country": "US"}}, "identifiers": [{"type": "GLN", "value": "0614141000005"}], "locations": [{"id": "acme-plant-1", "businessName": "Acme Plant 1", "locationType": "Internal", "identifiers": [{"type": "SGLN", "value": "0614141000012"}]}]}}`,
+		[]string{"404 ObjectNotFoundException: no company master data of the caller's own company has that identifier"}},
+	"get-partner": {`{"id": "supplier-1", "objectType": "masterdata-manager:partnerMasterData", "ownerId": "supplier-1", "data": {"businessMasterDataCommon": {"businessName": "Supplier One", "businessAddress": {"city": "Basel", "country": "CH"}}, "identifiers": [{"type": "GLN", "value": "7612345000008"}], "locations": []}}`,
+		[]string{"404 ObjectNotFoundException: no company (or location of a company) that shares a process network with the caller has that identifier"}},
+	"get-product": {`{"id": "aspirin-100", "objectType": "masterdata-manager:productMasterData", "ownerId": "acme", "data": {"productName": "Aspirin 100 mg", "itemCodes": [{"type": "US_NDC532", "value": "12345-678-90"}, {"type": "GTIN", "value": "00312345678906"}], "manufacturer": "Acme Pharma"}}`,
+		[]string{"404 ObjectNotFoundException: no product of the caller's company, or of a company sharing a network with it, has that item code"}},
 	"add-comment": {`{"id": "<comment id>", "processId": "<incident id>", "dataVersion": 6}`, []string{
 		"404 ObjectNotFoundException", "400 SchemaValidationException: the box holds no comment and no attachment"}},
 	"edit-comment": {`{"id": "<comment id>", "processId": "<incident id>", "dataVersion": 7}`, []string{
@@ -103,10 +115,21 @@ var sampleNotes = map[string]string{
 		"400 MalformedEnvelopeException pointing at line 11, column 1.",
 	"agile-process-teams:read-internalManufacturingIncident:v4": "The published sample is not valid JSON (its closing brace is missing): it gets " +
 		"400 MalformedEnvelopeException pointing at line 11, column 1.",
+	"agile-process-teams:read-task:v3": "The published sample is not valid JSON (its closing brace is missing): it gets " +
+		"400 MalformedEnvelopeException pointing at the end of the text.",
+	"agile-process-teams:edit-comment-for-change:v1": "TraceLink's samples name the comment two ways: one sends the comment's id as `processId` " +
+		"(and no `commentId`), another sends `commentId` alone. Both work: without `commentId`, `processId` (or `id`) is the comment; " +
+		"without an object id, the comment's own object is the one changed.",
+	"agile-process-teams:add-direct-supplier-incident:v2": "An older version that TraceLink's own `python/sample.py` sends. No published " +
+		"document says how it differs from v3, so it is served with v3's schema (the nearest one) and records `schemaVersion` 2.",
+	"masterdata-manager:get-company-by-identifier:v1": "The action of TraceLink's GraphQL script `getCompanyMasterData.py` " +
+		"(`Getcompanybyidentifier`), whose payload names the value `regulatoryCompanyIdentifierValue`; otherwise as " +
+		"`get-company-by-regulatory-identifier`.",
 }
 
 func verbOf(action string) string {
-	for _, v := range []string{"add-comment", "edit-comment", "list-comments", "toggle-user-follows", "get-activity-history", "generate-apiKeyCredentials", "submit"} {
+	for _, v := range []string{"add-comment", "edit-comment", "list-comments", "toggle-user-follows", "get-activity-history", "generate-apiKeyCredentials", "submit",
+		"get-company", "get-partner", "get-product"} {
 		if strings.HasPrefix(action, v) {
 			return v
 		}
@@ -154,6 +177,18 @@ func renderCatalogue(t *testing.T, reg *handlers.Registry) []byte {
 	w("envelope-level errors every event can get (400 MalformedEnvelope, HeaderValidation, SchemaValidation,\n")
 	w("UnsupportedEvent; 401; 403 for ownerId or network; 413; 415; 503) are in [protocol.md](protocol.md).\n")
 	w("Copy groups are in [copy-groups.md](copy-groups.md), states in [lifecycle.md](lifecycle.md).\n\n")
+	w("Event names follow one grammar, the one TraceLink's published events use: `<verb>-<noun>` for the events\n")
+	w("of one kind (`add-change`, `close-task`), `submit-<noun>-to-partner`, `read-<processType>`\n")
+	w("(`read-directSupplierIncident`), and `<operation>-for-<noun>` for comments, follow and history. The nouns\n")
+	w("of the kinds TraceLink publishes no envelope for are chosen by the same grammar from their processType:\n")
+	w("`compliance-exception` (`complianceException`) and `document-review` (`documentReview`); their\n")
+	w("GraphQL action names (`Addcomplianceexception`, `Adddocumentreview`) are these names with the hyphens\n")
+	w("removed. The shared events of `-for-incident` and `-for-process` act on any kind that `processType`\n")
+	w("names (TraceLink's scripts send `add-comment-for-incident` for compliance exceptions and\n")
+	w("`get-activity-history-for-incident` for document reviews); `-for-change` and `-for-document-review` act on\n")
+	w("their own kind, and a `processType` naming another kind gets a warning. Older versions that clients\n")
+	w("still send are served where a published document names them: each such event says which schema it\n")
+	w("uses.\n\n")
 	w("| event | what it does |\n|---|---|\n")
 	events := reg.Events()
 	for _, ev := range events {

@@ -21,22 +21,13 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
-// systemFields are data fields the gateway maintains; a payload cannot set
-// them, and a value sent for one is dropped with a warning.
-var systemFields = []string{
-	"aptBusinessObjectId", "aptBusinessObjectIntegerIdentifier", "fkProcessNetworkId",
-	"dateSubmitted", "incidentConclusion", "followerId",
-}
-
-// controlFields steer an event rather than being incident data; they are
-// never merged into data.
+// controlFields steer an event rather than being the object's data; they
+// are never merged into data. taskId and templateId name the parent or the
+// template an add is made from; the gateway records them itself.
 var controlFields = map[string]bool{
 	"id": true, "processId": true, "processType": true, "dataVersion": true, "newBaseState": true,
-	"aptCommentBox": true, "commentAndAttachments": true,
+	"aptCommentBox": true, "commentAndAttachments": true, "taskId": true, "templateId": true,
 }
-
-// conclusionFields make up incidentConclusion on close.
-var conclusionFields = []string{"resolutionType", "isReoccuring", "finalRootCause", "closingStatement"}
 
 // change collects one event's effect on an existing incident before it is
 // written as one atomic update.
@@ -103,6 +94,9 @@ func changedAnswer(inc *store.Incident, err error) (any, error) {
 
 // setState moves the incident to state.
 func (ch *change) setState(state string) {
+	if state == "" {
+		return
+	}
 	if state == ch.inc.CurrentBaseState {
 		return
 	}
@@ -222,13 +216,21 @@ const maxPlanAttempts = 100
 // on, and the history numbers versions without gaps. When the payload names
 // a dataVersion, that version is the condition and a mismatch is final (409).
 //
-// Within this process, changes of one incident take turns (g.incidentLocks),
+// Within this process, changes of one object take turns (g.incidentLocks),
 // so they queue instead of racing; the condition still guards against other
-// gateway instances sharing a MongoDB.
-func (g *Gateway) mutate(ctx context.Context, call *Call, pt processType, id string, with store.Include, plan planFunc) (*store.Incident, bool, error) {
-	unlock, err := g.incidentLocks.LockContext(ctx, id)
+// gateway instances sharing a MongoDB. A change of a child (a sub-task)
+// also holds its parent's turn, so that a rule between the two (a task
+// does not close while a sub-task is open) is decided on what both are.
+func (g *Gateway) mutate(ctx context.Context, call *Call, k *kind, id string, with store.Include, plan planFunc) (*store.Incident, bool, error) {
+	keys := []string{id}
+	if k.Parent != "" {
+		if child, err := g.store.FindIncident(ctx, call.Dataspace, id, 0); err == nil && child.ParentID != "" {
+			keys = append(keys, child.ParentID)
+		}
+	}
+	unlock, err := g.incidentLocks.LockAll(ctx, keys...)
 	if err != nil {
-		return nil, false, fmt.Errorf("wait for the other changes of incident %s: %w: %w", id, store.ErrBusy, err)
+		return nil, false, fmt.Errorf("wait for the other changes of %s %s: %w: %w", k.Name, id, store.ErrBusy, err)
 	}
 	defer unlock()
 	sent, pinned, err := payloadVersion(call.Payload)
@@ -236,7 +238,7 @@ func (g *Gateway) mutate(ctx context.Context, call *Call, pt processType, id str
 		return nil, false, err
 	}
 	for attempt := 1; ; attempt++ {
-		inc, r, err := g.findVisible(ctx, call, pt, id, with)
+		inc, r, err := g.findVisible(ctx, call, k, id, with)
 		if err != nil {
 			return nil, false, err
 		}
@@ -282,14 +284,15 @@ func (g *Gateway) mutate(ctx context.Context, call *Call, pt processType, id str
 	}
 }
 
-// mutateShared is mutate for the shared operations, which name the process
-// type in the payload and the incident as id or processId.
-func (g *Gateway) mutateShared(ctx context.Context, call *Call, with store.Include, plan planFunc) (*store.Incident, bool, error) {
-	pt, err := sharedProcessType(call)
+// mutateShared is mutate for the shared operations, which name the kind in
+// the event or in the payload's processType, and the object as id or
+// processId.
+func (g *Gateway) mutateShared(ctx context.Context, call *Call, fixed *kind, with store.Include, plan func(*kind) planFunc) (*store.Incident, bool, error) {
+	k, err := sharedKind(call, fixed)
 	if err != nil {
 		return nil, false, err
 	}
-	return g.mutate(ctx, call, pt, incidentID(call.Payload), with, plan)
+	return g.mutate(ctx, call, k, incidentID(call.Payload), with, plan(k))
 }
 
 func staleVersion(sent, current int64) error {
@@ -297,13 +300,14 @@ func staleVersion(sent, current int64) error {
 		"dataVersion %d is not current: the incident is at dataVersion %d; read it again and retry", sent, current)
 }
 
-// payloadData returns the payload fields that are incident data, converted
-// for the store: control fields are left out, and system fields are dropped
-// with a warning.
-func payloadData(call *Call, skip ...string) map[string]any {
+// payloadData returns the payload fields that are data of an object of
+// kind k, converted for the store: control fields are left out, and system
+// fields are dropped with a warning.
+func payloadData(call *Call, k *kind, skip ...string) map[string]any {
+	systemFields := k.systemFields()
 	// Room for the fields the gateway adds, so that adding them does not
 	// grow the map.
-	data := make(map[string]any, len(call.Payload)+len(systemFields))
+	data := make(map[string]any, len(call.Payload)+len(systemFields)+1)
 	for k, v := range call.Payload {
 		if !controlFields[k] {
 			data[k] = jsonvalue.Copy(v)

@@ -8,37 +8,46 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
-// closeIncident closes an open incident: it records incidentConclusion
-// (resolutionType, isReoccuring, finalRootCause, closingStatement, dateClosed),
-// merges the other fields it sends, and adds the comments of its comment
-// boxes, as one atomic write.
-func (g *Gateway) closeIncident(pt processType) HandlerFunc {
+// closeObject closes an open object of kind k: it records the kind's
+// conclusion (its ConclusionFields and dateClosed), merges the other fields
+// it sends, and adds the comments of its comment boxes, as one atomic
+// write. A kind with children closes only when none of them is open
+// (closeGuard).
+func (g *Gateway) closeObject(k *kind) HandlerFunc {
 	return func(ctx context.Context, call *Call) (any, error) {
 		conclusion := map[string]any{"dateClosed": call.Now.UnixMilli()}
-		for _, f := range conclusionFields {
+		for _, f := range k.ConclusionFields {
 			if v, ok := call.Payload[f]; ok {
 				conclusion[f] = jsonvalue.Copy(v)
 			}
 		}
-		data := payloadData(call, append(conclusionFields, "isSubmittedToPartner")...)
+		data := payloadData(call, k, append(k.ConclusionFields, "isSubmittedToPartner")...)
 		comments := commentsFrom(call)
 		partnerNote := ""
-		inc, _, err := g.mutate(ctx, call, pt, stringField(call.Payload, "id"), 0, func(inc *store.Incident, r role) (*change, error) {
-			if err := ownerOnly(r, "close it"); err != nil {
-				return nil, err
+		inc, _, err := g.mutate(ctx, call, k, stringField(call.Payload, "id"), 0, func(inc *store.Incident, r role) (*change, error) {
+			if !(r == rolePartner && k.PartnerCloses) {
+				if err := ownerOnly(k, r, "close it"); err != nil {
+					return nil, err
+				}
 			}
-			if inc.CurrentBaseState == stateClosed {
+			switch inc.CurrentBaseState {
+			case k.States.Closed:
 				return nil, envelope.Errorf(envelope.KindInvalidStateTransition,
 					"%s %s is already Closed", IncidentName(inc), inc.ID)
+			case k.States.Removed:
+				return nil, removedError(k, inc)
+			}
+			if err := g.closeGuard(ctx, call, k, inc); err != nil {
+				return nil, err
 			}
 			ch := newChange(call, inc)
 			ch.mergeData(data)
 			var err error
-			if partnerNote, err = g.followPartner(ch, data); err != nil {
+			if partnerNote, err = g.follow(k, ch, data); err != nil {
 				return nil, err
 			}
-			ch.setData("incidentConclusion", conclusion)
-			ch.setState(stateClosed)
+			ch.setData(k.Conclusion, conclusion)
+			ch.setState(k.States.Closed)
 			ch.addComments(comments)
 			return ch, nil
 		})

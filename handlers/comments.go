@@ -3,50 +3,67 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/internal/schema"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
-// sharedProcessType reads the processType a shared operation names, matched
-// without regard to case.
-func sharedProcessType(call *Call) (processType, error) {
+// sharedKind is the kind a shared operation acts on: the kind its event
+// names (fixed: add-comment-for-change acts on changes), or, for the events
+// of every kind (-for-incident, -for-process), the payload's processType,
+// matched without regard to case. A processType that disagrees with the
+// event's kind is answered with a warning: TraceLink's own scripts send
+// such pairs.
+func sharedKind(call *Call, fixed *kind) (*kind, error) {
 	name := stringField(call.Payload, "processType")
-	pt, ok := lookupProcessType(name)
+	if fixed != nil {
+		if name != "" && !strings.EqualFold(name, fixed.Name) {
+			call.Warnings = append(call.Warnings, fmt.Sprintf("$.processType: %q is not the kind %s acts on; it acted on the %s named by id", name, call.Event.Action, fixed.Name))
+		}
+		return fixed, nil
+	}
+	k, ok := lookupKind(name)
 	if !ok {
-		// The schema's enum refuses unknown types first; this is a guard.
-		return processType{}, schema.Invalid([]string{"$.processType: unknown process type " + name})
+		// The schema's enum refuses unknown kinds first; this is a guard.
+		return nil, schema.Invalid([]string{"$.processType: unknown process type " + name})
 	}
-	return pt, nil
+	return k, nil
 }
 
-// sharedTarget loads the incident a read-only shared operation names.
-func (g *Gateway) sharedTarget(ctx context.Context, call *Call, with store.Include) (*store.Incident, role, error) {
-	pt, err := sharedProcessType(call)
+// sharedTarget loads the object a read-only shared operation names.
+func (g *Gateway) sharedTarget(ctx context.Context, call *Call, fixed *kind, with store.Include) (*store.Incident, *kind, role, error) {
+	k, err := sharedKind(call, fixed)
 	if err != nil {
-		return nil, roleNone, err
+		return nil, nil, roleNone, err
 	}
-	return g.findVisible(ctx, call, pt, incidentID(call.Payload), with)
+	inc, r, err := g.findVisible(ctx, call, k, incidentID(call.Payload), with)
+	return inc, k, r, err
 }
 
-// addComment adds the comments of the payload's comment box to an incident,
-// in any state, for its owner or its partner. It answers the (first) new
-// comment's id.
-func (g *Gateway) addComment(ctx context.Context, call *Call) (any, error) {
-	comments := commentsFrom(call)
-	if len(comments) == 0 {
-		return nil, schema.Invalid([]string{"$.aptCommentBox: holds no aptComment and no addAttachment"})
+// addComment adds the comments of the payload's comment box to an object,
+// in any state, for its owner, its partner or (on a template) a member of
+// its network. It answers the (first) new comment's id.
+func (g *Gateway) addComment(fixed *kind) HandlerFunc {
+	return func(ctx context.Context, call *Call) (any, error) {
+		comments := commentsFrom(call)
+		if len(comments) == 0 {
+			return nil, schema.Invalid([]string{"$.aptCommentBox: holds no aptComment and no addAttachment"})
+		}
+		inc, _, err := g.mutateShared(ctx, call, fixed, 0, func(*kind) planFunc {
+			return func(inc *store.Incident, _ role) (*change, error) {
+				ch := newChange(call, inc)
+				ch.addComments(comments)
+				return ch, nil
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		return commentAnswer(inc.ID, commentIDs(comments), inc.DataVersion), nil
 	}
-	inc, _, err := g.mutateShared(ctx, call, 0, func(inc *store.Incident, _ role) (*change, error) {
-		ch := newChange(call, inc)
-		ch.addComments(comments)
-		return ch, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return commentAnswer(inc.ID, commentIDs(comments), inc.DataVersion), nil
 }
 
 // commentAnswer is the payload of add-comment and edit-comment.
@@ -60,9 +77,31 @@ func commentAnswer(incidentID string, ids []string, version int64) map[string]an
 
 // editComment changes a comment of the caller's company: its text and
 // visibility (aptComment), attachments added (addAttachment) and removed
-// (removeAttachment, by attachment id).
-func (g *Gateway) editComment(ctx context.Context, call *Call) (any, error) {
+// (removeAttachment, by attachment id). The comment is commentId; without
+// one, processId (or id) names the comment, as TraceLink's change sample
+// sends it. An object the payload does not name is the comment's own.
+func (g *Gateway) editComment(fixed *kind) HandlerFunc {
+	return func(ctx context.Context, call *Call) (any, error) {
+		return g.editCommentOf(ctx, call, fixed)
+	}
+}
+
+func (g *Gateway) editCommentOf(ctx context.Context, call *Call, fixed *kind) (any, error) {
 	commentID := stringField(call.Payload, "commentId")
+	objectID := incidentID(call.Payload)
+	if commentID == "" {
+		commentID, objectID = objectID, ""
+	}
+	if objectID == "" {
+		owner, _, err := g.store.FindCommentByID(ctx, commentID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, envelope.Errorf(envelope.KindObjectNotFound, "no comment with id %q is visible to company %q", commentID, call.OwnerID)
+		case err != nil:
+			return nil, err
+		}
+		objectID = owner
+	}
 	box, _ := asMap(call.Payload["aptCommentBox"])
 	added := newAttachments(box["addAttachment"])
 	remove := map[string]bool{}
@@ -73,7 +112,11 @@ func (g *Gateway) editComment(ctx context.Context, call *Call) (any, error) {
 			}
 		}
 	}
-	inc, _, err := g.mutateShared(ctx, call, 0, func(inc *store.Incident, _ role) (*change, error) {
+	k, err := sharedKind(call, fixed)
+	if err != nil {
+		return nil, err
+	}
+	inc, _, err := g.mutate(ctx, call, k, objectID, 0, func(inc *store.Incident, _ role) (*change, error) {
 		found, err := g.store.FindComment(ctx, inc.ID, commentID)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && found.CompanyID != call.Caller.CompanyID && !isPublic(found.VisibilityType)) {
 			return nil, envelope.Errorf(envelope.KindObjectNotFound, "no comment with id %q is visible to you on incident %s", commentID, inc.ID)
@@ -116,11 +159,17 @@ func (g *Gateway) editComment(ctx context.Context, call *Call) (any, error) {
 	return commentAnswer(inc.ID, []string{commentID}, inc.DataVersion), nil
 }
 
-// listComments lists the comments of an incident that the caller may see:
+// listComments lists the comments of an object that the caller may see:
 // public ones, and its own company's whatever their visibility. Attachments
 // are filtered the same way.
-func (g *Gateway) listComments(ctx context.Context, call *Call) (any, error) {
-	inc, _, err := g.sharedTarget(ctx, call, store.WithComments)
+func (g *Gateway) listComments(fixed *kind) HandlerFunc {
+	return func(ctx context.Context, call *Call) (any, error) {
+		return g.listCommentsOf(ctx, call, fixed)
+	}
+}
+
+func (g *Gateway) listCommentsOf(ctx context.Context, call *Call, fixed *kind) (any, error) {
+	inc, _, _, err := g.sharedTarget(ctx, call, fixed, store.WithComments)
 	if err != nil {
 		return nil, err
 	}

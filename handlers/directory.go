@@ -28,6 +28,8 @@ type Directory struct {
 	live     map[string]int             // company -> active clients
 	networks map[string]map[string]bool // network -> member companies
 	defaults map[string]string          // company -> default network
+	partners map[string]map[string]bool // company -> the companies it shares a network with
+	master   *masterData                // the companies' master data
 	revision int64                      // the clients' revision the view was loaded at
 }
 
@@ -48,10 +50,13 @@ func NewDirectory(st Store, refresh time.Duration) *Directory {
 		live:     map[string]int{},
 		networks: map[string]map[string]bool{},
 		defaults: map[string]string{},
+		partners: map[string]map[string]bool{},
+		master:   newMasterData(nil),
 	}
 }
 
-// Refresh reloads clients and networks from the store.
+// Refresh reloads clients, networks and the companies' master data from
+// the store.
 func (d *Directory) Refresh(ctx context.Context) error {
 	// The revision is read first: a change made during the load is seen
 	// again at the next poll.
@@ -64,6 +69,10 @@ func (d *Directory) Refresh(ctx context.Context) error {
 		return err
 	}
 	networks, err := d.store.Networks(ctx)
+	if err != nil {
+		return err
+	}
+	companies, err := d.store.Companies(ctx)
 	if err != nil {
 		return err
 	}
@@ -93,8 +102,20 @@ func (d *Directory) Refresh(ctx context.Context) error {
 		}
 		members[n.ID] = m
 	}
+	partners := map[string]map[string]bool{}
+	for _, n := range networks {
+		for _, a := range n.Members {
+			if partners[a] == nil {
+				partners[a] = map[string]bool{}
+			}
+			for _, b := range n.Members {
+				partners[a][b] = true
+			}
+		}
+	}
+	master := newMasterData(companies)
 	d.mu.Lock()
-	d.clients, d.live, d.networks, d.defaults, d.revision = byKey, live, members, defaults, revision
+	d.clients, d.live, d.networks, d.defaults, d.partners, d.master, d.revision = byKey, live, members, defaults, partners, master, revision
 	d.mu.Unlock()
 	return nil
 }
@@ -186,4 +207,19 @@ func (d *Directory) DefaultNetwork(company string) (string, bool) {
 	defer d.mu.RUnlock()
 	n, ok := d.defaults[company]
 	return n, ok
+}
+
+// SharesNetwork reports whether companies a and b belong to one process
+// network.
+func (d *Directory) SharesNetwork(a, b string) bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.partners[a][b]
+}
+
+// masterData is the master data of the view.
+func (d *Directory) masterData() *masterData {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.master
 }

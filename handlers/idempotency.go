@@ -56,6 +56,18 @@ func (g *Gateway) rebuildAnswer(ctx context.Context, ev *Event, dataspace, plate
 	if err != nil {
 		return nil, err
 	}
+	if ev.CreatesFamily && effect.Incident != nil && effect.Incident.ParentID != "" {
+		// A child of the family: the request took effect only if the
+		// parent, inserted last, is in.
+		parent, err := g.store.FindIncident(ctx, dataspace, effect.Incident.ParentID, 0)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		effect.Incident = parent
+	}
 	payload, warnings := ev.Recover(effect)
 	warnings = append(warnings, "the first request with this Idempotency-Key was interrupted after its change was stored; this answer was rebuilt from that change")
 	return &recoveredAnswer{payload: payload, warnings: warnings, incident: effect.Incident}, nil

@@ -9,12 +9,13 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
-// readIncident returns the record of one incident the caller may see: its
-// owner, or its partner once it is submitted.
-func (g *Gateway) readIncident(pt processType) HandlerFunc {
+// readObject returns the record of one object of kind k the caller may
+// see: its owner, its partner once it is shared, or, for a kind shared with
+// the network, a member.
+func (g *Gateway) readObject(k *kind) HandlerFunc {
 	return func(ctx context.Context, call *Call) (any, error) {
 		// The data is sent as the store keeps its text (recordData).
-		inc, _, err := g.findVisible(ctx, call, pt, stringField(call.Payload, "id"), store.DataAsText)
+		inc, _, err := g.findVisible(ctx, call, k, stringField(call.Payload, "id"), store.DataAsText)
 		if err != nil {
 			return nil, err
 		}
@@ -51,8 +52,10 @@ type recordMeta struct {
 
 // newRecord renders a stored incident for the company reading it.
 func newRecord(inc *store.Incident, reader string) *record {
-	pt, _ := lookupProcessType(inc.ProcessType)
-	objectType := pt.objectType()
+	objectType := appAPT + ":" + inc.ProcessType
+	if k, ok := lookupKind(inc.ProcessType); ok {
+		objectType = k.objectType()
+	}
 	return &record{recordMeta: recordMeta{
 		ID:                  inc.ID,
 		ObjectType:          objectType,

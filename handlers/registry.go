@@ -97,6 +97,10 @@ type Event struct {
 	// stored (see idempotency.go). Every event that is not ReadOnly has
 	// one; a ReadOnly event has none.
 	Recover func(*store.Effect) (any, []string)
+	// CreatesFamily marks an event that creates an object with its
+	// children (createFamily): the effect its license plate finds may be
+	// a child's, and stands for the request only once the parent is in.
+	CreatesFamily bool
 
 	schema *schema.Payload
 }

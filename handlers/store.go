@@ -20,6 +20,8 @@ type Store interface {
 	Clients(ctx context.Context) ([]store.Client, error)
 	FindClient(ctx context.Context, apiKey string) (*store.Client, error)
 	Networks(ctx context.Context) ([]store.Network, error)
+	// Companies lists the companies with their master data.
+	Companies(ctx context.Context) ([]store.Company, error)
 	InsertClient(ctx context.Context, c store.Client) error
 	// ClientsRevision counts changes of the clients, so that the directory
 	// reloads only when they changed.
@@ -32,6 +34,12 @@ type Store interface {
 	FindIncident(ctx context.Context, dataspace, id string, with store.Include) (*store.Incident, error)
 	// FindComment loads one comment of an incident.
 	FindComment(ctx context.Context, incidentID, commentID string) (*store.Comment, error)
+	// FindCommentByID finds a comment by its id alone, with the id of the
+	// object it is on.
+	FindCommentByID(ctx context.Context, commentID string) (string, *store.Comment, error)
+	// FindChildren lists the objects whose ParentID is parentID, oldest
+	// first.
+	FindChildren(ctx context.Context, dataspace, parentID string) ([]*store.Incident, error)
 	// WriteChange writes a change planned from the incident's latest
 	// version, or answers store.ErrConflict when another change came
 	// first.

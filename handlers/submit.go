@@ -7,7 +7,7 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
-// submitIncident submits an open incident to the partner company its data
+// submitObject submits an open object of kind k to the partner company its data
 // names, which must belong to the incident's network. From then on the
 // partner can read it, comment and respond.
 //
@@ -17,14 +17,14 @@ import (
 // partner: the new partner can read it at once, the previous one no longer
 // can, and the history entry names both (detail.partnerFrom). Submitting
 // it again to the partner it is submitted to is 409.
-func (g *Gateway) submitIncident(pt processType) HandlerFunc {
+func (g *Gateway) submitObject(k *kind) HandlerFunc {
 	return func(ctx context.Context, call *Call) (any, error) {
-		named := partnerFieldsOf(payloadData(call))
-		inc, _, err := g.mutate(ctx, call, pt, stringField(call.Payload, "id"), 0, func(inc *store.Incident, r role) (*change, error) {
-			if err := ownerOnly(r, "submit it"); err != nil {
+		named := partnerFieldsOf(payloadData(call, k))
+		inc, _, err := g.mutate(ctx, call, k, stringField(call.Payload, "id"), 0, func(inc *store.Incident, r role) (*change, error) {
+			if err := ownerOnly(k, r, "submit it"); err != nil {
 				return nil, err
 			}
-			if err := mustBeOpen(inc, "submit it"); err != nil {
+			if err := mustBeOpen(k, inc, "submit it"); err != nil {
 				return nil, err
 			}
 			partner := partnerAfter(inc.Data, named)
@@ -33,7 +33,7 @@ func (g *Gateway) submitIncident(pt processType) HandlerFunc {
 					"%s %s was already submitted to partner %q; to hand it to another partner, submit it with that partner in partnerCompany.partnerId (or change partnerCompany.partnerId in an edit)",
 					IncidentName(inc), inc.ID, inc.PartnerID)
 			}
-			if err := g.checkSubmission(pt, partner, inc.OwnerID, inc.NetworkID); err != nil {
+			if err := g.checkSubmission(k, partner, inc.OwnerID, inc.NetworkID); err != nil {
 				return nil, err
 			}
 			ch := newChange(call, inc)

@@ -31,6 +31,8 @@ type quickNode struct {
 	enum    []string
 
 	minLength, maxLength int // -1: no bound
+	// pattern, when set, is the regular expression a string must match.
+	pattern jsonschema.Regexp
 
 	hasMin, hasMax bool
 	min, max       int64
@@ -118,6 +120,7 @@ func (c *quickCompiler) node(s *jsonschema.Schema) *quickNode {
 	if s.MaxLength != nil {
 		n.maxLength = *s.MaxLength
 	}
+	n.pattern = s.Pattern
 	var ok bool
 	if s.Minimum != nil {
 		if n.min, ok = ratInt64(s.Minimum); !ok {
@@ -160,7 +163,7 @@ func quickSupported(s *jsonschema.Schema) bool {
 		len(s.DependentRequired) == 0 && len(s.DependentSchemas) == 0 && s.UnevaluatedProperties == nil &&
 		s.MinItems == nil && s.MaxItems == nil && !s.UniqueItems && s.Contains == nil &&
 		s.MinContains == nil && s.MaxContains == nil && s.Items == nil && s.AdditionalItems == nil &&
-		len(s.PrefixItems) == 0 && s.UnevaluatedItems == nil && s.Pattern == nil &&
+		len(s.PrefixItems) == 0 && s.UnevaluatedItems == nil &&
 		s.ContentEncoding == nil && s.ContentMediaType == nil && s.ContentSchema == nil &&
 		s.ExclusiveMaximum == nil && s.ExclusiveMinimum == nil && s.MultipleOf == nil &&
 		len(s.Extensions) == 0
@@ -235,6 +238,9 @@ func (n *quickNode) valid(v any, depth int) bool {
 		// is -1 when absent).
 		str := v.(string)
 		if n.minLength > len(str) {
+			return false
+		}
+		if n.pattern != nil && !n.pattern.MatchString(str) {
 			return false
 		}
 		if n.minLength > (len(str)+3)/4 || n.maxLength >= 0 && len(str) > n.maxLength {
