@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run every incident sample in examples/scwm-samples/ through an scwm-gateway and check each answer.
+"""Run every sample in examples/scwm-samples/ through an scwm-gateway and check each answer.
 
     python3 examples/run_samples.py              # builds and starts a throw-away gateway itself
     python3 examples/run_samples.py --url http://127.0.0.1:8080 \
@@ -27,6 +27,8 @@ from pathlib import Path
 
 import requests
 
+from catalogue_flows import MASTER_DATA, CatalogueFlows
+
 EXAMPLES = Path(__file__).resolve().parent
 REPO = EXAMPLES.parent                       # the repository root: `go build` runs here
 SAMPLES = EXAMPLES / "scwm-samples"
@@ -38,7 +40,8 @@ HIDDEN_FROM_PARTNER = {"internal", "internalonly", "owneronly"}   # comment visi
 
 # The seed of the self-started gateway (the seed file format of docs/configuration.md).
 SEED = {
-    "companies": [{"id": "acme", "name": "Acme Pharma"}, {"id": "supplier-1", "name": "Supplier One"},
+    "companies": [{"id": "acme", "name": "Acme Pharma", "masterData": MASTER_DATA["acme"]},
+                  {"id": "supplier-1", "name": "Supplier One", "masterData": MASTER_DATA["supplier-1"]},
                   {"id": "other-co", "name": "Other Co"}],
     "networks": [{"id": "net-1", "members": ["acme", "supplier-1"]}, {"id": "net-2", "members": ["other-co"]}],
     "clients": [
@@ -238,7 +241,9 @@ def is_response_edit(payload):
 
 # ---- The runner: one method per step of the flow -------------------------------------------------
 
-class Runner:
+class Runner(CatalogueFlows):
+    samples_dir = SAMPLES
+
     def __init__(self, gw, rep, owner, partner, network, owner_auth, partner_auth, outsider=None):
         self.gw, self.rep = gw, rep
         self.owner, self.partner, self.network = owner, partner, network
@@ -566,9 +571,13 @@ class Runner:
             except Exception as e:   # a bug or a surprising answer must not stop the run
                 self.rep.fail(f"{pt}: {step.__name__}", f"the script failed: {type(e).__name__}: {e}")
 
+    def answer_problems(self, ans, status, exception, event):
+        return envelope_problems(ans, status, exception, event)
+
     def run(self):
         for pt in PROCESS_TYPES:
             self.run_type(pt)
+        self.run_catalogue()
         missing = sorted(str(p.relative_to(SAMPLES)) for p in SAMPLES.rglob("*.json") if p not in self.used)
         self.rep.check("every published sample is part of the run", [f"not sent: {', '.join(missing)}"] if missing else [])
 
