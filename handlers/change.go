@@ -222,13 +222,13 @@ const maxPlanAttempts = 100
 // also holds its parent's turn, so that a rule between the two (a task
 // does not close while a sub-task is open) is decided on what both are.
 func (g *Gateway) mutate(ctx context.Context, call *Call, k *kind, id string, with store.Include, plan planFunc) (*store.Incident, bool, error) {
-	keys := []string{id}
+	lock := func() (func(), error) { return g.incidentLocks.LockContext(ctx, id) }
 	if k.Parent != "" {
 		if child, err := g.store.FindIncident(ctx, call.Dataspace, id, 0); err == nil && child.ParentID != "" {
-			keys = append(keys, child.ParentID)
+			lock = func() (func(), error) { return g.incidentLocks.LockAll(ctx, id, child.ParentID) }
 		}
 	}
-	unlock, err := g.incidentLocks.LockAll(ctx, keys...)
+	unlock, err := lock()
 	if err != nil {
 		return nil, false, fmt.Errorf("wait for the other changes of %s %s: %w: %w", k.Name, id, store.ErrBusy, err)
 	}

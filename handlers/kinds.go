@@ -247,10 +247,6 @@ func withNumber(k *kind, number, sequence string) *kind {
 // objectType is the record's objectType.
 func (k *kind) objectType() string { return appAPT + ":" + k.Name }
 
-// hasPartner reports whether objects of this kind can be shared with a
-// partner company.
-func (k *kind) hasPartner() bool { return k.Partner != partnerNone }
-
 // isIncident reports whether the kind is of the incident family.
 func (k *kind) isIncident() bool { return k.Conclusion == "incidentConclusion" }
 
