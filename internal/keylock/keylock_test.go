@@ -73,7 +73,7 @@ func TestLockAllGivesUpHoldingNothing(t *testing.T) {
 	s := New(64)
 	var a, b string
 	for i := 0; b == ""; i++ {
-		k := string(rune('a' + i%26)) + string(rune('a'+i/26))
+		k := string(rune('a'+i%26)) + string(rune('a'+i/26))
 		switch {
 		case a == "":
 			a = k
