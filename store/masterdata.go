@@ -1,13 +1,16 @@
 package store
 
 // MaxChildren bounds how many children (sub-tasks, sub-task templates) one
-// object may have, removed ones included: FindChildren reads them all, so
-// the bound keeps its cost bounded. The gateway refuses to add one more.
+// object may have, removed ones included, so that FindChildren, which reads
+// them all, stays bounded. FindChildren gives the oldest MaxChildren
+// children and leaves out any beyond them, so a caller must not let an
+// object have more: the gateway refuses to add a child to an object that
+// has MaxChildren already.
 const MaxChildren = 1000
 
 // Identifier is a regulatory identifier of a company, a location or a
-// product: Type such as "GLN", "SGLN", "DUNS", "GTIN" or "US_NDC532", and
-// Value as given.
+// product: Type such as "GLN", "SGLN", "DUNS", "GTIN" or "US_NDC532", Value
+// as given.
 type Identifier struct {
 	Type  string `bson:"type" json:"type"`
 	Value string `bson:"value" json:"value"`
@@ -27,9 +30,10 @@ type Address struct {
 	Country     string `bson:"country,omitempty" json:"country,omitempty"`
 }
 
-// CompanyMasterData is a company's master data: its name, identifiers and
-// headquarters address, its locations (partner-location master data to the
-// companies it works with) and its products.
+// CompanyMasterData is a company's master data, as the seed declares it for
+// the master-data queries: its business name, identifiers and address, its
+// locations (partner-location master data to the companies it works with)
+// and its products.
 type CompanyMasterData struct {
 	BusinessName string               `bson:"businessName,omitempty" json:"businessName,omitempty"`
 	Identifiers  []Identifier         `bson:"identifiers,omitempty" json:"identifiers,omitempty"`

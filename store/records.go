@@ -72,9 +72,10 @@ type Incident struct {
 	// until it is submitted.
 	PartnerID string `bson:"partnerId" json:"partnerId"`
 	// ParentID is the object this one belongs to (a sub-task's task, a
-	// sub-task template's template); empty for an object of its own. It
-	// never changes after the insert.
-	ParentID string         `bson:"parentId,omitempty" json:"parentId,omitempty"`
+	// sub-task template's template); empty for a top-level object. It is
+	// set at the insert and never changes: a change's Incident carries it
+	// as it was. FindChildren finds an object's children by it.
+	ParentID string         `bson:"parentId" json:"parentId,omitempty"`
 	Data     map[string]any `bson:"data,omitempty" json:"data,omitempty"`
 
 	// Comments are the incident's comments in the order they were added,

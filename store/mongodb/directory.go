@@ -1,9 +1,9 @@
 package mongodb
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"reflect"
 	"slices"
 	"time"
 
@@ -19,15 +19,15 @@ import (
 // write.
 const putAttempts = 5
 
-// PutCompany creates the company or updates its name; a company stored as
-// c already is not written.
+// PutCompany creates the company or replaces its name and master data; a
+// company stored as c already is not written.
 func (s *Store) PutCompany(ctx context.Context, c store.Company) error {
 	ctx, cancel := s.operation(ctx)
 	defer cancel()
 	var stored store.Company
 	err := s.companies.FindOne(ctx, bson.M{"_id": c.ID}).Decode(&stored)
 	switch {
-	case err == nil && reflect.DeepEqual(stored, c):
+	case err == nil && sameDocument(stored, c):
 		return nil
 	case err != nil && !errors.Is(err, mongo.ErrNoDocuments):
 		return wrap("put company", err)
@@ -39,6 +39,18 @@ func (s *Store) PutCompany(ctx context.Context, c store.Company) error {
 		_, err = s.companies.ReplaceOne(ctx, bson.M{"_id": c.ID}, c)
 	}
 	return wrap("put company", err)
+}
+
+// sameDocument reports whether a and b are stored as the same document:
+// what the encoding leaves out (an empty list of the master data, say) is
+// no difference.
+func sameDocument(a, b any) bool {
+	ea, err := bson.Marshal(a)
+	if err != nil {
+		return false
+	}
+	eb, err := bson.Marshal(b)
+	return err == nil && bytes.Equal(ea, eb)
 }
 
 // EnsureCompany creates the company, named after its id, if it is missing.

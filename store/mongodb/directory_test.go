@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -209,5 +211,55 @@ func TestCompaniesNetworksUsers(t *testing.T) {
 	}
 	if err := s.RevokeOAuthClient(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("revoke a missing OAuth client: %v", err)
+	}
+}
+
+// A company put as stored, master data included, is not written again:
+// a field the store does not know, set on the stored document, survives
+// the second PutCompany, and goes with the next one that changes the
+// company (which replaces the document). Lists the encoding leaves out
+// when empty are no difference.
+func TestPutCompanyAsStoredWritesNothing(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := bg(t)
+	c := store.Company{ID: "acme", Name: "Acme", MasterData: &store.CompanyMasterData{
+		BusinessName: "Acme Pharma",
+		Identifiers:  []store.Identifier{{Type: "GLN", Value: "0614141000005"}},
+		Locations:    []store.LocationMasterData{{ID: "plant-1", Identifiers: []store.Identifier{}}},
+		Products:     []store.ProductMasterData{},
+	}}
+	if err := s.PutCompany(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.companies.UpdateOne(ctx, bson.M{"_id": "acme"}, bson.M{"$set": bson.M{"marker": 1}}); err != nil {
+		t.Fatal(err)
+	}
+	marked := func() bool {
+		t.Helper()
+		n, err := s.companies.CountDocuments(ctx, bson.M{"_id": "acme", "marker": 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+	for range 2 {
+		if err := s.PutCompany(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !marked() {
+		t.Fatal("PutCompany of the company as stored wrote it again")
+	}
+	c.MasterData.Identifiers[0].Value = "0614141000012"
+	if err := s.PutCompany(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if marked() {
+		t.Fatal("PutCompany of changed master data did not write it")
+	}
+	cs, err := s.Companies(ctx)
+	if err != nil || len(cs) != 1 || cs[0].MasterData.Identifiers[0].Value != "0614141000012" {
+		t.Fatalf("Companies after the change: %+v, %v", cs, err)
 	}
 }

@@ -569,57 +569,42 @@ func (s *Store) FindComment(ctx context.Context, incidentID, commentID string) (
 }
 
 // FindChildren lists the objects whose ParentID is parentID in the
-// dataspace, oldest first, each as FindIncident gives it (so a child whose
-// latest change is not yet applied is rolled forward first). It reads at
-// most store.MaxChildren of them.
+// dataspace, oldest first (by creation time, then id), as FindIncident
+// without comments or history gives them: one query on idxIncidentParent.
+// It gives the oldest store.MaxChildren and leaves out any beyond them; an
+// unknown parent has none.
 func (s *Store) FindChildren(ctx context.Context, dataspace, parentID string) ([]*store.Incident, error) {
-	if parentID == "" {
+	ctx, cancel := s.operation(ctx)
+	defer cancel()
+	if parentID == noParent {
 		return nil, nil
 	}
-	ids, err := s.childIDs(ctx, dataspace, parentID)
+	// The partial filter, repeated, lets MongoDB use the index.
+	filter := bson.M{"dataspace": dataspace, "parentId": bson.M{"$eq": parentID, "$gt": noParent}}
+	o := options.Find().SetSort(bson.D{{Key: "creationDateTime", Value: 1}, {Key: "incidentId", Value: 1}}).
+		SetHint(idxIncidentParent).SetLimit(store.MaxChildren)
+	cur, err := s.incidents.Find(ctx, filter, o)
 	if err != nil {
-		return nil, err
+		return nil, wrap("find children", err)
 	}
-	out := make([]*store.Incident, 0, len(ids))
-	for _, id := range ids {
-		inc, err := s.FindIncident(ctx, dataspace, id, 0)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, inc)
+	var docs []incidentDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, wrap("find children", err)
+	}
+	out := make([]*store.Incident, len(docs))
+	for i := range docs {
+		inc := &docs[i].Incident
+		normalizeIncident(inc)
+		out[i] = inc
 	}
 	return out, nil
 }
 
-// childIDs are the ids of parentID's children, oldest first.
-func (s *Store) childIDs(ctx context.Context, dataspace, parentID string) ([]string, error) {
-	ctx, cancel := s.operation(ctx)
-	defer cancel()
-	o := options.Find().SetSort(bson.D{{Key: "creationDateTime", Value: 1}, {Key: "_id", Value: 1}}).
-		SetHint(idxIncidentParent).SetLimit(store.MaxChildren).SetProjection(bson.M{"_id": 1})
-	cur, err := s.incidents.Find(ctx, bson.M{"parentId": parentID, "dataspace": dataspace}, o)
-	if err != nil {
-		return nil, wrap("find children", err)
-	}
-	var docs []struct {
-		ID string `bson:"_id"`
-	}
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, wrap("find children", err)
-	}
-	ids := make([]string, len(docs))
-	for i, d := range docs {
-		ids[i] = d.ID
-	}
-	return ids, nil
-}
-
 // FindCommentByID finds a comment by its id alone, with the id of the
-// object it is on, or ErrNotFound; the comment is read as FindComment
-// reads it.
+// object it is on, or ErrNotFound: the object is found on idxCommentID,
+// and the comment is then read as FindComment reads it. Should several
+// objects have a comment of that id, it is the one of the object whose id
+// sorts first.
 func (s *Store) FindCommentByID(ctx context.Context, commentID string) (string, *store.Comment, error) {
 	id, err := s.commentOwner(ctx, commentID)
 	if err != nil {
@@ -639,7 +624,7 @@ func (s *Store) commentOwner(ctx context.Context, commentID string) (string, err
 	var doc struct {
 		IncidentID string `bson:"incidentId"`
 	}
-	o := options.FindOne().SetHint(idxCommentID).SetProjection(bson.M{"incidentId": 1}).SetSort(bson.D{{Key: "id", Value: 1}})
+	o := options.FindOne().SetHint(idxCommentID).SetProjection(bson.M{"incidentId": 1}).SetSort(bson.D{{Key: "incidentId", Value: 1}})
 	if err := s.comments.FindOne(ctx, bson.M{"id": commentID}, o).Decode(&doc); err != nil {
 		return "", wrap("find comment", err)
 	}

@@ -22,9 +22,15 @@ const (
 	idxActivityPending = "pendingAt"              // activities: RollForward
 	idxExpiresAt       = "expiresAt"              // idempotency, oauth_tokens: TTL and the Expire methods
 	idxID              = "_id_"                   // every collection: counting and listing
-	idxIncidentParent  = "parentId_dataspace"     // incidents: FindChildren
-	idxCommentID       = "id"                     // comments: FindCommentByID
+	idxIncidentParent  = "dataspace_parentId"     // incidents: FindChildren
+	idxCommentID       = "id_incidentId"          // comments: FindCommentByID
 )
+
+// noParent is the parentId of a top-level object. idxIncidentParent holds
+// the objects whose parentId is above it (strings other than ""), and
+// every query on the index says so too, so that MongoDB may use the index
+// for it.
+const noParent = ""
 
 // codeNotImplemented is the server's answer to an option it lacks.
 const codeNotImplemented = 238
@@ -40,6 +46,9 @@ type index struct {
 	// ttl makes it a TTL index on a date field: a document goes once the
 	// date has passed.
 	ttl bool
+	// partial, if set, makes it a partial index of the documents that
+	// match this filter.
+	partial bson.D
 }
 
 // indexes are every index the store relies on besides the _id ones.
@@ -59,17 +68,22 @@ func (s *Store) indexes() []index {
 		{coll: s.activities, name: idxActivityPlate, keys: []string{"licensePlate"}},
 		// Only entries whose change is not yet applied have pendingAt.
 		{coll: s.activities, name: idxActivityPending, keys: []string{"pendingAt"}, sparse: true},
-		// Only children have a parentId: sparse, so that the objects of their
-		// own take no room in it.
-		{coll: s.incidents, name: idxIncidentParent, keys: []string{"parentId", "dataspace", "creationDateTime", "_id"}, sparse: true},
-		{coll: s.comments, name: idxCommentID, keys: []string{"id"}},
+		// An object's children in the order they were made. Only children
+		// have a parentId other than "" (older objects have none): partial,
+		// so that the top-level objects take no room in it.
+		{coll: s.incidents, name: idxIncidentParent, keys: []string{"dataspace", "parentId", "creationDateTime", "incidentId"},
+			partial: bson.D{{Key: "parentId", Value: bson.M{"$gt": noParent}}}},
+		// A comment by its id alone; the incident orders ids held twice.
+		{coll: s.comments, name: idxCommentID, keys: []string{"id", "incidentId"}},
 		{coll: s.idempotency, name: idxExpiresAt, keys: []string{"expiresAt"}, ttl: true},
 		{coll: s.tokens, name: idxExpiresAt, keys: []string{"expiresAt"}, ttl: true},
 	}
 }
 
-// model is the index as the driver creates it, with or without its TTL.
-func (ix index) model(withTTL bool) mongo.IndexModel {
+// model is the index as the driver creates it: with all its options, or
+// (all false) without its TTL and its partial filter, for a server that
+// lacks them.
+func (ix index) model(all bool) mongo.IndexModel {
 	keys := bson.D{}
 	for _, k := range ix.keys {
 		keys = append(keys, bson.E{Key: k, Value: 1})
@@ -81,8 +95,11 @@ func (ix index) model(withTTL bool) mongo.IndexModel {
 	if ix.sparse {
 		o.SetSparse(true)
 	}
-	if ix.ttl && withTTL {
+	if ix.ttl && all {
 		o.SetExpireAfterSeconds(0)
+	}
+	if ix.partial != nil && all {
+		o.SetPartialFilterExpression(ix.partial)
 	}
 	return mongo.IndexModel{Keys: keys, Options: o}
 }
@@ -92,14 +109,17 @@ func (ix index) model(withTTL bool) mongo.IndexModel {
 //
 // A server without TTL indexes (FerretDB answers NotImplemented) gets the
 // same index without the TTL: ExpireIdempotencyKeys and ExpireTokens delete
-// what has expired either way, and need the index to find it.
+// what has expired either way, and need the index to find it. A server
+// without partial indexes (FerretDB again) gets the index of every
+// document: the queries on it find the same documents, and it takes more
+// room.
 func (s *Store) ensureIndexes(ctx context.Context) error {
 	ctx, cancel := s.operation(ctx)
 	defer cancel()
 	for _, ix := range s.indexes() {
 		_, err := ix.coll.Indexes().CreateOne(ctx, ix.model(true))
 		var ce mongo.CommandError
-		if err != nil && ix.ttl && errors.As(err, &ce) && ce.Code == codeNotImplemented {
+		if err != nil && (ix.ttl || ix.partial != nil) && errors.As(err, &ce) && ce.Code == codeNotImplemented {
 			_, err = ix.coll.Indexes().CreateOne(ctx, ix.model(false))
 		}
 		if err != nil {

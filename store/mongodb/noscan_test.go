@@ -41,6 +41,8 @@ func TestNoQueryScansACollection(t *testing.T) {
 		func() error { _, err := s.ListComments(ctx, "i2", 0, 10); return err },
 		func() error { _, err := s.ListActivities(ctx, "i2", 0, 10); return err },
 		func() error { _, err := s.FindComment(ctx, "i2", "c1"); return err },
+		func() error { _, _, err := s.FindCommentByID(ctx, "c1"); return err },
+		func() error { _, err := s.FindChildren(ctx, "default", "i1"); return err },
 		func() error { _, err := s.FindEffect(ctx, "default", "plate-i2-2-a"); return err },
 		func() error { _, err := s.FindEffect(ctx, "default", "p"); return err },
 		func() error { return s.RevokeClient(ctx, "k1") },

@@ -36,7 +36,8 @@ func TestDescribeHidesThePassword(t *testing.T) {
 }
 
 // Every index the store's queries name exists on the server after Open;
-// where the server has TTL indexes, the expiry indexes are TTL ones.
+// where the server has TTL and partial indexes, the expiry indexes are TTL
+// ones and the children's index is partial.
 func TestIndexesExist(t *testing.T) {
 	t.Parallel()
 	db := testDB(t)
@@ -64,6 +65,9 @@ func TestIndexesExist(t *testing.T) {
 		}
 		if _, ttl := found["expireAfterSeconds"]; ix.ttl && !db.FerretDB && !ttl {
 			t.Errorf("%s.%s is not a TTL index: %v", ix.coll.Name(), ix.name, found)
+		}
+		if _, partial := found["partialFilterExpression"]; ix.partial != nil && !db.FerretDB && !partial {
+			t.Errorf("%s.%s is not a partial index: %v", ix.coll.Name(), ix.name, found)
 		}
 	}
 	// Opening again is a no-op.

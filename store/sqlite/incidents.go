@@ -212,9 +212,10 @@ func allPages[T any](first int64, list func(after int64) ([]T, error), key func(
 }
 
 // FindChildren lists the objects whose ParentID is parentID in the
-// dataspace, oldest first, with their data but not their comments or
-// history: one range read of incidents_parent. It reads at most
-// store.MaxChildren of them.
+// dataspace, oldest first (by creation time, then id), with their data but
+// not their comments or history: one range read of incidents_parent. It
+// gives the oldest store.MaxChildren and leaves out any beyond them; an
+// unknown parent has none.
 func (s *Store) FindChildren(ctx context.Context, dataspace, parentID string) ([]*store.Incident, error) {
 	ctx, cancel := s.operation(ctx)
 	defer cancel()
@@ -240,7 +241,9 @@ func (s *Store) FindChildren(ctx context.Context, dataspace, parentID string) ([
 }
 
 // FindCommentByID finds a comment by its id alone, with the id of the
-// object it is on, or ErrNotFound: one read of comments_comment_id.
+// object it is on, or ErrNotFound: one read of comments_comment_id. Should
+// several objects have a comment of that id, it is the one of the object
+// whose id sorts first.
 func (s *Store) FindCommentByID(ctx context.Context, commentID string) (string, *store.Comment, error) {
 	ctx, cancel := s.operation(ctx)
 	defer cancel()

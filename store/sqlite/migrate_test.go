@@ -11,29 +11,28 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/store/sqlite"
 )
 
-// A database of layout version 1 (the incidents-only layout, kept in
-// testdata as it was released) opens with its data intact and becomes
-// version 2: parent ids, master data and the lookups of the catalogue work
-// on it.
-func TestMigrateFromLayoutOne(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
+// layoutOne builds in dir a database of layout version 1 (the
+// incidents-only layout, kept in testdata as it was released) holding a
+// company, an incident with a comment and its history entry, with the
+// statements extra run after the layout's.
+func layoutOne(t *testing.T, dir string, extra ...string) {
+	t.Helper()
 	ddl, err := os.ReadFile(filepath.Join("testdata", "layout-v1.sql"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, stmt := range []string{string(ddl),
+	db := rawDB(t, dir)
+	stmts := append([]string{string(ddl)}, extra...)
+	stmts = append(stmts,
 		`INSERT INTO companies (id, name) VALUES ('acme', 'Acme')`,
 		`INSERT INTO incidents (id, dataspace, owner_id, network_id, process_type, schema_version, data_version, created_by,
 			last_updated_by, created_at, last_updated_at, state, number, partner_id, data)
 			VALUES ('inc-1', 'default', 'acme', 'net-1', 'incident', 5, 1, 'alice', 'alice', 1, 1, 'New', 1, '', '{"aptBusinessObjectSummary":"old"}')`,
-		`INSERT INTO comments (incident_id, position, comment_id, body) VALUES ('inc-1', 1048576, 'c-1', '{"id":"c-1","commentText":"hello"}')`,
+		`INSERT INTO comments (incident_id, position, comment_id, body) VALUES ('inc-1', 1048576, 'c-1', '{"id":"c-1","commentText":"hello","position":1048576}')`,
+		`INSERT INTO activities (incident_id, data_version, license_plate, body) VALUES ('inc-1', 1, 'plate-1', '{"licensePlate":"plate-1","eventName":"addIncident","dataVersion":1}')`,
 		`PRAGMA user_version = 1`,
-	} {
+	)
+	for _, stmt := range stmts {
 		if _, err := db.Exec(stmt); err != nil {
 			t.Fatalf("build the version-1 database: %v", err)
 		}
@@ -41,18 +40,68 @@ func TestMigrateFromLayoutOne(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// rawDB opens the store's database file in dir directly, closed when the
+// test ends.
+func rawDB(t *testing.T, dir string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// userVersion is the layout version of the database in dir.
+func userVersion(t *testing.T, dir string) int {
+	t.Helper()
+	var version int
+	if err := rawDB(t, dir).QueryRow("PRAGMA user_version").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	return version
+}
+
+// hasColumn reports whether the table of the database in dir has the
+// column.
+func hasColumn(t *testing.T, dir, table, column string) bool {
+	t.Helper()
+	var n int
+	if err := rawDB(t, dir).QueryRow("SELECT count(*) FROM pragma_table_info(?) WHERE name = ?", table, column).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
+}
+
+// A database of layout version 1 opens with its data intact and becomes
+// version 2: parent ids, master data and the lookups of the catalogue work
+// on it, each through its index, and opening it again changes nothing.
+func TestMigrateFromLayoutOne(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	layoutOne(t, dir)
 
 	st, err := sqlite.Open(t.Context(), sqlite.Config{DataDir: dir})
 	if err != nil {
 		t.Fatalf("open a version-1 database: %v", err)
 	}
 	ctx := t.Context()
-	inc, err := st.FindIncident(ctx, "default", "inc-1", 0)
-	if err != nil || inc.Data["aptBusinessObjectSummary"] != "old" || inc.ParentID != "" {
-		t.Fatalf("the old incident after the migration: %+v, %v", inc, err)
+	inc, err := st.FindIncident(ctx, "default", "inc-1", store.WithComments|store.WithActivities)
+	if err != nil {
+		t.Fatalf("the old incident after the migration: %v", err)
 	}
-	if owner, c, err := st.FindCommentByID(ctx, "c-1"); err != nil || owner != "inc-1" || c.CommentText != "hello" {
+	if inc.Data["aptBusinessObjectSummary"] != "old" || inc.ParentID != "" || inc.Number != 1 || inc.CurrentBaseState != "New" ||
+		len(inc.Comments) != 1 || inc.Comments[0].CommentText != "hello" ||
+		len(inc.Activities) != 1 || inc.Activities[0].LicensePlate != "plate-1" {
+		t.Fatalf("the old incident after the migration: %+v", inc)
+	}
+	if owner, c, err := st.FindCommentByID(ctx, "c-1"); err != nil || owner != "inc-1" || c.CommentText != "hello" || c.Position != 1048576 {
 		t.Fatalf("FindCommentByID on the migrated database: %q %+v %v", owner, c, err)
+	}
+	if cs, err := st.Companies(ctx); err != nil || len(cs) != 1 || cs[0] != (store.Company{ID: "acme", Name: "Acme"}) {
+		t.Fatalf("the old company after the migration: %+v %v", cs, err)
 	}
 	if err := st.PutCompany(ctx, store.Company{ID: "acme", Name: "Acme", MasterData: &store.CompanyMasterData{BusinessName: "Acme Pharma"}}); err != nil {
 		t.Fatal(err)
@@ -61,25 +110,140 @@ func TestMigrateFromLayoutOne(t *testing.T) {
 		t.Fatalf("master data on the migrated database: %+v %v", cs, err)
 	}
 	if children, err := st.FindChildren(ctx, "default", "inc-1"); err != nil || len(children) != 0 {
+		t.Fatalf("FindChildren of the old incident: %+v %v", children, err)
+	}
+	child := *inc
+	child.ID, child.ParentID, child.Comments = "sub-1", "inc-1", nil
+	child.Activities = []store.Activity{{LicensePlate: "plate-sub", EventName: "addSubTask"}}
+	if err := st.InsertIncident(ctx, &child); err != nil {
+		t.Fatal(err)
+	}
+	if children, err := st.FindChildren(ctx, "default", "inc-1"); err != nil || len(children) != 1 || children[0].ID != "sub-1" {
 		t.Fatalf("FindChildren on the migrated database: %+v %v", children, err)
 	}
 	if err := st.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	db, err = sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
+	if v := userVersion(t, dir); v != 2 {
+		t.Fatalf("user_version %d after the migration, want 2", v)
+	}
+	db := rawDB(t, dir)
+	for query, index := range map[string]string{
+		"SELECT id FROM incidents WHERE dataspace = 'default' AND parent_id = 'x' AND parent_id <> '' ORDER BY created_at, id": "incidents_parent",
+		"SELECT incident_id, body FROM comments WHERE comment_id = 'x' ORDER BY incident_id LIMIT 1":                           "comments_comment_id",
+	} {
+		var plan string
+		if err := db.QueryRow("EXPLAIN QUERY PLAN "+query).Scan(new(int), new(int), new(int), &plan); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan, index) {
+			t.Errorf("%s is not served by %s: %s", query, index, plan)
+		}
+	}
+
+	// A second open finds the layout in place.
+	again, err := sqlite.Open(ctx, sqlite.Config{DataDir: dir})
 	if err != nil {
+		t.Fatalf("open the migrated database again: %v", err)
+	}
+	if children, err := again.FindChildren(ctx, "default", "inc-1"); err != nil || len(children) != 1 {
+		t.Fatalf("FindChildren after a second open: %+v %v", children, err)
+	}
+	if err := again.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	var version int
-	if err := db.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != 2 {
-		t.Fatalf("user_version %d after the migration (%v), want 2", version, err)
+	if v := userVersion(t, dir); v != 2 {
+		t.Fatalf("user_version %d after a second open, want 2", v)
 	}
-	var plan string
-	if err := db.QueryRow("EXPLAIN QUERY PLAN SELECT id FROM incidents WHERE dataspace = 'default' AND parent_id = 'x' AND parent_id <> '' ORDER BY created_at, id").Scan(new(int), new(int), new(int), &plan); err != nil {
+}
+
+// A migration that fails midway leaves the database as it was at version
+// 1: here the companies table has a master column already, so the second
+// statement of the migration fails after the first added parent_id.
+func TestAFailedMigrationLeavesLayoutOne(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	layoutOne(t, dir, `ALTER TABLE companies ADD COLUMN master TEXT`)
+	_, err := sqlite.Open(t.Context(), sqlite.Config{DataDir: dir})
+	if err == nil || !strings.Contains(err.Error(), "from layout version 1") {
+		t.Fatalf("open of a database the migration cannot take: %v, want the migration's error", err)
+	}
+	if v := userVersion(t, dir); v != 1 {
+		t.Errorf("user_version %d after a failed migration, want 1", v)
+	}
+	if hasColumn(t, dir, "incidents", "parent_id") {
+		t.Error("a failed migration left incidents.parent_id behind")
+	}
+}
+
+// A database of a newer layout is refused, and left as it is.
+func TestANewerLayoutIsRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	layoutOne(t, dir)
+	if _, err := rawDB(t, dir).Exec(`PRAGMA user_version = 3`); err != nil {
 		t.Fatal(err)
 	}
-	if want := "incidents_parent"; !strings.Contains(plan, want) {
-		t.Fatalf("children are not read through %s: %s", want, plan)
+	_, err := sqlite.Open(t.Context(), sqlite.Config{DataDir: dir})
+	if err == nil || !strings.Contains(err.Error(), "layout version 3, newer than this gateway's 2") {
+		t.Fatalf("open of a layout-3 database: %v, want it refused as newer", err)
+	}
+	if v := userVersion(t, dir); v != 3 {
+		t.Errorf("user_version %d after the refusal, want 3", v)
+	}
+	if hasColumn(t, dir, "incidents", "parent_id") {
+		t.Error("a refused database was migrated")
+	}
+}
+
+// A company put as stored, master data included, is not written again:
+// triggers on the companies table count the rows written, and a second
+// and third PutCompany of the same company add none.
+func TestPutCompanyAsStoredWritesNothing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx := t.Context()
+	c := store.Company{ID: "acme", Name: "Acme", MasterData: &store.CompanyMasterData{
+		BusinessName: "Acme Pharma",
+		Identifiers:  []store.Identifier{{Type: "GLN", Value: "0614141000005"}},
+		Locations:    []store.LocationMasterData{{ID: "plant-1", Identifiers: []store.Identifier{}}},
+		Products:     []store.ProductMasterData{},
+	}}
+	st := open(t, sqlite.Config{DataDir: dir})
+	if err := st.PutCompany(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	db := rawDB(t, dir)
+	for _, stmt := range []string{
+		`CREATE TABLE company_writes (id TEXT)`,
+		`CREATE TRIGGER company_inserted AFTER INSERT ON companies BEGIN INSERT INTO company_writes VALUES (new.id); END`,
+		`CREATE TRIGGER company_updated AFTER UPDATE ON companies BEGIN INSERT INTO company_writes VALUES (new.id); END`,
+	} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writes := func() int {
+		t.Helper()
+		var n int
+		if err := db.QueryRow("SELECT count(*) FROM company_writes").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for range 2 {
+		if err := st.PutCompany(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := writes(); n != 0 {
+		t.Fatalf("PutCompany of the company as stored wrote %d rows, want none", n)
+	}
+	c.MasterData.Identifiers[0].Value = "0614141000012"
+	if err := st.PutCompany(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if n := writes(); n != 1 {
+		t.Fatalf("PutCompany of changed master data wrote %d rows, want 1", n)
 	}
 }

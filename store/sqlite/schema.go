@@ -1,7 +1,8 @@
 package sqlite
 
 // schemaVersion is the layout's version, kept in the database's
-// user_version; a database of a newer layout is refused.
+// user_version: a database of an older layout is migrated when the store
+// opens it (migrations), one of a newer layout is refused.
 const schemaVersion = 2
 
 // schema creates the tables and indexes. Every query the store makes is
@@ -139,10 +140,13 @@ CREATE INDEX IF NOT EXISTS comments_comment_id ON comments (comment_id);
 `
 
 // migrations bring a database of an older layout to the current one: the
-// statements at index v take version v+1 to v+2, in one transaction with
-// the new user_version.
+// statements at index v take version v+1 to v+2, run in one transaction
+// with the new user_version (migrateStep). A migration only adds: columns
+// with a default every existing row takes, and indexes.
 var migrations = []string{
-	// 1 -> 2: the catalogue past incidents (a child's parent; master data).
+	// 1 -> 2: the catalogue past incidents: a child's parent (incidents
+	// with their children's index), a company's master data, and comments
+	// found by their id alone.
 	`ALTER TABLE incidents ADD COLUMN parent_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE companies ADD COLUMN master TEXT NOT NULL DEFAULT '';` + indexes,
 }

@@ -268,55 +268,69 @@ func (s *Store) open(ctx context.Context) error {
 	return nil
 }
 
-// migrate creates the layout in a new database and checks an existing
-// one's version.
+// migrate creates the layout in a new database and brings a database of
+// an older layout to the current one, one version at a time; a database of
+// a newer layout is refused. A database at the current version is only
+// read: opening it writes nothing.
 func (s *Store) migrate(ctx context.Context) error {
 	var version int
 	if err := s.writes.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
 		return fmt.Errorf("open %s: %w", s.path, s.classify(err))
 	}
-	if version > schemaVersion {
-		return fmt.Errorf("open %s: the database has layout version %d, newer than this gateway's %d: run a newer gateway, or export with it and import here", s.path, version, schemaVersion)
-	}
 	if version == schemaVersion {
-		return nil // the layout is in place: opening writes nothing
+		return nil
 	}
-	if version > 0 {
-		return s.migrateFrom(ctx, version)
-	}
-	if _, err := s.writes.ExecContext(ctx, schema); err != nil {
-		return fmt.Errorf("create the tables of %s: %w", s.path, s.classify(err))
-	}
-	if version < schemaVersion {
-		if _, err := s.writes.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
-			return fmt.Errorf("open %s: %w", s.path, s.classify(err))
+	for {
+		done, err := s.migrateStep(ctx)
+		if err != nil || done {
+			return err
 		}
 	}
-	return nil
 }
 
-// migrateFrom brings a database of layout version to the current one, one
-// version at a time, each in one transaction with its user_version: a
-// migration that fails leaves the database as it was at that version.
-func (s *Store) migrateFrom(ctx context.Context, version int) error {
-	for ; version < schemaVersion; version++ {
-		tx, err := s.writes.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("open %s: %w", s.path, s.classify(err))
-		}
-		if _, err := tx.ExecContext(ctx, migrations[version-1]); err != nil {
-			_ = tx.Rollback()
-			return fmt.Errorf("migrate %s from layout version %d: %w", s.path, version, s.classify(err))
-		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version+1)); err != nil {
-			_ = tx.Rollback()
-			return fmt.Errorf("migrate %s from layout version %d: %w", s.path, version, s.classify(err))
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migrate %s from layout version %d: %w", s.path, version, s.classify(err))
-		}
+// migrateStep takes the database one version on: it creates the layout in
+// a new database (version 0), or runs the migration of its version, in one
+// transaction with the user_version it leaves, so that a step that fails
+// leaves the database as it was. The version is read inside the
+// transaction, which holds the database's write lock: a process that
+// opened the same database meanwhile (a command beside the gateway) may
+// have taken the step already, and then this one takes the next or none.
+// done reports the database at the current version.
+func (s *Store) migrateStep(ctx context.Context) (done bool, err error) {
+	tx, err := s.writes.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("open %s: %w", s.path, s.classify(err))
 	}
-	return nil
+	defer tx.Rollback()
+	var version int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return false, fmt.Errorf("open %s: %w", s.path, s.classify(err))
+	}
+	var step string
+	next := version + 1
+	switch {
+	case version > schemaVersion:
+		return false, fmt.Errorf("open %s: the database has layout version %d, newer than this gateway's %d: run a newer gateway, or export with it and import here", s.path, version, schemaVersion)
+	case version == schemaVersion:
+		return true, nil
+	case version == 0:
+		step, next = schema, schemaVersion
+	default:
+		step = migrations[version-1]
+	}
+	if _, err := tx.ExecContext(ctx, step); err != nil {
+		if version == 0 {
+			return false, fmt.Errorf("create the tables of %s: %w", s.path, s.classify(err))
+		}
+		return false, fmt.Errorf("migrate %s from layout version %d: %w", s.path, version, s.classify(err))
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", next)); err != nil {
+		return false, fmt.Errorf("open %s: %w", s.path, s.classify(err))
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("open %s: %w", s.path, s.classify(err))
+	}
+	return next == schemaVersion, nil
 }
 
 // Describe names the store for logs.

@@ -88,7 +88,7 @@ func fill(t *testing.T, st Store) *filled {
 	t.Helper()
 	ctx := t.Context()
 	f := &filled{}
-	must(t, st.PutCompany(ctx, store.Company{ID: "acme", Name: "Acme"}), "PutCompany")
+	must(t, st.PutCompany(ctx, masterCompany()), "PutCompany")
 	must(t, st.PutCompany(ctx, store.Company{ID: "globex", Name: "Globex"}), "PutCompany")
 	must(t, st.EnsureCompany(ctx, "initech"), "EnsureCompany")
 	must(t, st.PutNetwork(ctx, store.Network{ID: "net-1", Members: []string{"acme", "globex"}}), "PutNetwork")
@@ -148,11 +148,17 @@ func fill(t *testing.T, st Store) *filled {
 	inc2 := sampleIncident("inc-2")
 	inc2.Dataspace, inc2.Comments, inc2.Data = "staging", nil, nil
 	must(t, st.InsertIncident(store.WithClaim(ctx, pending.Key, pending.LicensePlate), inc2), "InsertIncident under a claim")
-	f.incidents = []*store.Incident{h.state, stateOf(inc2)}
+	// A child of inc-1, with its comments, changed once.
+	sub := sampleIncident("inc-1-sub")
+	sub.ProcessType, sub.ParentID = "subTask", "inc-1"
+	insertIncident(t, st, sub)
+	subChange := nextChange(stateOf(sub), 2, nil)
+	must(t, st.WriteChange(ctx, subChange), "WriteChange of a child")
+	f.incidents = []*store.Incident{h.state, stateOf(inc2), stateOf(subChange.Incident)}
 	for _, a := range h.activities {
 		f.plates = append(f.plates, a.LicensePlate)
 	}
-	f.plates = append(f.plates, inc2.Activities[0].LicensePlate)
+	f.plates = append(f.plates, inc2.Activities[0].LicensePlate, sub.Activities[0].LicensePlate, subChange.Activity.LicensePlate)
 
 	must(t, st.FinishIdempotencyKey(ctx, done.Key, "plate-d", 201, binaryBody()), "FinishIdempotencyKey")
 	must(t, st.ReleaseIdempotencyLease(ctx, released.Key, "plate-r"), "ReleaseIdempotencyLease")
@@ -200,6 +206,14 @@ func serveSame(t *testing.T, got, want Store, f *filled) {
 		must(t, err, "ListComments")
 		for _, c := range cs {
 			both("FindComment "+c.ID, func(st Store) (any, error) { return st.FindComment(ctx, inc.ID, c.ID) })
+			both("FindCommentByID "+c.ID, func(st Store) (any, error) {
+				owner, c, err := st.FindCommentByID(ctx, c.ID)
+				return []any{owner, c}, err
+			})
+		}
+		both("FindChildren "+inc.ID, func(st Store) (any, error) { return st.FindChildren(ctx, inc.Dataspace, inc.ID) })
+		if inc.ParentID != "" {
+			both("FindChildren "+inc.ParentID, func(st Store) (any, error) { return st.FindChildren(ctx, inc.Dataspace, inc.ParentID) })
 		}
 	}
 	for _, plate := range f.plates {
@@ -283,14 +297,28 @@ func testExportImport(t *testing.T, s *suite) {
 	must(t, err, "ImportNDJSON again")
 	sameLines(t, "export after importing twice", exportLines(t, dst), lines)
 	serveSame(t, dst, src, f)
+	// The catalogue's part of the dataset is in the round trip.
+	equal(t, "imported master data", companies(t, dst)[0], masterCompany())
+	equal(t, "imported children", children(t, dst, ds, "inc-1"), []*store.Incident{f.incidents[2]})
+	owner, _, err := dst.FindCommentByID(ctx, "inc-1-sub-c1")
+	must(t, err, "FindCommentByID of an imported comment")
+	equal(t, "the imported comment's object", owner, "inc-1-sub")
 }
 
 func testApplySeed(t *testing.T, s *suite) {
 	st := s.fresh(t)
 	ctx := t.Context()
 	pw := credentials.Passwords{Cost: credentials.MinPasswordCost}
+	// A seed file's company may declare its master data.
+	var seedCompanies []store.Company
+	must(t, json.Unmarshal([]byte(`[
+		{"id": "acme", "name": "Acme", "masterData": {"businessName": "Acme Pharma",
+			"identifiers": [{"type": "GLN", "value": "0614141000005"}], "address": {"city": "Boston", "country": "US"},
+			"locations": [{"id": "plant-1", "locationType": "Internal", "identifiers": []}],
+			"products": [{"id": "p-1", "name": "Aspirin", "itemCodes": [{"type": "GTIN", "value": "00312345678906"}]}]}},
+		{"id": "globex", "name": "Globex"}]`), &seedCompanies), "decode the seed's companies")
 	seed := &store.Seed{
-		Companies: []store.Company{{ID: "acme", Name: "Acme"}, {ID: "globex", Name: "Globex"}},
+		Companies: seedCompanies,
 		Networks:  []store.Network{{ID: "net-1", Members: []string{"acme", "globex"}}, {ID: "net-2", Members: []string{"globex"}}},
 		Clients: []store.SeedClient{
 			{APIKey: "k1", APISecret: "secret-one-0123456789", CompanyID: "acme", UserID: "u1"},
@@ -301,7 +329,13 @@ func testApplySeed(t *testing.T, s *suite) {
 	}
 	must(t, store.ApplySeed(ctx, st, pw, seed), "ApplySeed")
 
-	equal(t, "seeded companies", companies(t, st), seed.Companies)
+	equal(t, "seeded companies", companies(t, st), []store.Company{
+		{ID: "acme", Name: "Acme", MasterData: &store.CompanyMasterData{BusinessName: "Acme Pharma",
+			Identifiers: []store.Identifier{{Type: "GLN", Value: "0614141000005"}}, Address: &store.Address{City: "Boston", Country: "US"},
+			Locations: []store.LocationMasterData{{ID: "plant-1", LocationType: "Internal"}},
+			Products:  []store.ProductMasterData{{ID: "p-1", Name: "Aspirin", ItemCodes: []store.Identifier{{Type: "GTIN", Value: "00312345678906"}}}}}},
+		{ID: "globex", Name: "Globex"},
+	})
 	equal(t, "seeded networks", networks(t, st), []store.Network{
 		{ID: "net-1", Members: []string{"acme", "globex"}, Position: 0},
 		{ID: "net-2", Members: []string{"globex"}, Position: 1},

@@ -123,6 +123,7 @@ var cases = []testCase{
 	{"NestedArrays", testNestedArrays},
 	{"IndependentWrites", testIndependentWrites},
 	{"FindChildren", testFindChildren},
+	{"FindChildrenBound", testFindChildrenBound},
 	{"FindCommentByID", testFindCommentByID},
 	{"CompanyMasterData", testCompanyMasterData},
 	{"CatalogueExport", testCatalogueExport},
