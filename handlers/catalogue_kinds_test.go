@@ -439,3 +439,32 @@ func TestMasterDataQueries(t *testing.T) {
 	h.Send(t, gt.Other, md+"get-product-by-itemcode:v1", map[string]any{"regulatoryItemCodeType": "US_NDC532", "regulatoryItemCodeValue": "12345-678-90"}).
 		MustFail(t, http.StatusNotFound, "ObjectNotFoundException")
 }
+
+// The generic comment events of TraceLink's GraphQL task scripts work for
+// every kind, templates included, and a member of a template's network
+// comments on it.
+func TestCommentsForProcessOnEveryKind(t *testing.T) {
+	t.Parallel()
+	h := gt.Start(t, gt.Options{})
+	tmpl := created(t, h, gt.Acme, apt+"add-task-template:v1", map[string]any{"templateName": "commented"})
+	box := map[string]any{"aptComment": map[string]any{"commentText": "from a member", "visibilityType": "Public"}}
+	h.Send(t, gt.Supplier, apt+"add-comment-for-process:v1", map[string]any{"processId": tmpl, "processType": "taskTemplate", "aptCommentBox": box}).MustOK(t)
+	var list struct {
+		Comments []struct {
+			CommentText string `json:"commentText"`
+			CompanyID   string `json:"companyId"`
+		} `json:"comments"`
+	}
+	h.Send(t, gt.Acme, apt+"list-comments-for-process:v1", map[string]any{"id": tmpl, "processType": "taskTemplate"}).MustOK(t).Decode(t, &list)
+	if len(list.Comments) != 1 || list.Comments[0].CompanyID != "supplier-1" {
+		t.Fatalf("the template's comments: %+v", list.Comments)
+	}
+	h.Send(t, gt.Other, apt+"add-comment-for-process:v1", map[string]any{"processId": tmpl, "processType": "taskTemplate", "aptCommentBox": box}).
+		MustFail(t, http.StatusNotFound, "ObjectNotFoundException")
+	// A processType no kind has is a schema error naming the field.
+	r := h.Send(t, gt.Acme, apt+"list-comments-for-process:v1", map[string]any{"id": tmpl, "processType": "deviation"}).
+		MustFail(t, http.StatusBadRequest, "SchemaValidationException")
+	if !strings.Contains(string(r.Body), "$.processType") {
+		t.Fatalf("the error does not name $.processType: %s", r.Body)
+	}
+}

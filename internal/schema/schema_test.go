@@ -140,7 +140,7 @@ func TestSchemaRejectsInvalidPayloads(t *testing.T) {
 		{"add-direct-supplier-incident.v3.json", `{"aptBusinessObjectSummary": "s", "deviationType": "SOMETIMES"}`,
 			[]string{"$.deviationType: does not have a value in the enumeration [PLANNED, UNPLANNED]"}},
 		{"list-comments-for-incident.v1.json", `{"id": "x", "processType": "deviation"}`,
-			[]string{"$.processType: does not have a value in the enumeration [incident, directSupplierIncident, indirectSupplierIncident, externalManufacturingIncident, internalManufacturingIncident, complianceException, change, documentReview, task, subTask]"}},
+			[]string{"$.processType: does not have a value in the enumeration [incident, directSupplierIncident, indirectSupplierIncident, externalManufacturingIncident, internalManufacturingIncident, complianceException, change, documentReview, task, subTask, taskTemplate, subTaskTemplate]"}},
 		// Comment boxes.
 		{"reopen-direct-supplier-incident.v1.json", `{"id": "x", "aptCommentBox": {"aptComment": "just text"}}`,
 			[]string{"$.aptCommentBox.aptComment: string found, object or array expected"}},
