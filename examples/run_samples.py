@@ -38,6 +38,38 @@ PROCESS_TYPES = ["incident", "directSupplierIncident", "indirectSupplierIncident
                  "externalManufacturingIncident", "internalManufacturingIncident"]
 HIDDEN_FROM_PARTNER = {"internal", "internalonly", "owneronly"}   # comment visibilityType values
 
+# The catalogue kinds past incidents (docs/lifecycle.md): the event that reads one, its number, the field
+# that names it, its initial state; the state a reopen goes to; which kind each sample's action acts on.
+# Sub-task templates have no read event: their list-sub-task-for-template checks are in catalogue_flows.py.
+READ_KIND = {"change": ("read-change:v3", "CHG-", "aptBusinessObjectSummary", "New"),
+             "task": ("read-task:v3", "TASK-", "aptBusinessObjectSummary", "New"),
+             "subTask": ("read-subTask:v1", "SUB-", "subTaskName", "New"),
+             "taskTemplate": ("read-taskTemplate:v1", "TMPL-", "templateName", "Active")}
+REOPENED = {"change": "UnderEvaluation", "task": "InProgress", "subTask": "InProgress"}
+ACTION_KIND = {
+    **{a: "change" for a in ("add-change", "edit-change", "copy-change", "close-change", "reopen-change")},
+    **{a: "task" for a in ("add-task", "edit-task", "copy-task", "close-task", "reopen-task")},
+    **{a: "subTask" for a in ("add-sub-task-to-task", "edit-sub-task-on-task", "close-sub-task", "reopen-sub-task",
+                              "submit-sub-task-to-partner", "remove-sub-task-from-task")},
+    **{a: "taskTemplate" for a in ("add-task-template", "edit-task-template", "copy-task-template")},
+}
+
+
+def action_of(env):
+    """`app:action:vN` of an envelope -> action."""
+    parts = str(env.get("header", {}).get("eventName", "")).split(":")
+    return parts[1] if len(parts) == 3 else None
+
+
+def patch_payload(env, **fields):
+    env["payload"].update(fields)
+    return env
+
+
+def data_field(rec, key):
+    data = rec.get("data") if isinstance(rec, dict) else None
+    return data.get(key) if isinstance(data, dict) else None
+
 # The seed of the self-started gateway (the seed file format of docs/configuration.md).
 SEED = {
     "companies": [{"id": "acme", "name": "Acme Pharma", "masterData": MASTER_DATA["acme"]},
@@ -570,6 +602,201 @@ class Runner(CatalogueFlows):
                 step(tr)
             except Exception as e:   # a bug or a surprising answer must not stop the run
                 self.rep.fail(f"{pt}: {step.__name__}", f"the script failed: {type(e).__name__}: {e}")
+
+    # --- the catalogue kinds: every create and change read back, as the incident steps do -------
+    # catalogue_flows.py sends the samples of changeRequest/, task/, taskTemplate/ and masterData/ through
+    # create() and change(). Here each success is also read back with the kind's read event: what a user
+    # then sees must be what the event did (state, dataVersion, number, conclusion, the comment it carried).
+
+    def create(self, name, env, who="owner"):
+        new, ans = super().create(name, env, who)
+        action = action_of(env)
+        kind = ACTION_KIND.get(action)
+        if new is None or kind not in READ_KIND:
+            return new, ans
+        read_event, prefix, summary_field, initial = READ_KIND[kind]
+        payload = env["payload"]
+        want = {"state": initial, "dataVersion": 1, "objectType": f"agile-process-teams:{kind}",
+                "data__aptBusinessObjectId": lambda v: isinstance(v, str) and v.startswith(prefix)}
+        if summary_field in payload:
+            want[f"data__{summary_field}"] = payload[summary_field]
+        if kind == "subTask":
+            want["data__taskId"] = payload.get("taskId")
+            want["data__isSubmittedToPartner"] = payload.get("isSubmittedToPartner") is True
+        self.read_as(f"{name} -> {read_event} shows {prefix}<n>, {initial}, dataVersion 1",
+                     self.own(read_event, {}, who), new, who, **want)
+        if kind == "subTask" and payload.get("isSubmittedToPartner") is True:
+            self.read_as(f"{name} -> the partner reads its sub-task", self.own(read_event, {}, "partner"), new,
+                         "partner", contextualOwnerId=self.partner)
+        if action == "copy-change":   # the copy sample sends copyPartnerInfo false, copyImpactInfo true
+            self.read_as(f"{name} -> the copy has the impact but not the partner", self.own(read_event, {}, who), new,
+                         who, data__partnerCompany=None, data__changeImpact=lambda v: isinstance(v, dict) and bool(v))
+        return new, ans
+
+    def change(self, name, env, target, plates=None, who="owner", status=200, exception=None):
+        p = super().change(name, env, target, plates, who, status, exception)
+        action = action_of(env)
+        kind = ACTION_KIND.get(action)
+        if p is None or status != 200 or kind not in READ_KIND:
+            return p
+        read_event = READ_KIND[kind][0]
+        payload, conclusion = env["payload"], f"data__{kind}Conclusion"
+        want, shows = {"dataVersion": p.get("dataVersion")}, []
+        state = payload.get("newBaseState") or (
+            "Closed" if action.startswith("close-") else REOPENED.get(kind) if action.startswith("reopen-")
+            else "Removed" if action.startswith("remove-") else None)
+        if state:
+            want["state"] = state
+            shows.append(state)
+        if action.startswith("close-"):
+            want[conclusion] = lambda v: isinstance(v, dict) and bool(v.get("dateClosed"))
+            shows.append("its conclusion")
+        elif action.startswith("reopen-"):
+            want[conclusion] = None
+            shows.append("no conclusion")
+        if action.startswith("submit-"):
+            want["data__isSubmittedToPartner"] = True
+            shows.append("submitted")
+        shows.append(f"dataVersion {p.get('dataVersion')}")
+        self.read_as(f"{name} -> {read_event} shows {', '.join(shows)}", self.own(read_event, {}, who), target, who,
+                     **want)
+        box = payload.get("aptCommentBox")
+        comment = box.get("aptComment") if isinstance(box, dict) else None
+        if isinstance(comment, dict) and comment.get("commentText") and kind in ("change", "task"):
+            self.comment_listed(name, kind, target, comment)
+        return p
+
+    def comments_env(self, kind, target, who="owner"):
+        event = "list-comments-for-change:v1" if kind == "change" else "list-comments-for-process:v1"
+        return self.own(event, {"processId": target, "processType": kind}, who)
+
+    def comment_listed(self, name, kind, target, comment):
+        """The comment a change event carried is listed for the owner; an ownerOnly/internal one is never
+        listed for the partner."""
+        text = comment["commentText"]
+        listed = lambda p: [] if any(isinstance(c, dict) and c.get("commentText") == text
+                                     for c in p.get("comments") or []) else [f"{text!r} is not listed"]
+        self.call(f"{name} -> its comment is listed", self.comments_env(kind, target), check=listed)
+        if kind == "change" and str(comment.get("visibilityType", "")).lower() in HIDDEN_FROM_PARTNER:
+            ans = self.gw.post(self.auth["partner"], envelope=self.comments_env(kind, target, "partner"))
+            problems = envelope_problems(ans, 200, None, "agile-process-teams:list-comments-for-change:v1")
+            if ans.status == 404:    # the change is not visible to the partner at all: hidden too
+                problems = envelope_problems(ans, 404, "ObjectNotFoundException", None)
+            elif not problems and text in json.dumps(ans.payload):
+                problems = [f"the partner sees the {comment.get('visibilityType')} comment {text!r}"]
+            self.rep.check(f"{name} -> the partner does not see its {comment.get('visibilityType')} comment",
+                           problems, ans)
+
+    def run_task_without_template(self):
+        """add-task without templateId: only the payload's fields, no sub-tasks; and a close refused by one."""
+        s = lambda n: self.sample("task", n)
+        add = s("addTaskPayloadTemplate.json")
+        # As published, templateId is the placeholder TEMPLATE_ID: no template has that id.
+        _, ans = self.call("task: add-task with templateId left as TEMPLATE_ID -> 400", self.envelope(add), 400,
+                           "SchemaValidationException")
+        if ans is not None and ans.status == 400:
+            self.rep.check("task: ... its errMsg names $.templateId", [] if "$.templateId" in (
+                ans.header.get("errMsg") or "") else ["errMsg does not name $.templateId"], ans)
+        env = self.envelope(add)
+        del env["payload"]["templateId"]
+        task, _ = self.create("task: add-task without templateId", env)
+        self.read_as("task: the task without a template has only the sample's fields", self.own("read-task:v3", {}),
+                     task, data__templateId=None, data__completionDueDate=1672489485000, data__businessPriority="LOW",
+                     data__responsibleDepartmentAtCompany=None,
+                     data__aptBusinessObjectDescription="simple test of payload")
+        self.listed("task: the task without a template has no sub-tasks", self.list_of(task),
+                    check=lambda rs: [] if rs == [] else [f"listed {rs}"])
+        self.call("task: the add's ownerOnly comment is listed for the owner", self.comments_env("task", task),
+                  check=lambda p: [] if "my comment" in json.dumps(p.get("comments")) else ["'my comment' is missing"],
+                  needs=(task,))
+        sub, _ = self.create("task: add-sub-task-to-task (on the task without a template)",
+                             self.envelope(s("addTaskSubTaskPayloadTemplate.json"), {"TASK_ID": task}))
+        number = [None]
+
+        def only_sub(rs):
+            number[0] = data_field(rs[0], "aptBusinessObjectId") if rs else None
+            ids = [r.get("id") for r in rs]
+            return [] if ids == [sub] else [f"listed {ids}, expected [{sub}]"]
+        self.listed("task: list-sub-task-for-task shows that one sub-task", self.list_of(task), check=only_sub)
+        close = s("closeTaskPayloadTemplate.json")
+        env = self.envelope(close, {"ITEM_ID": task})
+        _, ans = self.call("task: close-task with a New sub-task -> 409", env, 409, "InvalidStateTransitionException",
+                           needs=(task, sub))
+        if ans is not None and ans.status == 409:
+            msg = ans.header.get("errMsg") or ""
+            named = number[0] and f"{number[0]} (New)" in msg
+            self.rep.check("task: ... its errMsg names the open sub-task", [] if named else [
+                f"errMsg does not name {number[0]} (New)"], ans)
+        self.change("task: remove-sub-task-from-task (its only sub-task)",
+                    self.envelope(s("removeSubTaskFromTaskPayloadTemplate.json")), sub)
+        self.change("task: close-task once its only sub-task is Removed", self.envelope(close), task)
+
+    def read_as(self, name, env, target, who="owner", status=200, exception=None, check_with=None, **want):
+        """catalogue_flows' read_as, plus `check_with(record)` for what `want` cannot say."""
+        if check_with is None:
+            return super().read_as(name, env, target, who, status, exception, **want)
+        env["payload"] = {"id": target}
+        return self.call(name, env, status, exception, who, check_with, (target,))[0]
+
+    def run_templates(self):
+        self.template = super().run_templates()   # the template the task flows make tasks from
+        return self.template
+
+    def run_task_due_dates(self):
+        """add-task from the template without completionDueDate: the template's days set it, and the
+        sub-task template's days set its sub-task's subTaskDueDate (both from the task's creation)."""
+        tmpl, day = getattr(self, "template", None), 24 * 3600 * 1000
+        env = self.envelope(self.sample("task", "addTaskPayloadTemplate.json"), {"TEMPLATE_ID": tmpl})
+        del env["payload"]["completionDueDate"]
+        name = "task: add-task from the template, completionDueDate left out"
+        task, _ = self.create(name, env) if tmpl else (None, None)
+        tmpl_rec = self.read_as("taskTemplate: read the template's days", self.own("read-taskTemplate:v1", {}), tmpl)
+        days = data_field(tmpl_rec, "completionRequiredWithinDays") if tmpl_rec else None
+        created = [None]
+
+        def due(rec):
+            created[0] = rec.get("creationDateTime")
+            got, want = data_field(rec, "completionDueDate"), (created[0] or 0) + (days or 0) * day
+            return [] if isinstance(days, int) and got == want else [
+                f"completionDueDate {got!r}, expected creationDateTime + {days} days = {want}"]
+        self.read_as("task: ... completionDueDate = creation + the template's completionRequiredWithinDays",
+                     self.own("read-task:v3", {}), task, check_with=due)
+
+        def sub_due(rs):
+            sub_days = 7   # the add-sub-task-to-template sample's completionRequiredWithinDays
+            problems = [f"{data_field(r, 'aptBusinessObjectId')}: subTaskDueDate {data_field(r, 'subTaskDueDate')!r},"
+                        f" expected the task's creation + {sub_days} days" for r in rs
+                        if created[0] is None or data_field(r, "subTaskDueDate") != created[0] + sub_days * day]
+            return problems or ([] if rs else ["no sub-task was made from the template"])
+        self.listed("task: ... its sub-task's subTaskDueDate = creation + the sub-task template's days",
+                    self.list_of(task), check=sub_due)
+
+    def run_master(self):
+        super().run_master()
+        s = lambda n: self.sample("masterData", n)
+        acme_gln = MASTER_DATA["acme"]["identifiers"][0]["value"]
+        ndc = MASTER_DATA["acme"]["products"][0]["itemCodes"][0]["value"]
+        self.call("masterData: get-partner-by-regulatory-identifier with the owner's own GLN -> 404 (not a partner)",
+                  patch_payload(self.envelope(s("queryPartnerMasterTemplate.json"), {"YOUR_PARTNER_ID": acme_gln}),
+                                regulatoryCompanyIdentifierType="GLN"), 404, "ObjectNotFoundException")
+        self.call("masterData: get-company-by-regulatory-identifier, identifier type in lower case (gln) -> found",
+                  patch_payload(self.envelope(s("queryCompanyMasterTemplate.json"), {"YOUR_COMPANY_ID": acme_gln}),
+                                regulatoryCompanyIdentifierType="gln"),
+                  check=lambda p: [] if p.get("id") == self.owner else [f"answered {p}"])
+        if self.outsider:
+            env = self.envelope(s("queryProductMasterTemplate.json"), {"YOUR_PRODUCT_ID": ndc})
+            env["header"]["ownerId"] = self.outsider[0]
+            self.call("masterData: get-product-by-itemcode from a company sharing no network -> 404", env, 404,
+                      "ObjectNotFoundException", who="outsider")
+
+    def run_catalogue(self):
+        super().run_catalogue()
+        for name, flow in (("task flow (without a template)", self.run_task_without_template),
+                           ("task flow (due dates from the template)", self.run_task_due_dates)):
+            try:
+                flow()
+            except Exception as e:   # a bug or a surprising answer must not stop the run
+                self.rep.fail(name, f"the script failed: {type(e).__name__}: {e}")
 
     def answer_problems(self, ans, status, exception, event):
         return envelope_problems(ans, status, exception, event)
