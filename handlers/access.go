@@ -98,6 +98,10 @@ func ownerOnly(k *kind, r role, action string) error {
 			return envelope.Errorf(envelope.KindAuthorization,
 				"a partner company may read this %s, list and add comments and edit the partner response; it may not %s", k.Label, action)
 		}
+		if len(k.PartnerEdits) == 0 {
+			return envelope.Errorf(envelope.KindAuthorization,
+				"a partner company may read this %s, list and add comments; it may not %s", k.Label, action)
+		}
 		return envelope.Errorf(envelope.KindAuthorization,
 			"a partner company may read this %s, list and add comments and edit %s; it may not %s", k.Label, strings.Join(k.PartnerEdits, ", "), action)
 	case roleMember:

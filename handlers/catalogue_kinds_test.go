@@ -200,11 +200,13 @@ func TestTaskWithSubTasks(t *testing.T) {
 		MustFail(t, http.StatusForbidden, "AuthorizationException")
 	h.Send(t, gt.Supplier, apt+"add-comment-for-process:v1", map[string]any{"processId": s2, "processType": "subTask",
 		"aptCommentBox": map[string]any{"aptComment": map[string]any{"commentText": "questionnaire sent back"}}}).MustOK(t)
+	r := h.Send(t, gt.Supplier, apt+"remove-sub-task-from-task:v1", map[string]any{"id": s2}).MustFail(t, http.StatusForbidden, "AuthorizationException")
+	mustContain(t, r, "this sub-task", "edit newBaseState, subTaskResponse", "it may not remove it")
 	h.Send(t, gt.Supplier, apt+"close-sub-task:v1", map[string]any{"id": s2, "closingStatement": "answered"}).MustOK(t)
 	h.Send(t, gt.Supplier, apt+"remove-sub-task-from-task:v1", map[string]any{"id": s1}).MustFail(t, http.StatusNotFound, "ObjectNotFoundException")
 
 	// The task does not close while s1 and s3 are open; the answer names them.
-	r := h.Send(t, gt.Acme, apt+"close-task:v1", map[string]any{"id": task, "resolutionType": "COMPLETED"}).
+	r = h.Send(t, gt.Acme, apt+"close-task:v1", map[string]any{"id": task, "resolutionType": "COMPLETED"}).
 		MustFail(t, http.StatusConflict, "InvalidStateTransitionException")
 	mustContain(t, r, "SUB-1 (New)", "SUB-3 (New)", "close or remove them first")
 	h.Send(t, gt.Acme, apt+"edit-sub-task-on-task:v3", map[string]any{"id": s1, "newBaseState": "InProgress"}).MustOK(t)

@@ -167,6 +167,9 @@ func (g *Gateway) removeChild(k *kind) HandlerFunc {
 			if err != nil {
 				return nil, err
 			}
+			if r == rolePartner {
+				return nil, ownerOnly(k, r, "remove it")
+			}
 			if err := g.mayChangeFamily(ctx, call, pk, parent, r, "remove it"); err != nil {
 				return nil, err
 			}
