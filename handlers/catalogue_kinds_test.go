@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	gt "github.com/scwm-gateway/scwm-gateway/internal/gatewaytest"
@@ -468,5 +469,35 @@ func TestCommentsForProcessOnEveryKind(t *testing.T) {
 		MustFail(t, http.StatusBadRequest, "SchemaValidationException")
 	if !strings.Contains(string(r.Body), "$.processType") {
 		t.Fatalf("the error does not name $.processType: %s", r.Body)
+	}
+}
+
+// A task close and a sub-task reopen that race never leave a Closed task
+// with an open sub-task: whichever goes first, the other is decided on
+// what it left.
+func TestTaskCloseRacesSubTaskReopen(t *testing.T) {
+	t.Parallel()
+	h := gt.Start(t, gt.Options{})
+	for i := range 20 {
+		task := created(t, h, gt.Acme, apt+"add-task:v2", map[string]any{"aptBusinessObjectSummary": "race"})
+		sub := created(t, h, gt.Acme, apt+"add-sub-task-to-task:v2", map[string]any{"taskId": task, "subTaskName": "s"})
+		h.Send(t, gt.Acme, apt+"close-sub-task:v1", map[string]any{"id": sub}).MustOK(t)
+		var wg sync.WaitGroup
+		var closeStatus, reopenStatus int
+		wg.Go(func() {
+			closeStatus = h.Send(t, gt.Acme, apt+"close-task:v1", map[string]any{"id": task}).Status
+		})
+		wg.Go(func() {
+			reopenStatus = h.Send(t, gt.Acme, apt+"reopen-sub-task:v1", map[string]any{"id": sub}).Status
+		})
+		wg.Wait()
+		taskState := readObject(t, h, gt.Acme, apt+"read-task:v3", task).CurrentBaseState
+		subState := readObject(t, h, gt.Acme, apt+"read-subTask:v1", sub).CurrentBaseState
+		if taskState == "Closed" && subState != "Closed" {
+			t.Fatalf("round %d: the task is Closed with its sub-task %s (close %d, reopen %d)", i, subState, closeStatus, reopenStatus)
+		}
+		if closeStatus == http.StatusOK && reopenStatus == http.StatusOK {
+			t.Fatalf("round %d: both the close and the reopen were accepted", i)
+		}
 	}
 }
