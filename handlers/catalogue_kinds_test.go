@@ -24,6 +24,17 @@ type object struct {
 	Data             map[string]any `json:"data"`
 }
 
+// onBothStores runs a flow on a gateway over the embedded store and on one
+// over MongoDB, reached through a URI as a deployment reaches it.
+func onBothStores(t *testing.T, flow func(*testing.T, *gt.Harness)) {
+	for _, viaURI := range []bool{false, true} {
+		t.Run(map[bool]string{false: "embedded", true: "mongodb"}[viaURI], func(t *testing.T) {
+			t.Parallel()
+			flow(t, gt.Start(t, gt.Options{ViaURI: viaURI}))
+		})
+	}
+}
+
 // created sends an add (or copy) and returns the new object's id.
 func created(t *testing.T, h *gt.Harness, c gt.Client, event string, payload map[string]any) string {
 	t.Helper()
@@ -74,9 +85,14 @@ func mustContain(t *testing.T, r *gt.Response, parts ...string) {
 // isVisible, edited into InImplementation, commented (the comment edited
 // by the two ways TraceLink's samples name it), followed, closed and
 // reopened at both published versions, with every step in its history.
+//
+// It runs on the embedded store and on MongoDB (its wire test server).
 func TestChangeRequestLifecycle(t *testing.T) {
 	t.Parallel()
-	h := gt.Start(t, gt.Options{})
+	onBothStores(t, changeRequestLife)
+}
+
+func changeRequestLife(t *testing.T, h *gt.Harness) {
 	id := created(t, h, gt.Acme, apt+"add-change:v3", map[string]any{
 		"aptBusinessObjectSummary": "Scanner Upgrade", "businessPriority": "MEDIUM", "isVisible": true,
 		"partnerCompany": map[string]any{"partnerId": "supplier-1", "toIdType": "companyMasterData"},
@@ -157,9 +173,14 @@ func TestChangeRequestLifecycle(t *testing.T) {
 // A task with three sub-tasks, one submitted to a partner who works it:
 // the partner sees that sub-task and no other, the task does not close
 // while a sub-task is open, and a closed task keeps its sub-tasks.
+//
+// It runs on the embedded store and on MongoDB (its wire test server).
 func TestTaskWithSubTasks(t *testing.T) {
 	t.Parallel()
-	h := gt.Start(t, gt.Options{})
+	onBothStores(t, taskWithSubTasks)
+}
+
+func taskWithSubTasks(t *testing.T, h *gt.Harness) {
 	task := created(t, h, gt.Acme, apt+"add-task:v2", map[string]any{"aptBusinessObjectSummary": "Quarterly audit", "businessPriority": "LOW"})
 	sub := func(name string, extra map[string]any) string {
 		p := map[string]any{"taskId": task, "subTaskName": name}
@@ -242,9 +263,14 @@ func TestTaskWithSubTasks(t *testing.T) {
 // A task made from a template takes the template's fields, due date and
 // sub-tasks, and keeps its rule on adding and removing sub-tasks; members
 // of the network change a template only when it lets them.
+//
+// It runs on the embedded store and on MongoDB (its wire test server).
 func TestTaskFromTemplate(t *testing.T) {
 	t.Parallel()
-	h := gt.Start(t, gt.Options{})
+	onBothStores(t, taskFromTemplate)
+}
+
+func taskFromTemplate(t *testing.T, h *gt.Harness) {
 	tmpl := created(t, h, gt.Acme, apt+"add-task-template:v1", map[string]any{
 		"templateName": "Customer service", "aptBusinessObjectDescription": "From the template",
 		"isTemplateModifiableByMember": false, "isAddRemoveSubtaskAllowed": false, "completionRequiredWithinDays": 14, "businessPriority": "LOW"})
