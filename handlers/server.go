@@ -12,6 +12,7 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/internal/keylock"
 	"github.com/scwm-gateway/scwm-gateway/internal/limits"
 	"github.com/scwm-gateway/scwm-gateway/internal/oauth"
+	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
 // Config holds the deployment's choices the handlers need.
@@ -231,6 +232,14 @@ func (g *Gateway) OAuth() *oauth.Server { return g.oauth }
 
 // Ready reports whether the store can take writes now (store.Store.Ready).
 func (g *Gateway) Ready(ctx context.Context) error { return g.store.Ready(ctx) }
+
+// FindUser loads the user of a user id (store.User.ID), the id that an
+// object's user fields name (its creator, its assigned users), or
+// store.ErrNotFound. It is a plain lookup: whether the caller may see the
+// user is the caller's to decide.
+func (g *Gateway) FindUser(ctx context.Context, id string) (*store.User, error) {
+	return g.store.FindUserByID(ctx, id)
+}
 
 // NewCaller is the caller an API client authenticated as: its key, company
 // and user, and the secret it presented, which seals the answers recorded

@@ -59,6 +59,9 @@ type Store interface {
 
 	// The REST compatibility surface, see oauth.go.
 	FindUser(ctx context.Context, username string) (*store.User, error)
+	// FindUserByID loads the user of a user id (store.User.ID), the id
+	// objects name their users by, or store.ErrNotFound.
+	FindUserByID(ctx context.Context, id string) (*store.User, error)
 	FindOAuthClient(ctx context.Context, clientID string) (*store.OAuthClient, error)
 	InsertToken(ctx context.Context, t store.Token) error
 	FindToken(ctx context.Context, hash string) (*store.Token, error)

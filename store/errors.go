@@ -13,6 +13,13 @@ var ErrNotFound = errors.New("not found")
 // that is taken.
 var ErrDuplicate = errors.New("duplicate key")
 
+// UserIDTaken is the error of a write that would give a user the id that
+// another user (of another username) has: user ids are unique, as objects
+// name their users by them.
+func UserIDTaken(id string) error {
+	return fmt.Errorf("the user id %q is another user's: %w", id, ErrDuplicate)
+}
+
 // ErrConflict is returned when a change was planned from a version of the
 // incident that is no longer the latest: another change came first.
 var ErrConflict = errors.New("the incident changed meanwhile")

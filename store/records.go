@@ -248,15 +248,25 @@ func IdempotencyKeyID(companyID, client, user, key string) string {
 }
 
 // User is a person who signs in to the REST compatibility surface with a
-// username and password (the OAuth password grant), acting for a company.
+// username and password (the OAuth password grant), acting for a company,
+// and whom process objects name by user id (their creator, their assigned
+// users).
 type User struct {
 	// Username is kept in lower case (NormalizeUsername): usernames are
 	// e-mail addresses, compared without regard to case.
-	Username     string `bson:"_id" json:"username"`
+	Username string `bson:"_id" json:"username"`
+	// ID is the user id that process objects name (createdByUserId, the
+	// assigned users), and the one a bearer caller acts as; unique among
+	// users. It is the username when none is given (WithDefaults).
+	ID           string `bson:"userId" json:"userId"`
 	PasswordHash string `bson:"passwordHash" json:"passwordHash"`
 	CompanyID    string `bson:"companyId" json:"companyId"`
 	Name         string `bson:"name" json:"name"`
-	Disabled     bool   `bson:"disabled" json:"disabled"`
+	// GivenName and Surname are the parts of the user's name; when neither
+	// is given, they are Name split at its first space (WithDefaults).
+	GivenName string `bson:"givenName" json:"givenName"`
+	Surname   string `bson:"surname" json:"surname"`
+	Disabled  bool   `bson:"disabled" json:"disabled"`
 	// DisabledAt is when the user was last disabled: tokens issued until
 	// then stay dead after the user is enabled again.
 	DisabledAt time.Time `bson:"disabledAt" json:"disabledAt"`
@@ -272,6 +282,32 @@ func (u *User) MaySignIn(issuedAt time.Time) bool {
 // NormalizeUsername is the form a username is stored and looked up in.
 func NormalizeUsername(username string) string {
 	return strings.ToLower(strings.TrimSpace(username))
+}
+
+// WithDefaults is the user as the stores keep it: the username normalized
+// (NormalizeUsername); the id trimmed, and the normalized username when
+// empty; the given name and surname trimmed, and, when both are empty,
+// Name split at its first space (SplitName). Users written before users
+// had ids and name parts read back so too.
+func (u User) WithDefaults() User {
+	u.Username = NormalizeUsername(u.Username)
+	u.ID = strings.TrimSpace(u.ID)
+	if u.ID == "" {
+		u.ID = u.Username
+	}
+	u.GivenName, u.Surname = strings.TrimSpace(u.GivenName), strings.TrimSpace(u.Surname)
+	if u.GivenName == "" && u.Surname == "" {
+		u.GivenName, u.Surname = SplitName(u.Name)
+	}
+	return u
+}
+
+// SplitName splits a full name at its first space: the given name is what
+// comes before it, the surname the rest ("Mary Ann Smith" is "Mary" and
+// "Ann Smith"); a name without a space is all given name.
+func SplitName(name string) (givenName, surname string) {
+	givenName, surname, _ = strings.Cut(strings.TrimSpace(name), " ")
+	return givenName, strings.TrimSpace(surname)
 }
 
 // OAuthClient is an application allowed to ask for tokens on behalf of the

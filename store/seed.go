@@ -29,13 +29,31 @@ type SeedClient struct {
 	UserID    string `json:"userId"`
 }
 
-// SeedUser is a user of the REST compatibility surface.
+// SeedUser is a user of the REST compatibility surface, and of the user
+// ids that process objects name.
 type SeedUser struct {
-	Username  string `json:"username"`
+	Username string `json:"username"`
+	// ID is the user id objects name; empty is the username, normalized
+	// (UserID).
+	ID        string `json:"id,omitempty"`
 	Password  string `json:"password"`
 	CompanyID string `json:"companyId"`
 	Name      string `json:"name"`
+	// GivenName and Surname default to Name split at its first space
+	// when neither is given (User.WithDefaults).
+	GivenName string `json:"givenName,omitempty"`
+	Surname   string `json:"surname,omitempty"`
 }
+
+// User is the user the entry makes, defaults applied, with passwordHash as
+// its hash.
+func (u SeedUser) User(passwordHash string) User {
+	return User{Username: u.Username, ID: u.ID, PasswordHash: passwordHash, CompanyID: u.CompanyID,
+		Name: u.Name, GivenName: u.GivenName, Surname: u.Surname}.WithDefaults()
+}
+
+// UserID is the id the entry's user gets: its id, or its username.
+func (u SeedUser) UserID() string { return u.User("").ID }
 
 // SeedOAuthClient is an OAuth client of the REST compatibility surface.
 type SeedOAuthClient struct {
@@ -59,8 +77,9 @@ type SeedTarget interface {
 
 // ApplySeed makes st hold everything the seed lists: companies and
 // networks are created or updated, clients created or updated (a revoked
-// client stays revoked), users and OAuth clients created or updated (a
-// disabled user or revoked OAuth client stays so). Nothing the seed does not
+// client stays revoked), users (with their ids and names, SeedUser.User)
+// and OAuth clients created or updated (a disabled user or revoked OAuth
+// client stays so). Nothing the seed does not
 // list is touched, and an entry stored as the seed lists it already is not
 // written: a seed applied again at a restart writes nothing, so a start
 // needs no free disk space for it. A user keeps the stored password hash
@@ -94,7 +113,7 @@ func ApplySeed(ctx context.Context, st SeedTarget, passwords credentials.Passwor
 		if err != nil {
 			return fmt.Errorf("seed user %s: %w", u.Username, err)
 		}
-		if err := st.PutUser(ctx, User{Username: NormalizeUsername(u.Username), PasswordHash: hash, CompanyID: u.CompanyID, Name: u.Name}); err != nil {
+		if err := st.PutUser(ctx, u.User(hash)); err != nil {
 			return err
 		}
 	}

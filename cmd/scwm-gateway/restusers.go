@@ -14,7 +14,8 @@ import (
 )
 
 // users manages the users of the REST compatibility surface straight in the
-// store: create (or reset the password of) a user, disable or enable one.
+// store: create (or reset the password of) a user, with the user id objects
+// name it by and its name parts, disable or enable one.
 // Passwords are read from --password-file or stdin, never from a flag, so
 // they stay out of shell history and process listings.
 func users(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -28,6 +29,9 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 		username := fs.String("username", "", "the user's username, usually an e-mail address")
 		company := fs.String("company", "", "company the user acts for (created if missing)")
 		name := fs.String("name", "", "the user's name")
+		id := fs.String("id", "", "the user id that objects name the user by (their creator, their assigned users); without it, the id the user has already, or else the username")
+		givenName := fs.String("given-name", "", "the user's given name; without it and --surname, --name up to its first space")
+		surname := fs.String("surname", "", "the user's surname; without it and --given-name, --name after its first space")
 		passwordFile := fs.String("password-file", "", "file holding the password; without it the password is read from stdin")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
@@ -51,10 +55,27 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 			return err
 		}
 		defer st.Close(context.Background())
-		if err := st.PutUser(ctx, store.User{Username: *username, PasswordHash: hash, CompanyID: *company, Name: *name}); err != nil {
+		u := store.User{Username: *username, ID: *id, PasswordHash: hash, CompanyID: *company, Name: *name, GivenName: *givenName, Surname: *surname}
+		if strings.TrimSpace(u.ID) == "" {
+			// A password reset keeps the id objects name the user by.
+			stored, err := st.FindUser(ctx, u.Username)
+			switch {
+			case err == nil:
+				u.ID = stored.ID
+			case !errors.Is(err, store.ErrNotFound):
+				return err
+			}
+		}
+		u = u.WithDefaults()
+		err = st.PutUser(ctx, u)
+		if errors.Is(err, store.ErrDuplicate) {
+			return fmt.Errorf("the user id %q is another user's: give this one another --id", u.ID)
+		}
+		if err != nil {
 			return err
 		}
-		return printJSON(stdout, map[string]string{"username": store.NormalizeUsername(*username), "companyId": *company, "name": *name})
+		return printJSON(stdout, map[string]string{"username": u.Username, "userId": u.ID, "companyId": u.CompanyID,
+			"name": u.Name, "givenName": u.GivenName, "surname": u.Surname})
 	case "disable", "enable":
 		return revokeOne(ctx, fs, args[1:], sf, log, stdout, "username", "the user's username", "users "+args[0], args[0]+"d",
 			func(st dataStore, username string) error {

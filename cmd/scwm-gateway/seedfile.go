@@ -33,7 +33,8 @@ func loadSeed(path string) (*store.Seed, error) {
 }
 
 // checkSeed finds every problem of a seed at once: empty ids, short secrets
-// and passwords, and references to companies it does not list.
+// and passwords, references to companies it does not list, and users that
+// would share a user id (their id, or their username when they have none).
 func checkSeed(s *store.Seed) error {
 	var problems []string
 	companies := map[string]bool{}
@@ -70,8 +71,16 @@ func checkSeed(s *store.Seed) error {
 		credential(where, "apiKey", c.APIKey, "apiSecret", c.APISecret)
 		known(where+".companyId", c.CompanyID)
 	}
+	userIDs := map[string]int{}
 	for i, u := range s.Users {
 		where := fmt.Sprintf("users[%d]", i)
+		if id := u.UserID(); id != "" {
+			if first, ok := userIDs[id]; ok {
+				problems = append(problems, fmt.Sprintf("%s has the user id %q of users[%d]: user ids are unique", where, id, first))
+			} else {
+				userIDs[id] = i
+			}
+		}
 		if strings.TrimSpace(u.Username) == "" {
 			problems = append(problems, where+".username is empty")
 		}

@@ -41,3 +41,39 @@ func TestSeedFileProblemsAreListedAtOnce(t *testing.T) {
 		t.Fatalf("a good seed: %+v, %v", seed, err)
 	}
 }
+
+// A seed's users may give their ids and name parts; two users of one id
+// (given, or the username when none is) are refused, naming both.
+func TestSeedUsersHaveUniqueIDs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	seed, err := loadSeed(write("good.json", `{"companies": [{"id": "acme"}], "users": [
+	  {"username": "tim@acme.com", "id": "tim", "password": "pw-0123456789", "companyId": "acme", "givenName": "Tim", "surname": "Berners"},
+	  {"username": "tom@acme.com", "password": "pw-0123456789", "companyId": "acme", "name": "Tom Thumb"}]}`))
+	if err != nil {
+		t.Fatalf("a seed of users with ids and names: %v", err)
+	}
+	if u := seed.Users[0]; u.ID != "tim" || u.GivenName != "Tim" || u.Surname != "Berners" || u.UserID() != "tim" {
+		t.Errorf("the seeded user with an id: %+v", u)
+	}
+	if u := seed.Users[1].User(""); u.ID != "tom@acme.com" || u.GivenName != "Tom" || u.Surname != "Thumb" {
+		t.Errorf("the seeded user without an id, as stored: %+v", u)
+	}
+	_, err = loadSeed(write("same-id.json", `{"companies": [{"id": "acme"}], "users": [
+	  {"username": "Tim@Acme.com", "password": "pw-0123456789", "companyId": "acme"},
+	  {"username": "tom@acme.com", "id": "tim@acme.com", "password": "pw-0123456789", "companyId": "acme"},
+	  {"username": "ann@acme.com", "id": "ann", "password": "pw-0123456789", "companyId": "acme"},
+	  {"username": "bea@acme.com", "id": " ann ", "password": "pw-0123456789", "companyId": "acme"}]}`))
+	for _, want := range []string{`users[1] has the user id "tim@acme.com" of users[0]`, `users[3] has the user id "ann" of users[2]`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("a seed of users sharing an id: %v, want it to say %q", err, want)
+		}
+	}
+}

@@ -140,13 +140,14 @@ type restCaller struct {
 }
 
 // bearer authenticates a REST request by its access token (oauth.Server's
-// Bearer).
+// Bearer). The caller acts as the user's id, which objects then name it by
+// (by default its username).
 func (s *Server) bearer(ctx context.Context, r *http.Request) (*restCaller, error) {
 	p, err := s.oauth.Bearer(ctx, r.Header.Get("Authorization"), clientAddress(r))
 	if err != nil {
 		return nil, err
 	}
-	return &restCaller{Caller: handlers.Caller{APIKey: "oauth:" + p.ClientID, CompanyID: p.CompanyID, UserID: p.Username}, ClientID: p.ClientID}, nil
+	return &restCaller{Caller: handlers.Caller{APIKey: "oauth:" + p.ClientID, CompanyID: p.CompanyID, UserID: p.UserID}, ClientID: p.ClientID}, nil
 }
 
 // noStore marks an answer that carries or concerns credentials as not to be

@@ -344,6 +344,9 @@ func formDecoded(s string) string {
 // Principal is who a bearer token speaks for.
 type Principal struct {
 	ClientID, CompanyID, Username string
+	// UserID is the user's id (store.User.ID), the one the caller acts as
+	// and objects name it by.
+	UserID string
 }
 
 // Bearer authenticates a request by the access token in its Authorization
@@ -402,7 +405,7 @@ func (s *Server) Bearer(ctx context.Context, authorization, addr string) (*Princ
 	if err != nil {
 		return nil, err
 	}
-	return &Principal{ClientID: t.ClientID, CompanyID: t.CompanyID, Username: t.Username}, nil
+	return &Principal{ClientID: t.ClientID, CompanyID: t.CompanyID, Username: t.Username, UserID: user.ID}, nil
 }
 
 // passwordGate bounds the password checks (bcrypt, deliberately slow) that

@@ -53,7 +53,14 @@ func (s *Store) Export(ctx context.Context, emit func(store.Record) error) error
 			}
 			return store.Record{Kind: store.KindSequence, Value: &store.Sequence{Key: d.Key, Value: d.Seq}}, true, nil
 		}},
-		{store.KindUser, s.users, plain(store.KindUser, func() any { return &store.User{} })},
+		{store.KindUser, s.users, func(cur *mongo.Cursor) (store.Record, bool, error) {
+			var u store.User
+			if err := cur.Decode(&u); err != nil {
+				return store.Record{}, false, err
+			}
+			u = u.WithDefaults()
+			return store.Record{Kind: store.KindUser, Value: &u}, true, nil
+		}},
 		{store.KindOAuthClient, s.oauthClients, plain(store.KindOAuthClient, func() any { return &store.OAuthClient{} })},
 		{store.KindToken, s.tokens, plain(store.KindToken, func() any { return &store.Token{} })},
 		{store.KindIncident, s.incidents, func(cur *mongo.Cursor) (store.Record, bool, error) {
@@ -151,6 +158,8 @@ func (s *Store) Import(ctx context.Context, records []store.Record) error {
 		case store.Sequence:
 			put(s.sequences, byID(v.Key), sequenceDoc{Key: v.Key, Seq: v.Value})
 		case store.User:
+			// A user of an export without ids gets its defaults.
+			v = v.WithDefaults()
 			put(s.users, byID(v.Username), v)
 		case store.OAuthClient:
 			put(s.oauthClients, byID(v.ClientID), v)

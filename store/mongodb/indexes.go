@@ -24,6 +24,7 @@ const (
 	idxID              = "_id_"                   // every collection: counting and listing
 	idxIncidentParent  = "dataspace_parentId"     // incidents: FindChildren
 	idxCommentID       = "id_incidentId"          // comments: FindCommentByID
+	idxUserID          = "userId"                 // users: FindUserByID
 )
 
 // noParent is the parentId of a top-level object. idxIncidentParent holds
@@ -75,6 +76,10 @@ func (s *Store) indexes() []index {
 			partial: bson.D{{Key: "parentId", Value: bson.M{"$gt": noParent}}}},
 		// A comment by its id alone; the incident orders ids held twice.
 		{coll: s.comments, name: idxCommentID, keys: []string{"id", "incidentId"}},
+		// A user by the user id objects name, which no two users share.
+		// Sparse: users written before users had ids have none until
+		// Open gives them theirs (backfillUserIDs).
+		{coll: s.users, name: idxUserID, keys: []string{"userId"}, unique: true, sparse: true},
 		{coll: s.idempotency, name: idxExpiresAt, keys: []string{"expiresAt"}, ttl: true},
 		{coll: s.tokens, name: idxExpiresAt, keys: []string{"expiresAt"}, ttl: true},
 	}

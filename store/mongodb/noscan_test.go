@@ -45,6 +45,8 @@ func TestNoQueryScansACollection(t *testing.T) {
 		func() error { _, err := s.FindChildren(ctx, "default", "i1"); return err },
 		func() error { _, err := s.FindEffect(ctx, "default", "plate-i2-2-a"); return err },
 		func() error { _, err := s.FindEffect(ctx, "default", "p"); return err },
+		func() error { _, err := s.FindUserByID(ctx, "bob@example.com"); return err },
+		func() error { _, err := s.FindUserByID(ctx, "nobody"); return err },
 		func() error { return s.RevokeClient(ctx, "k1") },
 		func() error { _, err := s.CountClients(ctx); return err },
 		func() error { _, err := s.ExpireIdempotencyKeys(ctx, time.Now().Add(48*time.Hour)); return err },

@@ -7,36 +7,59 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
-// PutUser creates the user, or updates its password hash, company and name
-// if they differ; a user that matches already is not written. A disabled
-// user stays disabled. The username is normalized (store.NormalizeUsername).
+// PutUser creates the user, or updates its password hash, company, name,
+// id and name parts if they differ; a user that matches already is not
+// written. A disabled user stays disabled. The user is put with its
+// defaults (store.User.WithDefaults); an id another user has is refused
+// (store.UserIDTaken), by the unique userId index.
 func (s *Store) PutUser(ctx context.Context, u store.User) error {
 	ctx, cancel := s.operation(ctx)
 	defer cancel()
-	u.Username = store.NormalizeUsername(u.Username)
+	u = u.WithDefaults()
+	what := "put user " + u.Username
 	for range putAttempts {
 		stored, err := s.findUser(ctx, u.Username)
 		switch {
-		case err == nil && stored.PasswordHash == u.PasswordHash && stored.CompanyID == u.CompanyID && stored.Name == u.Name:
+		case err == nil && stored.PasswordHash == u.PasswordHash && stored.CompanyID == u.CompanyID && stored.Name == u.Name &&
+			stored.ID == u.ID && stored.GivenName == u.GivenName && stored.Surname == u.Surname:
 			return nil
 		case err == nil:
-			_, err = s.users.UpdateOne(ctx, bson.M{"_id": u.Username},
-				bson.M{"$set": bson.M{"passwordHash": u.PasswordHash, "companyId": u.CompanyID, "name": u.Name}})
-			return wrap("put user", err)
+			_, err = s.users.UpdateOne(ctx, bson.M{"_id": u.Username}, bson.M{"$set": bson.M{
+				"passwordHash": u.PasswordHash, "companyId": u.CompanyID, "name": u.Name,
+				"userId": u.ID, "givenName": u.GivenName, "surname": u.Surname}})
+			if err != nil && s.idHeldByAnother(ctx, u) {
+				return store.Wrap(what, store.UserIDTaken(u.ID))
+			}
+			return wrap(what, err)
 		case !errors.Is(err, store.ErrNotFound):
-			return store.Wrap("put user", err)
+			return store.Wrap(what, err)
 		}
 		_, err = s.users.InsertOne(ctx, u)
-		if !mongo.IsDuplicateKeyError(err) {
-			return wrap("put user", err)
+		switch {
+		case err == nil:
+			return nil
+		case s.idHeldByAnother(ctx, u):
+			return store.Wrap(what, store.UserIDTaken(u.ID))
+		case !mongo.IsDuplicateKeyError(err):
+			return wrap(what, err)
 		}
 		// Created meanwhile by another gateway: compare with that one.
 	}
-	return errors.New("put user: the user kept changing")
+	return errors.New(what + ": the user kept changing")
+}
+
+// idHeldByAnother reports whether a user of another username has u's id:
+// what a failed write of u met. It asks rather than reads the error, as
+// FerretDB answers a unique index's violation by an update with an
+// internal error, not a duplicate key.
+func (s *Store) idHeldByAnother(ctx context.Context, u store.User) bool {
+	holder, err := s.findUserByID(ctx, u.ID)
+	return err == nil && holder.Username != u.Username
 }
 
 // FindUser loads a user by username (normalized), or ErrNotFound.
@@ -51,7 +74,53 @@ func (s *Store) findUser(ctx context.Context, username string) (*store.User, err
 	if err := s.users.FindOne(ctx, bson.M{"_id": username}).Decode(&u); err != nil {
 		return nil, wrap("find user", err)
 	}
+	u = u.WithDefaults()
 	return &u, nil
+}
+
+// FindUserByID loads the user of a user id (store.User.ID), through the
+// userId index, or ErrNotFound.
+func (s *Store) FindUserByID(ctx context.Context, id string) (*store.User, error) {
+	ctx, cancel := s.operation(ctx)
+	defer cancel()
+	return s.findUserByID(ctx, id)
+}
+
+func (s *Store) findUserByID(ctx context.Context, id string) (*store.User, error) {
+	var u store.User
+	if err := s.users.FindOne(ctx, bson.M{"userId": id}, options.FindOne().SetHint(idxUserID)).Decode(&u); err != nil {
+		return nil, wrap("find user by id", err)
+	}
+	u = u.WithDefaults()
+	return &u, nil
+}
+
+// backfillUserIDs gives the users that have no userId (written by a
+// gateway from before users had ids) their default one, the username, so
+// that FindUserByID finds them. It reads the users on the _id index (a
+// user without the field is not in the sparse userId index); a user whose
+// username another user holds as its id already is left as it is.
+func (s *Store) backfillUserIDs(ctx context.Context) error {
+	ctx, cancel := s.operation(ctx)
+	defer cancel()
+	missing := bson.M{"userId": bson.M{"$exists": false}}
+	cur, err := s.users.Find(ctx, missing, options.Find().SetHint(idxID).SetProjection(bson.M{"_id": 1}))
+	if err != nil {
+		return wrap("find the users without ids", err)
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return wrap("find the users without ids", err)
+	}
+	for _, d := range docs {
+		_, err := s.users.UpdateOne(ctx, bson.M{"_id": d.ID, "userId": bson.M{"$exists": false}}, bson.M{"$set": bson.M{"userId": d.ID}})
+		if err != nil && !mongo.IsDuplicateKeyError(err) && !s.idHeldByAnother(ctx, store.User{Username: d.ID, ID: d.ID}) {
+			return wrap("give user "+d.ID+" its id", err)
+		}
+	}
+	return nil
 }
 
 // SetUserDisabled disables or enables a user; ErrNotFound if there is none.

@@ -122,6 +122,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := s.ensureIndexes(ctx); err != nil {
 		return fail("create the indexes of", err)
 	}
+	if err := s.backfillUserIDs(ctx); err != nil {
+		return fail("give the users their ids in", err)
+	}
 	if _, err := s.RollForward(ctx); err != nil {
 		return fail("complete the pending changes in", err)
 	}

@@ -69,12 +69,9 @@ func (s *Store) Export(ctx context.Context, emit func(store.Record) error) error
 			err := rows.Scan(&q.Key, &q.Value)
 			return store.Record{Kind: store.KindSequence, Value: &q}, err
 		}},
-		{"SELECT username, password_hash, company_id, name, disabled, disabled_at FROM users ORDER BY username", func(rows *sql.Rows) (store.Record, error) {
-			var u store.User
-			var at sql.NullInt64
-			err := rows.Scan(&u.Username, &u.PasswordHash, &u.CompanyID, &u.Name, &u.Disabled, &at)
-			u.DisabledAt = fromNanos(at)
-			return store.Record{Kind: store.KindUser, Value: &u}, err
+		{"SELECT " + userColumns + " FROM users ORDER BY username", func(rows *sql.Rows) (store.Record, error) {
+			u, err := scanUser(rows)
+			return store.Record{Kind: store.KindUser, Value: u}, err
 		}},
 		{"SELECT client_id, secret_hash, company_id, revoked FROM oauth_clients ORDER BY client_id", func(rows *sql.Rows) (store.Record, error) {
 			var c store.OAuthClient
@@ -160,8 +157,15 @@ func (s *Store) importRecord(ctx context.Context, tx *sql.Tx, r store.Record) er
 	case *store.Sequence:
 		return exec("INSERT OR REPLACE INTO sequences (key, value) VALUES (?, ?)", v.Key, v.Value)
 	case *store.User:
-		return exec("INSERT OR REPLACE INTO users (username, password_hash, company_id, name, disabled, disabled_at) VALUES (?,?,?,?,?,?)",
-			store.NormalizeUsername(v.Username), v.PasswordHash, v.CompanyID, v.Name, boolInt(v.Disabled), nanos(v.DisabledAt))
+		// Replaced by username only: a user id another user has is an
+		// error (store.UserIDTaken), not that user's removal. A user of an
+		// export without ids gets its defaults.
+		u := v.WithDefaults()
+		return userIDTaken(exec(`INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?,?,?)
+			ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, company_id = excluded.company_id, name = excluded.name,
+				disabled = excluded.disabled, disabled_at = excluded.disabled_at,
+				user_id = excluded.user_id, given_name = excluded.given_name, surname = excluded.surname`,
+			u.Username, u.PasswordHash, u.CompanyID, u.Name, boolInt(u.Disabled), nanos(u.DisabledAt), u.ID, u.GivenName, u.Surname), u.ID)
 	case *store.OAuthClient:
 		return exec("INSERT OR REPLACE INTO oauth_clients (client_id, secret_hash, company_id, revoked) VALUES (?,?,?,?)",
 			v.ClientID, v.SecretHash, v.CompanyID, boolInt(v.Revoked))

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,6 +36,39 @@ func layoutOne(t *testing.T, dir string, extra ...string) {
 	for _, stmt := range stmts {
 		if _, err := db.Exec(stmt); err != nil {
 			t.Fatalf("build the version-1 database: %v", err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// layoutTwo builds in dir a database of layout version 2 (the catalogue's
+// layout, kept in testdata as it was released) holding a company, an
+// incident with a child, and two users (one disabled), with the statements
+// extra run after the layout's.
+func layoutTwo(t *testing.T, dir string, extra ...string) {
+	t.Helper()
+	ddl, err := os.ReadFile(filepath.Join("testdata", "layout-v2.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := rawDB(t, dir)
+	stmts := append([]string{string(ddl)}, extra...)
+	stmts = append(stmts,
+		`INSERT INTO companies (id, name, master) VALUES ('acme', 'Acme', '')`,
+		`INSERT INTO incidents (id, dataspace, owner_id, network_id, process_type, schema_version, data_version, created_by,
+			last_updated_by, created_at, last_updated_at, state, number, partner_id, parent_id, data)
+			VALUES ('task-1', 'default', 'acme', 'net-1', 'task', 1, 1, 'alice@example.com', 'alice@example.com', 1, 1, 'New', 1, '', '', '{"aptBusinessObjectSummary":"old"}'),
+			       ('sub-1', 'default', 'acme', 'net-1', 'subTask', 1, 1, 'alice@example.com', 'alice@example.com', 2, 2, 'New', 2, '', 'task-1', '{}')`,
+		`INSERT INTO activities (incident_id, data_version, license_plate, body) VALUES ('task-1', 1, 'plate-1', '{"licensePlate":"plate-1","eventName":"addTask","dataVersion":1}')`,
+		`INSERT INTO users (username, password_hash, company_id, name, disabled, disabled_at)
+			VALUES ('alice@example.com', 'ph1', 'acme', 'Alice Smith', 0, NULL), ('bob@example.com', 'ph2', 'acme', 'Bob', 1, 1700000000000000000)`,
+		`PRAGMA user_version = 2`,
+	)
+	for _, stmt := range stmts {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatalf("build the version-2 database: %v", err)
 		}
 	}
 	if err := db.Close(); err != nil {
@@ -76,8 +110,9 @@ func hasColumn(t *testing.T, dir, table, column string) bool {
 }
 
 // A database of layout version 1 opens with its data intact and becomes
-// version 2: parent ids, master data and the lookups of the catalogue work
-// on it, each through its index, and opening it again changes nothing.
+// the current version (through 2): parent ids, master data and the lookups
+// of the catalogue work on it, each through its index, and opening it
+// again changes nothing.
 func TestMigrateFromLayoutOne(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -124,8 +159,8 @@ func TestMigrateFromLayoutOne(t *testing.T) {
 	if err := st.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if v := userVersion(t, dir); v != 2 {
-		t.Fatalf("user_version %d after the migration, want 2", v)
+	if v := userVersion(t, dir); v != 3 {
+		t.Fatalf("user_version %d after the migration, want 3", v)
 	}
 	db := rawDB(t, dir)
 	for query, index := range map[string]string{
@@ -152,8 +187,98 @@ func TestMigrateFromLayoutOne(t *testing.T) {
 	if err := again.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if v := userVersion(t, dir); v != 3 {
+		t.Fatalf("user_version %d after a second open, want 3", v)
+	}
+}
+
+// A database of layout version 2 opens with its data intact and becomes
+// version 3: its users have their usernames as ids, are found by them
+// through the users_user_id index, and read back with their names split;
+// an id is refused to a second user; opening it again changes nothing.
+func TestMigrateFromLayoutTwo(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	layoutTwo(t, dir)
+
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, sqlite.Config{DataDir: dir})
+	if err != nil {
+		t.Fatalf("open a version-2 database: %v", err)
+	}
+	alice, err := st.FindUserByID(ctx, "alice@example.com")
+	if err != nil {
+		t.Fatalf("FindUserByID of a user of the migrated database: %v", err)
+	}
+	want := store.User{Username: "alice@example.com", ID: "alice@example.com", PasswordHash: "ph1", CompanyID: "acme", Name: "Alice Smith", GivenName: "Alice", Surname: "Smith"}
+	if *alice != want {
+		t.Fatalf("the old user after the migration: %+v, want %+v", *alice, want)
+	}
+	bob, err := st.FindUserByID(ctx, "bob@example.com")
+	if err != nil || !bob.Disabled || bob.DisabledAt.UnixNano() != 1700000000000000000 || bob.GivenName != "Bob" || bob.Surname != "" {
+		t.Fatalf("the old disabled user after the migration: %+v %v", bob, err)
+	}
+	if children, err := st.FindChildren(ctx, "default", "task-1"); err != nil || len(children) != 1 || children[0].ID != "sub-1" {
+		t.Fatalf("FindChildren on the migrated database: %+v %v", children, err)
+	}
+	if inc, err := st.FindIncident(ctx, "default", "task-1", store.WithActivities); err != nil || inc.Data["aptBusinessObjectSummary"] != "old" || len(inc.Activities) != 1 {
+		t.Fatalf("the old task after the migration: %+v %v", inc, err)
+	}
+	err = st.PutUser(ctx, store.User{Username: "carol@example.com", ID: "alice@example.com", PasswordHash: "ph3", CompanyID: "acme"})
+	if !errors.Is(err, store.ErrDuplicate) {
+		t.Fatalf("PutUser with an old user's id on the migrated database: %v, want ErrDuplicate", err)
+	}
+	if err := st.PutUser(ctx, store.User{Username: "alice@example.com", ID: "u-alice", PasswordHash: "ph1", CompanyID: "acme", Name: "Alice Smith"}); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := st.FindUserByID(ctx, "u-alice"); err != nil || u.Username != "alice@example.com" {
+		t.Fatalf("FindUserByID of a new id on the migrated database: %+v %v", u, err)
+	}
+	if err := st.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v := userVersion(t, dir); v != 3 {
+		t.Fatalf("user_version %d after the migration, want 3", v)
+	}
+	var plan string
+	if err := rawDB(t, dir).QueryRow("EXPLAIN QUERY PLAN SELECT username FROM users WHERE user_id = 'x'").Scan(new(int), new(int), new(int), &plan); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan, "users_user_id") {
+		t.Errorf("a user by id is not found through users_user_id: %s", plan)
+	}
+
+	again, err := sqlite.Open(ctx, sqlite.Config{DataDir: dir})
+	if err != nil {
+		t.Fatalf("open the migrated database again: %v", err)
+	}
+	if u, err := again.FindUserByID(ctx, "u-alice"); err != nil || u.GivenName != "Alice" {
+		t.Fatalf("FindUserByID after a second open: %+v %v", u, err)
+	}
+	if err := again.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v := userVersion(t, dir); v != 3 {
+		t.Fatalf("user_version %d after a second open, want 3", v)
+	}
+}
+
+// A migration from version 2 that fails midway leaves the database as it
+// was: here the users table has a surname column already, so the third
+// statement fails after the first two added user_id and given_name.
+func TestAFailedMigrationLeavesLayoutTwo(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	layoutTwo(t, dir, `ALTER TABLE users ADD COLUMN surname TEXT`)
+	_, err := sqlite.Open(t.Context(), sqlite.Config{DataDir: dir})
+	if err == nil || !strings.Contains(err.Error(), "from layout version 2") {
+		t.Fatalf("open of a database the migration cannot take: %v, want the migration's error", err)
+	}
 	if v := userVersion(t, dir); v != 2 {
-		t.Fatalf("user_version %d after a second open, want 2", v)
+		t.Errorf("user_version %d after a failed migration, want 2", v)
+	}
+	if hasColumn(t, dir, "users", "user_id") || hasColumn(t, dir, "users", "given_name") {
+		t.Error("a failed migration left columns of users behind")
 	}
 }
 
@@ -181,15 +306,15 @@ func TestANewerLayoutIsRefused(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	layoutOne(t, dir)
-	if _, err := rawDB(t, dir).Exec(`PRAGMA user_version = 3`); err != nil {
+	if _, err := rawDB(t, dir).Exec(`PRAGMA user_version = 4`); err != nil {
 		t.Fatal(err)
 	}
 	_, err := sqlite.Open(t.Context(), sqlite.Config{DataDir: dir})
-	if err == nil || !strings.Contains(err.Error(), "layout version 3, newer than this gateway's 2") {
-		t.Fatalf("open of a layout-3 database: %v, want it refused as newer", err)
+	if err == nil || !strings.Contains(err.Error(), "layout version 4, newer than this gateway's 3") {
+		t.Fatalf("open of a layout-4 database: %v, want it refused as newer", err)
 	}
-	if v := userVersion(t, dir); v != 3 {
-		t.Errorf("user_version %d after the refusal, want 3", v)
+	if v := userVersion(t, dir); v != 4 {
+		t.Errorf("user_version %d after the refusal, want 4", v)
 	}
 	if hasColumn(t, dir, "incidents", "parent_id") {
 		t.Error("a refused database was migrated")
@@ -245,5 +370,60 @@ func TestPutCompanyAsStoredWritesNothing(t *testing.T) {
 	}
 	if n := writes(); n != 1 {
 		t.Fatalf("PutCompany of changed master data wrote %d rows, want 1", n)
+	}
+}
+
+// A user put as stored, id and name parts included, is not written again:
+// triggers on the users table count the rows written, and a second and
+// third PutUser of the same user (as a seed applied again puts it) add
+// none; a changed name part is written.
+func TestPutUserAsStoredWritesNothing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx := t.Context()
+	users := []store.User{
+		{Username: "alice@example.com", PasswordHash: "ph1", CompanyID: "acme", Name: "Alice Smith"},
+		{Username: "bob@example.com", ID: "u-bob", PasswordHash: "ph2", CompanyID: "acme", GivenName: "Bob", Surname: "Builder"},
+	}
+	st := open(t, sqlite.Config{DataDir: dir})
+	for _, u := range users {
+		if err := st.PutUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := rawDB(t, dir)
+	for _, stmt := range []string{
+		`CREATE TABLE user_writes (username TEXT)`,
+		`CREATE TRIGGER user_inserted AFTER INSERT ON users BEGIN INSERT INTO user_writes VALUES (new.username); END`,
+		`CREATE TRIGGER user_updated AFTER UPDATE ON users BEGIN INSERT INTO user_writes VALUES (new.username); END`,
+	} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writes := func() int {
+		t.Helper()
+		var n int
+		if err := db.QueryRow("SELECT count(*) FROM user_writes").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for range 2 {
+		for _, u := range users {
+			if err := st.PutUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := writes(); n != 0 {
+		t.Fatalf("PutUser of users as stored wrote %d rows, want none", n)
+	}
+	users[1].Surname = "Baumeister"
+	if err := st.PutUser(ctx, users[1]); err != nil {
+		t.Fatal(err)
+	}
+	if n := writes(); n != 1 {
+		t.Fatalf("PutUser of a changed surname wrote %d rows, want 1", n)
 	}
 }

@@ -3,39 +3,84 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
-// PutUser creates the user, or updates its password hash, company and
-// name if they differ; a user that matches already is not written. A
-// disabled user stays disabled.
+// userColumns are the columns of a user, in the order scanUser reads
+// them.
+const userColumns = "username, password_hash, company_id, name, disabled, disabled_at, user_id, given_name, surname"
+
+// PutUser creates the user, or updates its password hash, company, name,
+// id and name parts if they differ; a user that matches already is not
+// written. A disabled user stays disabled. The user is put with its
+// defaults (store.User.WithDefaults); an id another user has is refused
+// (store.UserIDTaken).
 func (s *Store) PutUser(ctx context.Context, u store.User) error {
-	u.Username = store.NormalizeUsername(u.Username)
-	return s.write(ctx, "put user", func(ctx context.Context, tx *sql.Tx) error {
-		_, err := s.writer.exec(ctx, tx, `INSERT INTO users (username, password_hash, company_id, name, disabled, disabled_at) VALUES (?,?,?,?,?,?)
-			ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, company_id = excluded.company_id, name = excluded.name
-			WHERE password_hash <> excluded.password_hash OR company_id <> excluded.company_id OR name <> excluded.name`,
-			u.Username, u.PasswordHash, u.CompanyID, u.Name, boolInt(u.Disabled), nanos(u.DisabledAt))
-		return err
+	u = u.WithDefaults()
+	return s.write(ctx, "put user "+u.Username, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := s.writer.exec(ctx, tx, `INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?,?,?)
+			ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, company_id = excluded.company_id, name = excluded.name,
+				user_id = excluded.user_id, given_name = excluded.given_name, surname = excluded.surname
+			WHERE password_hash <> excluded.password_hash OR company_id <> excluded.company_id OR name <> excluded.name
+				OR user_id <> excluded.user_id OR given_name <> excluded.given_name OR surname <> excluded.surname`,
+			u.Username, u.PasswordHash, u.CompanyID, u.Name, boolInt(u.Disabled), nanos(u.DisabledAt), u.ID, u.GivenName, u.Surname)
+		return userIDTaken(err, u.ID)
 	})
+}
+
+// userIDTaken turns the failure of a write of a user that is a constraint's
+// into store.UserIDTaken: the username is the key the write replaces by,
+// so the constraint that fails is the unique user id's.
+func userIDTaken(err error, id string) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_CONSTRAINT {
+		return store.UserIDTaken(id)
+	}
+	return err
 }
 
 // FindUser loads a user by username, or ErrNotFound.
 func (s *Store) FindUser(ctx context.Context, username string) (*store.User, error) {
+	return s.findUser(ctx, "find user", "username", store.NormalizeUsername(username))
+}
+
+// FindUserByID loads the user of a user id (store.User.ID), through the
+// users_user_id index, or ErrNotFound.
+func (s *Store) FindUserByID(ctx context.Context, id string) (*store.User, error) {
+	return s.findUser(ctx, "find user by id", "user_id", id)
+}
+
+// findUser loads the user whose column (username or user_id) is value.
+func (s *Store) findUser(ctx context.Context, what, column, value string) (*store.User, error) {
 	ctx, cancel := s.operation(ctx)
 	defer cancel()
-	row, err := s.queryRow(ctx, "SELECT username, password_hash, company_id, name, disabled, disabled_at FROM users WHERE username = ?", store.NormalizeUsername(username))
+	row, err := s.queryRow(ctx, "SELECT "+userColumns+" FROM users WHERE "+column+" = ?", value)
 	if err != nil {
-		return nil, store.Wrap("find user", s.classify(err))
+		return nil, store.Wrap(what, s.classify(err))
 	}
+	u, err := scanUser(row)
+	if err != nil {
+		return nil, store.Wrap(what, s.classify(err))
+	}
+	return u, nil
+}
+
+// scanUser reads the userColumns of a row, defaults applied (users of an
+// earlier layout have no name parts).
+func scanUser(row interface{ Scan(...any) error }) (*store.User, error) {
 	var u store.User
 	var disabledAt sql.NullInt64
-	if err := row.Scan(&u.Username, &u.PasswordHash, &u.CompanyID, &u.Name, &u.Disabled, &disabledAt); err != nil {
-		return nil, store.Wrap("find user", s.classify(err))
+	if err := row.Scan(&u.Username, &u.PasswordHash, &u.CompanyID, &u.Name, &u.Disabled, &disabledAt, &u.ID, &u.GivenName, &u.Surname); err != nil {
+		return nil, err
 	}
 	u.DisabledAt = fromNanos(disabledAt)
+	u = u.WithDefaults()
 	return &u, nil
 }
 

@@ -3,7 +3,7 @@ package sqlite
 // schemaVersion is the layout's version, kept in the database's
 // user_version: a database of an older layout is migrated when the store
 // opens it (migrations), one of a newer layout is refused.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // schema creates the tables and indexes. Every query the store makes is
 // served by a primary key or by one of these indexes; none scans a table
@@ -108,7 +108,10 @@ CREATE TABLE IF NOT EXISTS users (
 	company_id    TEXT NOT NULL,
 	name          TEXT NOT NULL,
 	disabled      INTEGER NOT NULL,
-	disabled_at   INTEGER
+	disabled_at   INTEGER,
+	user_id       TEXT NOT NULL,
+	given_name    TEXT NOT NULL DEFAULT '',
+	surname       TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS oauth_clients (
@@ -130,23 +133,37 @@ CREATE TABLE IF NOT EXISTS tokens (
 	revoked    INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tokens_expires_at ON tokens (expires_at);
-` + indexes
+` + indexesV2 + indexesV3
 
-// indexes are the indexes of layout version 2, created by the layout and by
-// the migration from version 1 alike.
-const indexes = `
+// indexesV2 are the indexes layout version 2 added, created by the layout
+// and by the migration from version 1 alike.
+const indexesV2 = `
 CREATE INDEX IF NOT EXISTS incidents_parent ON incidents (dataspace, parent_id, created_at, id) WHERE parent_id <> '';
 CREATE INDEX IF NOT EXISTS comments_comment_id ON comments (comment_id);
+`
+
+// indexesV3 are the indexes layout version 3 added: a user by the user id
+// objects name (FindUserByID), which no two users share.
+const indexesV3 = `
+CREATE UNIQUE INDEX IF NOT EXISTS users_user_id ON users (user_id);
 `
 
 // migrations bring a database of an older layout to the current one: the
 // statements at index v take version v+1 to v+2, run in one transaction
 // with the new user_version (migrateStep). A migration only adds: columns
-// with a default every existing row takes, and indexes.
+// with a default every existing row takes (or a value computed from the
+// row's other columns), and indexes.
 var migrations = []string{
 	// 1 -> 2: the catalogue past incidents: a child's parent (incidents
 	// with their children's index), a company's master data, and comments
 	// found by their id alone.
 	`ALTER TABLE incidents ADD COLUMN parent_id TEXT NOT NULL DEFAULT '';
-ALTER TABLE companies ADD COLUMN master TEXT NOT NULL DEFAULT '';` + indexes,
+ALTER TABLE companies ADD COLUMN master TEXT NOT NULL DEFAULT '';` + indexesV2,
+	// 2 -> 3: users with ids and name parts: an existing user's id is its
+	// username (the id its bearer calls have acted as); its name parts
+	// stay empty, and read back as its name split (store.User.WithDefaults).
+	`ALTER TABLE users ADD COLUMN user_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN given_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN surname TEXT NOT NULL DEFAULT '';
+UPDATE users SET user_id = username;` + indexesV3,
 }

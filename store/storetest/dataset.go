@@ -77,6 +77,7 @@ type filled struct {
 	plates      []string          // of history entries and of a client
 	clients     []string
 	users       []string
+	userIDs     []string
 	oauth       []string
 	tokens      []string
 	idempotency []string
@@ -113,10 +114,11 @@ func fill(t *testing.T, st Store) *filled {
 	_, err := st.NextSequence(ctx, "staging", "globex", "incident")
 	must(t, err, "NextSequence")
 
-	must(t, st.PutUser(ctx, store.User{Username: "alice@example.com", PasswordHash: "ph1", CompanyID: "acme", Name: "Alice"}), "PutUser")
-	must(t, st.PutUser(ctx, store.User{Username: "bob@example.com", PasswordHash: "ph2", CompanyID: "globex", Name: "Bob"}), "PutUser")
+	must(t, st.PutUser(ctx, store.User{Username: "alice@example.com", ID: "u1", PasswordHash: "ph1", CompanyID: "acme", Name: "Alice", GivenName: "Alice", Surname: "Smith"}), "PutUser")
+	must(t, st.PutUser(ctx, store.User{Username: "bob@example.com", PasswordHash: "ph2", CompanyID: "globex", Name: "Bob Builder"}), "PutUser")
 	must(t, st.SetUserDisabled(ctx, "bob@example.com", true), "SetUserDisabled")
 	f.users = []string{"alice@example.com", "bob@example.com"}
+	f.userIDs = []string{"u1", "bob@example.com"}
 
 	must(t, st.InsertOAuthClient(ctx, store.OAuthClient{ClientID: "oc-1", SecretHash: "s1", CompanyID: "acme"}), "InsertOAuthClient")
 	must(t, st.InsertOAuthClient(ctx, store.OAuthClient{ClientID: "oc-2", SecretHash: "s2", CompanyID: "globex"}), "InsertOAuthClient")
@@ -232,6 +234,9 @@ func serveSame(t *testing.T, got, want Store, f *filled) {
 	for _, u := range f.users {
 		both("FindUser "+u, func(st Store) (any, error) { return st.FindUser(ctx, u) })
 	}
+	for _, id := range f.userIDs {
+		both("FindUserByID "+id, func(st Store) (any, error) { return st.FindUserByID(ctx, id) })
+	}
 	for _, c := range f.oauth {
 		both("FindOAuthClient "+c, func(st Store) (any, error) { return st.FindOAuthClient(ctx, c) })
 	}
@@ -324,7 +329,10 @@ func testApplySeed(t *testing.T, s *suite) {
 			{APIKey: "k1", APISecret: "secret-one-0123456789", CompanyID: "acme", UserID: "u1"},
 			{APIKey: "k2", APISecret: "secret-two-0123456789", CompanyID: "globex", UserID: "u2"},
 		},
-		Users:        []store.SeedUser{{Username: "Alice@Example.com", Password: "password-1", CompanyID: "acme", Name: "Alice"}},
+		Users: []store.SeedUser{
+			{Username: "Alice@Example.com", Password: "password-1", CompanyID: "acme", Name: "Alice Smith"},
+			{Username: "bob@example.com", ID: "u2", Password: "password-2", CompanyID: "globex", Name: "Robert Builder", GivenName: "Bob", Surname: "Builder"},
+		},
 		OAuthClients: []store.SeedOAuthClient{{ClientID: "oc-1", ClientSecret: "oauth-secret-1", CompanyID: "acme"}},
 	}
 	must(t, store.ApplySeed(ctx, st, pw, seed), "ApplySeed")
@@ -346,10 +354,19 @@ func testApplySeed(t *testing.T, s *suite) {
 			t.Errorf("seeded client %s = %+v", c.APIKey, got)
 		}
 	}
-	alice := findUser(t, st, "alice@example.com")
-	if !pw.Verify(alice.PasswordHash, "password-1") || alice.CompanyID != "acme" || alice.Name != "Alice" || alice.Disabled {
+	// A seeded user without an id or name parts has its username and its
+	// name split; one with them has them.
+	alice := findUserByID(t, st, "alice@example.com")
+	if !pw.Verify(alice.PasswordHash, "password-1") || alice.Username != "alice@example.com" || alice.CompanyID != "acme" ||
+		alice.Name != "Alice Smith" || alice.GivenName != "Alice" || alice.Surname != "Smith" || alice.Disabled {
 		t.Errorf("seeded user = %+v", alice)
 	}
+	bob := findUserByID(t, st, "u2")
+	if !pw.Verify(bob.PasswordHash, "password-2") || bob.Username != "bob@example.com" || bob.CompanyID != "globex" ||
+		bob.Name != "Robert Builder" || bob.GivenName != "Bob" || bob.Surname != "Builder" || bob.Disabled {
+		t.Errorf("seeded user with an id = %+v", bob)
+	}
+	equal(t, "seeded user by username", findUser(t, st, "bob@example.com"), bob)
 	equal(t, "seeded OAuth client", findOAuthClient(t, st, "oc-1"),
 		store.OAuthClient{ClientID: "oc-1", SecretHash: credentials.HashSecret("oauth-secret-1"), CompanyID: "acme"})
 
@@ -391,6 +408,20 @@ func testApplySeed(t *testing.T, s *suite) {
 	if isActive(findClient(t, st, "k1")) {
 		t.Error("ApplySeed brought a revoked client back")
 	}
+
+	// Changed names and ids are written, and written once.
+	seed.Users[0].GivenName, seed.Users[0].Surname = "Alicia", "Smith-Jones"
+	seed.Users[1].ID, seed.Users[1].Name, seed.Users[1].GivenName, seed.Users[1].Surname = "u-bob", "Bob Builder", "", ""
+	must(t, store.ApplySeed(ctx, st, pw, seed), "ApplySeed with changed names")
+	if got := findUserByID(t, st, "alice@example.com"); got.GivenName != "Alicia" || got.Surname != "Smith-Jones" || got.Name != "Alice Smith" || !got.Disabled {
+		t.Errorf("user after a seed with new name parts: %+v", got)
+	}
+	if got := findUserByID(t, st, "u-bob"); got.Username != "bob@example.com" || got.GivenName != "Bob" || got.Surname != "Builder" {
+		t.Errorf("user after a seed with a new id and name: %+v", got)
+	}
+	_, err := st.FindUserByID(ctx, "u2")
+	wantErr(t, err, store.ErrNotFound, "FindUserByID of the id a seed changed")
+	again("after names changed")
 }
 
 // definite reports whether err is an answer about the data (as opposed
@@ -446,6 +477,10 @@ func operations() []struct {
 			return err
 		}},
 		{"FindUser", func(ctx context.Context, st Store) error { _, err := st.FindUser(ctx, "alice@example.com"); return err }},
+		{"FindUserByID", func(ctx context.Context, st Store) error {
+			_, err := st.FindUserByID(ctx, "alice@example.com")
+			return err
+		}},
 		{"PutUser", func(ctx context.Context, st Store) error {
 			return st.PutUser(ctx, store.User{Username: "alice@example.com", PasswordHash: "ph", CompanyID: "acme"})
 		}},

@@ -2,9 +2,11 @@ package storetest
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/scwm-gateway/scwm-gateway/credentials"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -19,14 +21,16 @@ func testUsers(t *testing.T, s *suite) {
 	st := s.fresh(t)
 	ctx := t.Context()
 	must(t, st.PutUser(ctx, store.User{Username: "  Alice@Example.COM ", PasswordHash: "ph1", CompanyID: "acme", Name: "Alice"}), "PutUser")
-	want := store.User{Username: "alice@example.com", PasswordHash: "ph1", CompanyID: "acme", Name: "Alice"}
+	// Without an id the user's is its username; without name parts, its
+	// name is all given name.
+	want := store.User{Username: "alice@example.com", ID: "alice@example.com", PasswordHash: "ph1", CompanyID: "acme", Name: "Alice", GivenName: "Alice"}
 	for _, name := range []string{"alice@example.com", "ALICE@example.com", " Alice@Example.COM  "} {
 		equal(t, "FindUser "+name, findUser(t, st, name), want)
 	}
 	must(t, st.PutUser(ctx, want), "PutUser as stored")
 	equal(t, "user after PutUser as stored", findUser(t, st, "alice@example.com"), want)
 
-	want.PasswordHash, want.CompanyID, want.Name = "ph2", "globex", "Alice B."
+	want.PasswordHash, want.CompanyID, want.Name, want.GivenName, want.Surname = "ph2", "globex", "Alice B.", "Alice", "B."
 	must(t, st.PutUser(ctx, want), "PutUser with changes")
 	equal(t, "user after PutUser with changes", findUser(t, st, "alice@example.com"), want)
 
@@ -55,6 +59,82 @@ func testUsers(t *testing.T, s *suite) {
 	wantErr(t, st.SetUserDisabled(ctx, "nobody@example.com", true), store.ErrNotFound, "SetUserDisabled of a missing user")
 	_, err := st.FindUser(ctx, "nobody@example.com")
 	wantErr(t, err, store.ErrNotFound, "FindUser of a missing user")
+}
+
+func findUserByID(t *testing.T, st Store, id string) store.User {
+	t.Helper()
+	u, err := st.FindUserByID(t.Context(), id)
+	must(t, err, "FindUserByID "+id)
+	return *u
+}
+
+// testUserIDs: a user is found by its id (store.User.ID), the username by
+// default; a name without parts is split at its first space; an id is one
+// user's, refused to another by every write (put, seed, import) with
+// store.ErrDuplicate and a message naming it, and a write refused so
+// changes nothing.
+func testUserIDs(t *testing.T, s *suite) {
+	st := s.fresh(t)
+	ctx := t.Context()
+	must(t, st.PutUser(ctx, store.User{Username: " Alice@Example.COM ", PasswordHash: "ph1", CompanyID: "acme", Name: " Alice Mary  Smith "}), "PutUser without an id")
+	alice := store.User{Username: "alice@example.com", ID: "alice@example.com", PasswordHash: "ph1", CompanyID: "acme",
+		Name: " Alice Mary  Smith ", GivenName: "Alice", Surname: "Mary  Smith"}
+	equal(t, "FindUserByID of the username", findUserByID(t, st, "alice@example.com"), alice)
+	equal(t, "FindUser of a user without an id", findUser(t, st, "alice@example.com"), alice)
+
+	bob := store.User{Username: "bob@example.com", ID: "u-bob", PasswordHash: "ph2", CompanyID: "globex", Name: "Robert Builder", GivenName: "Bob", Surname: "The Builder"}
+	must(t, st.PutUser(ctx, bob), "PutUser with an id and name parts")
+	equal(t, "FindUserByID of an id", findUserByID(t, st, "u-bob"), bob)
+	equal(t, "FindUser of a user with an id", findUser(t, st, "bob@example.com"), bob)
+	surnameOnly := store.User{Username: "cher@example.com", ID: "u-cher", PasswordHash: "ph3", CompanyID: "acme", Name: "Cher Sarkisian", Surname: "Cher"}
+	must(t, st.PutUser(ctx, surnameOnly), "PutUser with a surname alone")
+	equal(t, "a user with a surname alone", findUserByID(t, st, "u-cher"), surnameOnly)
+	for _, id := range []string{"bob@example.com", "U-BOB", "u-bob ", "nobody", ""} {
+		_, err := st.FindUserByID(ctx, id)
+		wantErr(t, err, store.ErrNotFound, fmt.Sprintf("FindUserByID(%q)", id))
+	}
+
+	// An id another user has is refused, to a new user and to a change.
+	taken := func(err error, what string) {
+		t.Helper()
+		if wantErr(t, err, store.ErrDuplicate, what) && !strings.Contains(err.Error(), `"u-bob"`) {
+			t.Errorf("%s: the error %q does not name the id", what, err)
+		}
+	}
+	taken(st.PutUser(ctx, store.User{Username: "dave@example.com", ID: "u-bob", PasswordHash: "ph4", CompanyID: "acme"}), "PutUser of a new user with a taken id")
+	_, err := st.FindUser(ctx, "dave@example.com")
+	wantErr(t, err, store.ErrNotFound, "FindUser of a user refused for its id")
+	changed := alice
+	changed.ID, changed.PasswordHash = "u-bob", "ph5"
+	taken(st.PutUser(ctx, changed), "PutUser giving a user a taken id")
+	equal(t, "a user refused another's id", findUser(t, st, "alice@example.com"), alice)
+	equal(t, "the id's user after the refusals", findUserByID(t, st, "u-bob"), bob)
+	pw := credentials.Passwords{Cost: credentials.MinPasswordCost}
+	err = store.ApplySeed(ctx, st, pw, &store.Seed{Users: []store.SeedUser{{Username: "erin@example.com", ID: "u-bob", Password: "password-1", CompanyID: "acme"}}})
+	taken(err, "ApplySeed of a user with a taken id")
+	_, err = st.FindUser(ctx, "erin@example.com")
+	wantErr(t, err, store.ErrNotFound, "FindUser of a seeded user refused for its id")
+	frank := store.User{Username: "frank@example.com", ID: "u-bob", PasswordHash: "ph6", CompanyID: "acme"}
+	wantErr(t, st.Import(ctx, []store.Record{{Kind: store.KindUser, Value: &frank}}), store.ErrDuplicate, "Import of a user with a taken id")
+	_, err = st.FindUser(ctx, "frank@example.com")
+	wantErr(t, err, store.ErrNotFound, "FindUser of an imported user refused for its id")
+	equal(t, "the id's user after the refused import", findUserByID(t, st, "u-bob"), bob)
+
+	// A user's id may change: the old one is free then, and the user keeps
+	// what it was (disabled here).
+	must(t, st.SetUserDisabled(ctx, "bob@example.com", true), "SetUserDisabled")
+	bob = findUser(t, st, "bob@example.com")
+	bob.ID = "u-robert"
+	must(t, st.PutUser(ctx, bob), "PutUser with a new id")
+	equal(t, "FindUserByID of the new id", findUserByID(t, st, "u-robert"), bob)
+	if !bob.Disabled {
+		t.Error("a user disabled before its id changed is enabled")
+	}
+	_, err = st.FindUserByID(ctx, "u-bob")
+	wantErr(t, err, store.ErrNotFound, "FindUserByID of an id given up")
+	dave := store.User{Username: "dave@example.com", ID: "u-bob", PasswordHash: "ph4", CompanyID: "acme", GivenName: "Dave"}
+	must(t, st.PutUser(ctx, dave), "PutUser of an id given up")
+	equal(t, "the new user of an id given up", findUserByID(t, st, "u-bob"), dave)
 }
 
 func findOAuthClient(t *testing.T, st Store, id string) store.OAuthClient {

@@ -137,6 +137,7 @@ var cases = []testCase{
 	{"TimePrecision", testTimePrecision},
 
 	{"Users", testUsers},
+	{"UserIDs", testUserIDs},
 	{"OAuthClients", testOAuthClients},
 	{"Tokens", testTokens},
 	{"RevokeTokenConcurrent", testRevokeTokenConcurrent},
