@@ -118,6 +118,33 @@ def check_rest(gw_url, rep):
     rep.check(name, problems)
 
 
+def check_session_token(gw_url, rep):
+    """The authentication guide's way in: a session token mints an API key that then works as Basic."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import session_token_to_api_key as guide
+    name = "session token: the authentication guide's generate-apiKeyCredentials, then the key as Basic"
+    try:
+        token = guide.session_token(gw_url, "acme-app", "acme-app-secret-0123", "tim@acme.com", "tim-password-1")
+        answer = guide.generate_api_key(gw_url, token)
+    except requests.RequestException as e:
+        body = getattr(getattr(e, "response", None), "text", "")
+        rep.fail(name, f"{e} {body}")
+        return
+    problems = []
+    header, payload = answer.get("header") or {}, answer.get("payload") or {}
+    if header.get("isErr") or header.get("errCode") != "200_OK" or not payload.get("apiKey"):
+        problems.append(f"the mint answered {answer}")
+    else:
+        env = {"header": {"headerVersion": 1, "eventName": "agile-process-teams:add-incident:v5", "ownerId": "acme",
+                          "processNetworkId": "net-1", "appName": "agile-process-teams", "dataspace": "default"},
+               "payload": {"aptBusinessObjectSummary": "with a key minted from a session token"}}
+        r = requests.post(f"{gw_url}/api/events", json=env, timeout=30,
+                          headers=guide.create_token(payload["apiKey"], payload["apiSecret"]))
+        if r.status_code != 200 or r.json().get("header", {}).get("isErr"):
+            problems.append(f"the minted key as Basic answered {r.status_code} {r.text[:500]}")
+    rep.check(name, problems)
+
+
 # ---- Results -------------------------------------------------------------------------------------
 
 class Report:
@@ -929,6 +956,7 @@ def main():
             runner.run()
             if local is not None:
                 check_rest(url, rep)
+                check_session_token(url, rep)
     except KeyboardInterrupt:
         rep.fail("run", "interrupted")
     finally:

@@ -57,7 +57,14 @@ type Caller struct {
 	// one; answerSeed derives from it what seals the caller's recorded
 	// answers (idempotency.go), only for requests that hold a key.
 	secret string
+	// session is set for a user signed in with a session token (an access
+	// token of the password grant) rather than with an API key.
+	session bool
 }
+
+// Session reports whether the caller is a user signed in with a session
+// token (NewSessionCaller) rather than an API client.
+func (c Caller) Session() bool { return c.session }
 
 // String names the caller without its secret, so that printing one never
 // shows it.

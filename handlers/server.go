@@ -247,3 +247,12 @@ func (g *Gateway) FindUser(ctx context.Context, id string) (*store.User, error) 
 func NewCaller(apiKey, companyID, userID, secret string) Caller {
 	return Caller{APIKey: apiKey, CompanyID: companyID, UserID: userID, secret: secret}
 }
+
+// NewSessionCaller is the caller a user signed in as with a session token
+// (an access token of the password grant, issued through OAuth client
+// clientID): it acts for the user's company as the user's id. seal, when
+// not empty, seals the answers recorded for its idempotency keys, as an
+// API client's secret does.
+func NewSessionCaller(clientID, companyID, userID, seal string) Caller {
+	return Caller{APIKey: "oauth:" + clientID, CompanyID: companyID, UserID: userID, secret: seal, session: true}
+}

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -15,6 +16,7 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/handlers"
 	"github.com/scwm-gateway/scwm-gateway/internal/limits"
+	"github.com/scwm-gateway/scwm-gateway/internal/oauth"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -139,10 +141,14 @@ func checkMediaType(contentType string) error {
 	return nil
 }
 
-// authenticate checks the HTTP Basic apiKey:apiSecret against the directory.
-// An attempt the failed-authentication throttle stops (limits) is refused
-// before its credentials are even looked at.
+// authenticate checks the HTTP Basic apiKey:apiSecret against the directory,
+// or a session token (Authorization: Bearer, sessionCaller). An attempt the
+// failed-authentication throttle stops (limits) is refused before its
+// credentials are even looked at.
 func (s *Server) authenticate(ctx context.Context, r *http.Request) (handlers.Caller, error) {
+	if scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "Bearer") {
+		return s.sessionCaller(ctx, r)
+	}
 	source := clientAddress(r)
 	anonymous := func(msg string) (handlers.Caller, error) {
 		if err := s.limits.AuthAllowed("", source); err != nil {
@@ -169,6 +175,30 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request) (handlers.Ca
 	}
 	s.limits.AuthSucceeded(identity, source)
 	return handlers.NewCaller(client.APIKey, client.CompanyID, client.UserID, secret), nil
+}
+
+// sessionCaller authenticates a request by a session token: an access
+// token of the REST API's password grant, sent as Authorization: Bearer, as
+// TraceLink's users send their browser session's token to mint their first
+// API key. The token is checked as the REST API checks it (oauth.Server's
+// Bearer, with its throttle); the caller acts for the token's user, and the
+// token seals the answers recorded for its idempotency keys, so that an
+// answer holding a minted secret replays only to the same token.
+func (s *Server) sessionCaller(ctx context.Context, r *http.Request) (handlers.Caller, error) {
+	authorization := r.Header.Get("Authorization")
+	p, err := s.oauth.Bearer(ctx, authorization, clientAddress(r))
+	var oe *oauth.Error
+	switch {
+	case errors.As(err, &oe) && oe.Status == http.StatusTooManyRequests:
+		return handlers.Caller{}, &envelope.Error{Kind: envelope.KindRateLimitExceeded, Message: oe.Description, RetryAfter: oe.RetryAfter}
+	case errors.As(err, &oe):
+		return handlers.Caller{}, envelope.Errorf(envelope.KindAuthentication,
+			"the session token was refused (%s); sign in again at POST /api/oauth/token, or send HTTP Basic credentials", oe.Description)
+	case err != nil:
+		return handlers.Caller{}, err
+	}
+	_, token, _ := strings.Cut(authorization, " ")
+	return handlers.NewSessionCaller(p.ClientID, p.CompanyID, p.UserID, strings.TrimSpace(token)), nil
 }
 
 // respond is the one place where an outcome becomes a response envelope, an

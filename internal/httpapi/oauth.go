@@ -147,7 +147,7 @@ func (s *Server) bearer(ctx context.Context, r *http.Request) (*restCaller, erro
 	if err != nil {
 		return nil, err
 	}
-	return &restCaller{Caller: handlers.Caller{APIKey: "oauth:" + p.ClientID, CompanyID: p.CompanyID, UserID: p.UserID}, ClientID: p.ClientID}, nil
+	return &restCaller{Caller: handlers.NewSessionCaller(p.ClientID, p.CompanyID, p.UserID, ""), ClientID: p.ClientID}, nil
 }
 
 // noStore marks an answer that carries or concerns credentials as not to be
