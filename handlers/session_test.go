@@ -2,12 +2,14 @@ package handlers_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/scwm-gateway/scwm-gateway/handlers"
 	gt "github.com/scwm-gateway/scwm-gateway/internal/gatewaytest"
+	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
 // authenticationDocMint is the body TraceLink's authentication guide tells
@@ -123,5 +125,30 @@ func TestSessionMintReplaysOnlyToTheSameToken(t *testing.T) {
 	if r.Status != http.StatusUnprocessableEntity || r.Header.ExceptionName != "IdempotencyKeyReuseException" ||
 		strings.Contains(string(r.Body), a.APISecret) {
 		t.Errorf("the replay to another token of the same user: %d %s", r.Status, r.Body)
+	}
+}
+
+// An API client's user is given a name by a seed user of the same id: the
+// creator an object records then resolves to that person, as the gateway's
+// user relations resolve it; a user id nobody holds resolves to nothing.
+func TestAnAPIClientsUserResolvesToItsNamedUser(t *testing.T) {
+	t.Parallel()
+	seed := gt.RESTSeed()
+	seed.Users = append(seed.Users, store.SeedUser{Username: "alice@acme.example", ID: gt.Acme.UserID,
+		Password: "alice-password-1", CompanyID: "acme", GivenName: "Alice", Surname: "Archer"})
+	h := gt.Start(t, gt.Options{Seed: seed})
+
+	rec := readOne(t, h, gt.Acme, addOne(t, h, gt.Acme, map[string]any{"aptBusinessObjectSummary": "whose is it"}))
+	u, err := h.Gateway.FindUser(context.Background(), rec.CreatedByUserID)
+	if err != nil || u.Username != "alice@acme.example" || u.GivenName != "Alice" || u.Surname != "Archer" || u.CompanyID != "acme" {
+		t.Fatalf("the creator %q resolves to %+v, %v", rec.CreatedByUserID, u, err)
+	}
+	// Tim has no id of his own: his username is it, and his name's parts
+	// are his name split.
+	if u, err := h.Gateway.FindUser(context.Background(), gt.Tim.Username); err != nil || u.Username != gt.Tim.Username {
+		t.Errorf("a user without an id, by its username: %+v, %v", u, err)
+	}
+	if _, err := h.Gateway.FindUser(context.Background(), gt.Supplier.UserID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("an API client's user that no user holds: %v, want not found", err)
 	}
 }
