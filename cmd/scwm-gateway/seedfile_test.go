@@ -7,18 +7,24 @@ import (
 	"testing"
 )
 
-// A seed file is checked whole before anything is applied: a typo in a
-// field is an error naming it, and every other problem is listed at once.
-func TestSeedFileProblemsAreListedAtOnce(t *testing.T) {
-	t.Parallel()
+// seedWriter writes seed files into a temporary directory of the test and
+// returns their paths.
+func seedWriter(t *testing.T) func(name, text string) string {
 	dir := t.TempDir()
-	write := func(name, text string) string {
+	return func(name, text string) string {
 		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		return path
 	}
+}
+
+// A seed file is checked whole before anything is applied: a typo in a
+// field is an error naming it, and every other problem is listed at once.
+func TestSeedFileProblemsAreListedAtOnce(t *testing.T) {
+	t.Parallel()
+	write := seedWriter(t)
 	if _, err := loadSeed(write("typo.json", `{"companies": [{"id": "acme", "nmae": "Acme"}]}`)); err == nil || !strings.Contains(err.Error(), "nmae") {
 		t.Fatalf("a misspelt field: %v", err)
 	}
@@ -46,14 +52,7 @@ func TestSeedFileProblemsAreListedAtOnce(t *testing.T) {
 // (given, or the username when none is) are refused, naming both.
 func TestSeedUsersHaveUniqueIDs(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	write := func(name, text string) string {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	write := seedWriter(t)
 	seed, err := loadSeed(write("good.json", `{"companies": [{"id": "acme"}], "users": [
 	  {"username": "tim@acme.com", "id": "tim", "password": "pw-0123456789", "companyId": "acme", "givenName": "Tim", "surname": "Berners"},
 	  {"username": "tom@acme.com", "password": "pw-0123456789", "companyId": "acme", "name": "Tom Thumb"}]}`))

@@ -185,8 +185,8 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request) (handlers.Ca
 // token seals the answers recorded for its idempotency keys, so that an
 // answer holding a minted secret replays only to the same token.
 func (s *Server) sessionCaller(ctx context.Context, r *http.Request) (handlers.Caller, error) {
-	authorization := r.Header.Get("Authorization")
-	p, err := s.oauth.Bearer(ctx, authorization, clientAddress(r))
+	_, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	rc, err := s.bearer(ctx, r, strings.TrimSpace(token))
 	var oe *oauth.Error
 	switch {
 	case errors.As(err, &oe) && oe.Status == http.StatusTooManyRequests:
@@ -197,8 +197,7 @@ func (s *Server) sessionCaller(ctx context.Context, r *http.Request) (handlers.C
 	case err != nil:
 		return handlers.Caller{}, err
 	}
-	_, token, _ := strings.Cut(authorization, " ")
-	return handlers.NewSessionCaller(p.ClientID, p.CompanyID, p.UserID, strings.TrimSpace(token)), nil
+	return rc.Caller, nil
 }
 
 // respond is the one place where an outcome becomes a response envelope, an

@@ -139,15 +139,16 @@ type restCaller struct {
 	ClientID string
 }
 
-// bearer authenticates a REST request by its access token (oauth.Server's
+// bearer authenticates a request by its access token (oauth.Server's
 // Bearer). The caller acts as the user's id, which objects then name it by
-// (by default its username).
-func (s *Server) bearer(ctx context.Context, r *http.Request) (*restCaller, error) {
+// (by default its username); seal, when not empty, seals the answers
+// recorded for its idempotency keys (handlers.NewSessionCaller).
+func (s *Server) bearer(ctx context.Context, r *http.Request, seal string) (*restCaller, error) {
 	p, err := s.oauth.Bearer(ctx, r.Header.Get("Authorization"), clientAddress(r))
 	if err != nil {
 		return nil, err
 	}
-	return &restCaller{Caller: handlers.NewSessionCaller(p.ClientID, p.CompanyID, p.UserID, ""), ClientID: p.ClientID}, nil
+	return &restCaller{Caller: handlers.NewSessionCaller(p.ClientID, p.CompanyID, p.UserID, seal), ClientID: p.ClientID}, nil
 }
 
 // noStore marks an answer that carries or concerns credentials as not to be

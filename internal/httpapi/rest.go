@@ -459,7 +459,7 @@ func (s *Server) rest(c echo.Context, route string, write bool, build func(rc *r
 	}
 	// The token is checked before a byte of the body is read.
 	setStep(c, "checking the access token")
-	rc, err := s.bearer(ctx, c.Request())
+	rc, err := s.bearer(ctx, c.Request(), "")
 	if err != nil {
 		return s.restFail(c, start, route, "", "", err)
 	}
