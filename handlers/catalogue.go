@@ -77,7 +77,7 @@ func (g *Gateway) catalogue() []*Event {
 		read(appAPT, "get-activity-history-for-"+s.noun, 1, "Returns every change of "+target+", oldest first, each with its license plate.", g.activityHistory(fixed))
 	}
 	read(appMasterData, "get-company-by-regulatory-identifier", 1, "Returns the company master data with the given regulatory identifier, if the caller may see it.", g.companyByIdentifier(masterCompany, "regulatoryCompanyIdentifier"))
-	read(appMasterData, "get-company-by-identifier", 1, "Returns the company master data with the given identifier (TraceLink's GraphQL Getcompanybyidentifier).", g.companyByIdentifier(masterCompany, "regulatoryCompanyIdentifierValue"))
+	read(appMasterData, "get-company-by-identifier", 1, "Returns the master data with the given identifier of the caller's own company or, failing that, of a partner (company or location) it may see (TraceLink's GraphQL Getcompanybyidentifier, which its scripts use for both).", g.companyByIdentifier(masterCompanyOrPartner, "regulatoryCompanyIdentifierValue"))
 	read(appMasterData, "get-partner-by-regulatory-identifier", 1, "Returns the partner (company or location) master data with the given regulatory identifier, if the caller may see it.", g.companyByIdentifier(masterPartner, "regulatoryCompanyIdentifier"))
 	read(appMasterData, "get-product-by-itemcode", 1, "Returns the product master data with the given item code, if the caller may see it.", g.productByItemCode)
 	add(appAuth, "generate-apiKeyCredentials", 1, "Mints a new apiKey/apiSecret pair for the caller's own company.", g.generateCredentials, recoverCredentials)

@@ -262,7 +262,7 @@ func TestSchemaValidationErrors(t *testing.T) {
 		}, []string{
 			"$.aptBusinessObjectSummary: is missing but it is required",
 			"$.businessPriority: does not have a value in the enumeration [HIGH, MEDIUM, LOW]",
-			"$.resolutionDueDate: string found, integer expected",
+			"$.resolutionDueDate: 'tomorrow' does not match pattern '^[0-9]{1,15}$'",
 			"$.impactedProducts[0].productDetailId: integer found, string expected",
 			"$.responsibleEntity: string found, null or object expected",
 		}},

@@ -18,6 +18,9 @@ const (
 	// masterPartner: another company of a shared network, or one of its
 	// locations (partner-location master data).
 	masterPartner
+	// masterCompanyOrPartner: the caller's own, or else a partner's
+	// (TraceLink's GraphQL scripts look up both with Getcompanybyidentifier).
+	masterCompanyOrPartner
 )
 
 // masterEntry is one master-data record an identifier finds.
@@ -37,6 +40,9 @@ type masterEntry struct {
 type masterData struct {
 	byIdentifier map[string][]masterEntry
 	byItemCode   map[string][]masterEntry
+	// byID finds a company, location or product by its id, for the
+	// relations of GraphQL's objects (MasterDataByID).
+	byID map[string]masterEntry
 }
 
 func masterKey(typ, value string) string {
@@ -45,19 +51,21 @@ func masterKey(typ, value string) string {
 
 // newMasterData indexes the master data of companies.
 func newMasterData(companies []store.Company) *masterData {
-	md := &masterData{byIdentifier: map[string][]masterEntry{}, byItemCode: map[string][]masterEntry{}}
+	md := &masterData{byIdentifier: map[string][]masterEntry{}, byItemCode: map[string][]masterEntry{}, byID: map[string]masterEntry{}}
 	for i := range companies {
 		c := &companies[i]
 		m := c.MasterData
 		if m == nil {
 			continue
 		}
+		md.byID[c.ID] = masterEntry{companyID: c.ID, company: c}
 		for _, id := range m.Identifiers {
 			k := masterKey(id.Type, id.Value)
 			md.byIdentifier[k] = append(md.byIdentifier[k], masterEntry{companyID: c.ID, company: c})
 		}
 		for j := range m.Locations {
 			loc := &m.Locations[j]
+			md.byID[loc.ID] = masterEntry{companyID: c.ID, company: c, location: loc}
 			for _, id := range loc.Identifiers {
 				k := masterKey(id.Type, id.Value)
 				md.byIdentifier[k] = append(md.byIdentifier[k], masterEntry{companyID: c.ID, company: c, location: loc})
@@ -65,6 +73,7 @@ func newMasterData(companies []store.Company) *masterData {
 		}
 		for j := range m.Products {
 			p := &m.Products[j]
+			md.byID[p.ID] = masterEntry{companyID: c.ID, company: c, product: p}
 			for _, code := range p.ItemCodes {
 				k := masterKey(code.Type, code.Value)
 				md.byItemCode[k] = append(md.byItemCode[k], masterEntry{companyID: c.ID, company: c, product: p})
@@ -84,25 +93,18 @@ func (g *Gateway) companyByIdentifier(q masterQuery, valueField string) HandlerF
 		typ := stringField(call.Payload, "regulatoryCompanyIdentifierType")
 		value := stringField(call.Payload, valueField)
 		caller := call.Caller.CompanyID
-		for _, e := range g.dir.masterData().byIdentifier[masterKey(typ, value)] {
-			switch {
-			case q == masterCompany && e.companyID == caller && e.location == nil:
-				return companyRecord(e.company), nil
-			case q == masterCompany && e.companyID == caller:
-				return locationRecord(e.company, e.location, "companyLocationMasterData"), nil
-			case q == masterPartner && e.companyID != caller && g.dir.SharesNetwork(caller, e.companyID):
-				if e.location != nil {
-					return locationRecord(e.company, e.location, "partnerLocationMasterData"), nil
-				}
-				rec := companyRecord(e.company)
-				rec["objectType"] = appMasterData + ":partnerMasterData"
-				return rec, nil
+		entries := g.dir.masterData().byIdentifier[masterKey(typ, value)]
+		for _, e := range entries {
+			if q != masterPartner && e.companyID == caller {
+				return g.masterRecord(caller, e), nil
 			}
 		}
-		what := "company"
-		if q == masterPartner {
-			what = "partner"
+		for _, e := range entries {
+			if q != masterCompany && e.companyID != caller && g.dir.SharesNetwork(caller, e.companyID) {
+				return g.masterRecord(caller, e), nil
+			}
 		}
+		what := map[masterQuery]string{masterCompany: "company", masterPartner: "partner", masterCompanyOrPartner: "company or partner"}[q]
 		return nil, envelope.Errorf(envelope.KindObjectNotFound,
 			"no %s master data with %s %q is visible to company %q", what, typ, value, caller)
 	}
@@ -116,25 +118,61 @@ func (g *Gateway) productByItemCode(ctx context.Context, call *Call) (any, error
 	caller := call.Caller.CompanyID
 	for _, e := range g.dir.masterData().byItemCode[masterKey(typ, value)] {
 		if e.companyID == caller || g.dir.SharesNetwork(caller, e.companyID) {
-			p := e.product
-			return map[string]any{
-				"id":         p.ID,
-				"objectType": appMasterData + ":productMasterData",
-				"ownerId":    e.companyID,
-				"data": map[string]any{
-					"productName":  p.Name,
-					"description":  p.Description,
-					"dosageForm":   p.DosageForm,
-					"strength":     p.Strength,
-					"packageSize":  p.PackageSize,
-					"itemCodes":    identifiers(p.ItemCodes),
-					"manufacturer": e.company.MasterData.BusinessName,
-				},
-			}, nil
+			return productRecord(e), nil
 		}
 	}
 	return nil, envelope.Errorf(envelope.KindObjectNotFound,
 		"no product master data with item code %s %q is visible to company %q", typ, value, caller)
+}
+
+// MasterDataByID is the master-data record (a company's, a location's or
+// a product's, as the master-data queries answer it) with the given id,
+// when company may see it: its own, or a company's it shares a process
+// network with.
+func (g *Gateway) MasterDataByID(company, id string) (map[string]any, bool) {
+	e, ok := g.dir.masterData().byID[id]
+	if !ok || (e.companyID != company && !g.dir.SharesNetwork(company, e.companyID)) {
+		return nil, false
+	}
+	return g.masterRecord(company, e), true
+}
+
+// masterRecord is e as the caller company sees it: its own company and
+// locations, or a partner's.
+func (g *Gateway) masterRecord(caller string, e masterEntry) map[string]any {
+	own := e.companyID == caller
+	switch {
+	case e.product != nil:
+		return productRecord(e)
+	case e.location != nil && own:
+		return locationRecord(e.company, e.location, "companyLocationMasterData")
+	case e.location != nil:
+		return locationRecord(e.company, e.location, "partnerLocationMasterData")
+	}
+	rec := companyRecord(e.company)
+	if !own {
+		rec["objectType"] = appMasterData + ":partnerMasterData"
+	}
+	return rec
+}
+
+// productRecord is a product's master data as the queries answer it.
+func productRecord(e masterEntry) map[string]any {
+	p := e.product
+	return map[string]any{
+		"id":         p.ID,
+		"objectType": appMasterData + ":productMasterData",
+		"ownerId":    e.companyID,
+		"data": map[string]any{
+			"productName":  p.Name,
+			"description":  p.Description,
+			"dosageForm":   p.DosageForm,
+			"strength":     p.Strength,
+			"packageSize":  p.PackageSize,
+			"itemCodes":    identifiers(p.ItemCodes),
+			"manufacturer": e.company.MasterData.BusinessName,
+		},
+	}
 }
 
 // companyRecord is a company's master data as the queries answer it, in

@@ -164,7 +164,7 @@ func TestSchemaRejectsInvalidPayloads(t *testing.T) {
 		{"edit-incident.v5.json", `{"id": "x", "dataVersion": 0}`,
 			[]string{"$.dataVersion: is 0, at least 1 allowed"}},
 		{"add-incident.v5.json", `{"aptBusinessObjectSummary": "s", "resolutionDueDate": "tomorrow"}`,
-			[]string{"$.resolutionDueDate: string found, integer expected"}},
+			[]string{"$.resolutionDueDate: 'tomorrow' does not match pattern '^[0-9]{1,15}$'"}},
 		{"add-indirect-supplier-incident.v3.json", `{"aptBusinessObjectSummary": "s", "indirectSupplierImpact": {"financialImpact": "a lot"}}`,
 			[]string{"$.indirectSupplierImpact.financialImpact: string found, number expected"}},
 		{"generate-apiKeyCredentials.v1.json", `{"userId": ["u"]}`,
