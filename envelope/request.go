@@ -156,6 +156,33 @@ func ParseRequestLimits(body []byte, l Limits) (*Request, error) {
 	return req, nil
 }
 
+// DecodeObject decodes body, which must be one JSON object, within the
+// limits l and with the refusals of ParseRequestLimits (text that is not
+// UTF-8, nesting, sizes, duplicate keys), numbers kept as json.Number: for
+// surfaces whose bodies are not envelopes (GraphQL's) but must cost no more
+// to read. Its error is of kind KindMalformedEnvelope.
+func DecodeObject(body []byte, l Limits) (map[string]any, error) {
+	l = l.withDefaults()
+	if err := checkUTF8(body, l); err != nil {
+		return nil, err
+	}
+	if err := checkLimits(body, l); err != nil {
+		return nil, err
+	}
+	root, ok := decodeJSON(body)
+	if !ok {
+		var err error
+		if root, err = decodeWithEncodingJSON(body); err != nil {
+			return nil, err
+		}
+	}
+	obj, ok := root.(map[string]any)
+	if !ok {
+		return nil, Errorf(KindMalformedEnvelope, "the body must be a JSON object; found a JSON %s", JSONKind(root))
+	}
+	return obj, nil
+}
+
 // readHeader copies the well-typed header fields out of the raw header, so
 // that even an invalid request can be answered with its event name and owner.
 func (r *Request) readHeader() {

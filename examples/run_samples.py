@@ -145,6 +145,18 @@ def check_session_token(gw_url, rep):
     rep.check(name, problems)
 
 
+def check_graphql(gw_url, rep):
+    """TraceLink's GraphQL scripts (examples/scwm-graphql/), changed only in URL, token and ids."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import graphql_scripts
+    from catalogue_flows import ACME_GLN, ASPIRIN_NDC
+    graphql_scripts.check_graphql_scripts(gw_url, rep, "acme-key", "acme-secret-0123456789", {
+        "company": "acme", "network": "net-1", "YOUR_COMPANY_ID": ACME_GLN,
+        "PARTNER_COMPANY_ID": MASTER_DATA["supplier-1"]["identifiers"][0]["value"],
+        "YOUR_PRODUCT_ID": ASPIRIN_NDC, "ITEM_CODE_TYPE": "US_NDC532",
+        "company_name": MASTER_DATA["acme"]["businessName"], "partner_name": MASTER_DATA["supplier-1"]["businessName"]})
+
+
 # ---- Results -------------------------------------------------------------------------------------
 
 class Report:
@@ -957,6 +969,7 @@ def main():
             if local is not None:
                 check_rest(url, rep)
                 check_session_token(url, rep)
+                check_graphql(url, rep)
     except KeyboardInterrupt:
         rep.fail("run", "interrupted")
     finally:

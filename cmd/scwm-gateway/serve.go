@@ -93,7 +93,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
-	api := httpapi.New(gw)
+	api, err := httpapi.New(gw)
+	if err != nil {
+		return err
+	}
 	ln := listener(tcp, cfg, api, log)
 	srv := &http.Server{
 		Handler:           api,

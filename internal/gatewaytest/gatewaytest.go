@@ -182,9 +182,13 @@ func Start(t testing.TB, opts Options) *Harness {
 	if err != nil {
 		t.Fatalf("build gateway: %v", err)
 	}
+	api, err := httpapi.New(gw)
+	if err != nil {
+		t.Fatalf("build HTTP surfaces: %v", err)
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	go gw.Run(runCtx)
-	srv := httptest.NewServer(httpapi.New(gw))
+	srv := httptest.NewServer(api)
 	h := &Harness{URL: srv.URL, Store: st, Gateway: gw, DataDir: dir, server: srv, cancel: cancel}
 	t.Cleanup(h.Stop)
 	return h

@@ -19,6 +19,7 @@ import (
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/handlers"
+	"github.com/scwm-gateway/scwm-gateway/internal/graphql"
 	"github.com/scwm-gateway/scwm-gateway/internal/limits"
 	"github.com/scwm-gateway/scwm-gateway/internal/oauth"
 	"github.com/scwm-gateway/scwm-gateway/store"
@@ -35,15 +36,22 @@ type Server struct {
 	echo   *echo.Echo
 	// bodies counts the bytes of bodies being read (Config.MaxBodyBytesInFlight).
 	bodies *bodyBudget
+	// graphql executes the operations of POST /api/graphql.
+	graphql *graphql.Service
 }
 
-// New builds the HTTP surfaces of core.
-func New(core *handlers.Gateway) *Server {
+// New builds the HTTP surfaces of core; it fails if the GraphQL schema
+// cannot be built from the catalogue.
+func New(core *handlers.Gateway) (*Server, error) {
 	cfg := core.Config()
+	gq, err := graphql.New(core, graphql.Limits{})
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{core: core, dir: core.Directory(), limits: core.Limits(), oauth: core.OAuth(),
-		cfg: cfg, log: cfg.Logger, bodies: newBodyBudget(cfg.MaxBodyBytesInFlight)}
+		cfg: cfg, log: cfg.Logger, bodies: newBodyBudget(cfg.MaxBodyBytesInFlight), graphql: gq}
 	s.echo = s.routes()
-	return s
+	return s, nil
 }
 
 // ServeHTTP serves every route of the gateway.
@@ -58,6 +66,7 @@ func (s *Server) routes() *echo.Echo {
 	e.Use(s.recoverPanics)
 
 	e.Any("/api/events", s.handleEvent)
+	e.Any("/api/graphql", s.handleGraphQL)
 	// The REST compatibility surface (oauth.go, rest.go).
 	e.POST("/api/oauth/token", s.handleToken)
 	e.POST("/api/oauth/revoke", s.handleRevoke)
