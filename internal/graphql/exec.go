@@ -79,6 +79,8 @@ type run struct {
 	op   *gql.OperationContext
 	req  *Request
 	errs gqlerror.List
+	// calls counts the actions and reads run (admit).
+	calls int
 }
 
 // operation executes the root selection set: a query's and a mutation's

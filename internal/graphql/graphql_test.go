@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
+	"github.com/scwm-gateway/scwm-gateway/handlers"
 	gt "github.com/scwm-gateway/scwm-gateway/internal/gatewaytest"
 	"github.com/scwm-gateway/scwm-gateway/internal/graphql"
 	"github.com/scwm-gateway/scwm-gateway/store"
@@ -569,4 +570,36 @@ func trim(b []byte) string {
 		return string(b[:400]) + "..."
 	}
 	return string(b)
+}
+
+// An operation of several calls spends the caller's rate budget as that
+// many envelopes would: aliases do not multiply it.
+func TestEveryCallOfAnOperationIsRateLimited(t *testing.T) {
+	t.Parallel()
+	clock := gt.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	h := gt.Start(t, gt.Options{Seed: seed(), Clock: clock, Config: handlers.Config{RateLimit: 1, RateBurst: 3}})
+	var q strings.Builder
+	q.WriteString("mutation {")
+	for i := 0; i < 5; i++ {
+		fmt.Fprintf(&q, " a%d: genericActionCall(action: \"Addincident\", payload: {aptBusinessObjectSummary: \"n%d\"}) { result }", i, i)
+	}
+	q.WriteString(" }")
+	a := query(t, h, gt.Acme, q.String(), nil)
+	var limited []string
+	for _, e := range a.Errors {
+		if e.Extensions["exceptionName"] != "RateLimitExceededException" {
+			t.Errorf("error %v", e)
+		}
+		limited = append(limited, fmt.Sprint(e.Path...))
+	}
+	if !slices.Equal(limited, []string{"a3", "a4"}) {
+		t.Errorf("limited calls %v, want a3 and a4: %s", limited, a.Raw)
+	}
+	if got := len(gt.StoredIncidents(t, h.Store, "default", "acme")); got != 3 {
+		t.Errorf("%d incidents stored, want the 3 the budget allowed", got)
+	}
+	// The budget is spent: the next request is refused whole.
+	if a := query(t, h, gt.Acme, "query { __typename }", nil); a.Status != http.StatusTooManyRequests || a.exception() != "RateLimitExceededException" {
+		t.Errorf("next request: %d %s", a.Status, a.Raw)
+	}
 }

@@ -18,6 +18,9 @@ import (
 // relations are resolved when selected.
 func (r *run) getObject(ctx context.Context, typ, id string) (any, error) {
 	plate := envelope.NewLicensePlate()
+	if err := r.admit(plate); err != nil {
+		return nil, err
+	}
 	spec, ok := kindOfType(r.svc.specs, typ)
 	if !ok || spec.Read.Action == "" {
 		return nil, &actionError{plate: plate, err: envelope.Errorf(envelope.KindUnsupportedEvent,

@@ -145,6 +145,12 @@ type Request struct {
 	OwnerID, NetworkID, Dataspace string
 	Query, OperationName          string
 	Variables                     map[string]any
+	// Admit, when set, is asked before each action or read of the
+	// operation after the first (the surface admitted the request itself
+	// under its rate limits): an operation of several calls spends as much
+	// of the caller's budget as that many envelopes. Its error fails the
+	// call.
+	Admit func() error
 }
 
 type requestKey struct{}
@@ -200,6 +206,22 @@ func (r *run) rootField(ctx context.Context, name string, args map[string]any) (
 	return nil, nil
 }
 
+// admit charges one more call of the operation to the caller's budget.
+func (r *run) admit(plate string) error {
+	r.calls++
+	if r.calls == 1 || r.req.Admit == nil {
+		return nil
+	}
+	if err := r.req.Admit(); err != nil {
+		var ee *envelope.Error
+		if !errors.As(err, &ee) {
+			ee = envelope.Errorf(envelope.KindInternal, "%s", err.Error())
+		}
+		return &actionError{err: ee, plate: plate}
+	}
+	return nil
+}
+
 // actionError is the failure of a dispatched request, with its plate.
 type actionError struct {
 	err   *envelope.Error
@@ -238,6 +260,9 @@ func (s *Service) event(action string, payload map[string]any) (envelope.EventNa
 // license plate.
 func (r *run) actionCall(ctx context.Context, action string, raw any) (any, error) {
 	plate := envelope.NewLicensePlate()
+	if err := r.admit(plate); err != nil {
+		return nil, err
+	}
 	payload, perr := payloadOf(raw)
 	if perr != nil {
 		return nil, &actionError{err: perr, plate: plate}

@@ -99,6 +99,7 @@ func (s *Server) graphQL(ctx context.Context, c echo.Context) (*gql.Response, st
 		return nil, caller.APIKey, err
 	}
 	req.Caller = caller
+	req.Admit = func() error { return s.limits.Allow(caller.APIKey, caller.CompanyID) }
 	if req.OwnerID == "" {
 		req.OwnerID = caller.CompanyID
 	}
