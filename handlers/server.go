@@ -241,6 +241,22 @@ func (g *Gateway) FindUser(ctx context.Context, id string) (*store.User, error) 
 	return g.store.FindUserByID(ctx, id)
 }
 
+// CommentTarget finds the object a comment belongs to, by the comment's id
+// alone: its id and processType, or store.ErrNotFound (also for an object
+// of another dataspace). Like FindUser it is a plain lookup: whether the
+// caller may see the comment is for the list-comments event to say.
+func (g *Gateway) CommentTarget(ctx context.Context, dataspace, commentID string) (id, processType string, err error) {
+	objectID, _, err := g.store.FindCommentByID(ctx, commentID)
+	if err != nil {
+		return "", "", err
+	}
+	inc, err := g.store.FindIncident(ctx, dataspace, objectID, 0)
+	if err != nil {
+		return "", "", err
+	}
+	return inc.ID, inc.ProcessType, nil
+}
+
 // NewCaller is the caller an API client authenticated as: its key, company
 // and user, and the secret it presented, which seals the answers recorded
 // for its idempotency keys (never stored).

@@ -603,3 +603,38 @@ func TestEveryCallOfAnOperationIsRateLimited(t *testing.T) {
 		t.Errorf("next request: %d %s", a.Status, a.Raw)
 	}
 }
+
+func TestGetObjectReadsACommentItsCallerMaySee(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	id := sharedIncident(t, h)
+	obj, _ := read(t, h, gt.Acme, id)
+	public := path(obj, "aptBusinessObjectContainsComment", 0, "to", "id").(string)
+	internal := path(obj, "aptBusinessObjectContainsComment", 1, "to", "id").(string)
+	const q = `query($id: String!) { genericGetObject(type: "AptComment", id: $id) { ... on AptComment { id data { commentText visibilityType } } } }`
+	cases := []struct {
+		who     gt.Client
+		id      string
+		visible string // the text seen, "" for not found
+	}{
+		{gt.Acme, internal, "acme only"},
+		{gt.Supplier, public, "for everyone"},
+		{gt.Supplier, internal, ""}, // hidden from the partner
+		{gt.Other, public, ""},      // no party to the incident
+		{gt.Acme, "00000000-0000-0000-0000-00000000beef", ""},
+	}
+	for _, tc := range cases {
+		a := query(t, h, tc.who, q, map[string]any{"id": tc.id})
+		got := ""
+		var c map[string]any
+		if json.Unmarshal(a.Data["genericGetObject"], &c) == nil && c != nil {
+			got, _ = path(c, "data", "commentText").(string)
+		}
+		if got != tc.visible {
+			t.Errorf("%s reading %s: %q, want %q: %s", tc.who.CompanyID, tc.id, got, tc.visible, a.Raw)
+		}
+		if tc.visible == "" && (a.exception() != "ObjectNotFoundException" || strings.Contains(string(a.Raw), id)) {
+			t.Errorf("%s reading %s: want a not-found that does not name the incident: %s", tc.who.CompanyID, tc.id, a.Raw)
+		}
+	}
+}

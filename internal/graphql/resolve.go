@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 
 	"github.com/scwm-gateway/scwm-gateway/envelope"
@@ -21,6 +22,9 @@ func (r *run) getObject(ctx context.Context, typ, id string) (any, error) {
 	if err := r.admit(plate); err != nil {
 		return nil, err
 	}
+	if strings.EqualFold(typ, "AptComment") {
+		return r.getComment(ctx, id, plate)
+	}
 	spec, ok := kindOfType(r.svc.specs, typ)
 	if !ok || spec.Read.Action == "" {
 		return nil, &actionError{plate: plate, err: envelope.Errorf(envelope.KindUnsupportedEvent,
@@ -31,6 +35,43 @@ func (r *run) getObject(ctx context.Context, typ, id string) (any, error) {
 		return nil, err
 	}
 	return r.objectOf(spec, res.Payload, res.Incident), nil
+}
+
+// getComment reads one comment by its id: the comments of its object the
+// caller may see, listed as the caller (list-comments-for-process), hold
+// it, or it is not found, with the same answer whether the comment does
+// not exist, belongs to an object the caller may not see or is hidden
+// from the caller.
+func (r *run) getComment(ctx context.Context, id, plate string) (any, error) {
+	notFound := &actionError{plate: plate, err: envelope.Errorf(envelope.KindObjectNotFound,
+		"no comment with id %q is visible to company %q", id, r.req.Caller.CompanyID)}
+	objectID, processType, err := r.svc.core.CommentTarget(ctx, r.req.Dataspace, id)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, notFound
+		}
+		return nil, &actionError{plate: plate, err: r.svc.core.Failure(ctx, err, "finding the comment", plate)}
+	}
+	spec, ok := kindOfType(r.svc.specs, typeName(processType))
+	if !ok {
+		return nil, notFound
+	}
+	res, err := r.dispatch(ctx, spec.ListComments, map[string]any{"id": objectID, "processType": spec.Name}, plate)
+	if err != nil {
+		var ae *actionError
+		if errors.As(err, &ae) && ae.err.Kind == envelope.KindObjectNotFound {
+			return nil, notFound
+		}
+		return nil, err
+	}
+	answer, _ := jsonValue(res.Payload).(map[string]any)
+	list, _ := answer["comments"].([]any)
+	for _, c := range list {
+		if comment, ok := c.(map[string]any); ok && comment["id"] == id {
+			return &obj{typ: "AptComment", fields: map[string]any{"id": id, "data": comment}}, nil
+		}
+	}
+	return nil, notFound
 }
 
 // objectOf is the object of a record (the answer of a read or a list

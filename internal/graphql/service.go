@@ -386,6 +386,7 @@ func (s *Service) supportedTypes() string {
 			names = append(names, typeName(spec.Name))
 		}
 	}
+	names = append(names, "AptComment")
 	sort.Strings(names)
 	return strings.Join(names, ", ")
 }
