@@ -40,6 +40,9 @@ type Store interface {
 	// FindChildren lists the objects whose ParentID is parentID, oldest
 	// first.
 	FindChildren(ctx context.Context, dataspace, parentID string) ([]*store.Incident, error)
+	// SearchIncidents finds the objects a company may find that a query
+	// selects, in its order (store.SearchQuery).
+	SearchIncidents(ctx context.Context, q store.SearchQuery) ([]*store.Incident, error)
 	// WriteChange writes a change planned from the incident's latest
 	// version, or answers store.ErrConflict when another change came
 	// first.

@@ -166,7 +166,7 @@ func (s *Store) Import(ctx context.Context, records []store.Record) error {
 		case store.Token:
 			put(s.tokens, byID(v.Hash), v)
 		case store.Incident:
-			put(s.incidents, byID(v.ID), incidentDoc{Key: v.ID, Incident: v})
+			put(s.incidents, byID(v.ID), newIncidentDoc(&v))
 		case store.Comment:
 			if r.IncidentID == "" {
 				return fmt.Errorf("import: record %d: a comment without incidentId", i)

@@ -35,6 +35,28 @@ import (
 type incidentDoc struct {
 	Key            string `bson:"_id"`
 	store.Incident `bson:",inline"`
+	// Words are the words of the summary and description that search
+	// matches (store.SearchWords), on the multikey search index.
+	Words []string `bson:"searchWords"`
+}
+
+// newIncidentDoc is the stored form of inc, with its search words.
+func newIncidentDoc(inc *store.Incident) incidentDoc {
+	return incidentDoc{Key: inc.ID, Incident: *inc, Words: searchWords(inc)}
+}
+
+// searchWords are the words of an object that the search index holds, at
+// most store.MaxIndexedWords of them; never nil, so that every document
+// written has the field.
+func searchWords(inc *store.Incident) []string {
+	words := store.SearchWords(store.SearchText(inc))
+	if len(words) > store.MaxIndexedWords {
+		words = words[:store.MaxIndexedWords]
+	}
+	if words == nil {
+		words = []string{}
+	}
+	return words
 }
 
 // commentDoc is a comment as stored.
@@ -138,7 +160,7 @@ func (s *Store) InsertIncident(ctx context.Context, inc *store.Incident) error {
 		return wrap("insert incident", err)
 	}
 	v := inc.DataVersion
-	p := &pendingChange{Create: true, Incident: incidentDoc{Key: inc.ID, Incident: *inc}}
+	p := &pendingChange{Create: true, Incident: newIncidentDoc(inc)}
 	for i, c := range inc.Comments {
 		c.Position = store.CommentPosition(1, i)
 		p.Comments = append(p.Comments, commentDoc{Key: commentKey(inc.ID, c.ID), IncidentID: inc.ID, WrittenBy: v, Comment: c})
@@ -193,7 +215,7 @@ func (s *Store) WriteChange(ctx context.Context, ch store.Change) error {
 	if cur != v-1 {
 		return fmt.Errorf("%s: the incident is at version %d: %w", what, cur, store.ErrConflict)
 	}
-	p := &pendingChange{Incident: incidentDoc{Key: inc.ID, Incident: *inc}}
+	p := &pendingChange{Incident: newIncidentDoc(inc)}
 	if err := s.planComments(ctx, p, ch, what); err != nil {
 		return err
 	}

@@ -54,7 +54,7 @@ type index struct {
 
 // indexes are every index the store relies on besides the _id ones.
 func (s *Store) indexes() []index {
-	return []index{
+	return append([]index{
 		// A client has a plate only when an event created it, and a minter
 		// only when another client minted it: sparse, so that the seeded
 		// clients take no room in these indexes.
@@ -82,7 +82,7 @@ func (s *Store) indexes() []index {
 		{coll: s.users, name: idxUserID, keys: []string{"userId"}, unique: true, sparse: true},
 		{coll: s.idempotency, name: idxExpiresAt, keys: []string{"expiresAt"}, ttl: true},
 		{coll: s.tokens, name: idxExpiresAt, keys: []string{"expiresAt"}, ttl: true},
-	}
+	}, s.searchIndexes()...)
 }
 
 // model is the index as the driver creates it: with all its options, or

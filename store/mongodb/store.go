@@ -125,6 +125,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := s.backfillUserIDs(ctx); err != nil {
 		return fail("give the users their ids in", err)
 	}
+	if err := s.backfillSearchWords(ctx); err != nil {
+		return fail("give the objects their search words in", err)
+	}
 	if _, err := s.RollForward(ctx); err != nil {
 		return fail("complete the pending changes in", err)
 	}

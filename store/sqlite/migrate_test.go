@@ -156,11 +156,16 @@ func TestMigrateFromLayoutOne(t *testing.T) {
 	if children, err := st.FindChildren(ctx, "default", "inc-1"); err != nil || len(children) != 1 || children[0].ID != "sub-1" {
 		t.Fatalf("FindChildren on the migrated database: %+v %v", children, err)
 	}
+	// The old incident's text is in the full-text index.
+	found, err := st.SearchIncidents(ctx, store.SearchQuery{Dataspace: "default", Company: inc.OwnerID, Words: []string{"old"}, Limit: 10})
+	if err != nil || len(found) != 2 || (found[0].ID != "inc-1" && found[1].ID != "inc-1") {
+		t.Fatalf("a search for the old incident's summary after the migration: %+v %v", found, err)
+	}
 	if err := st.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if v := userVersion(t, dir); v != 3 {
-		t.Fatalf("user_version %d after the migration, want 3", v)
+	if v := userVersion(t, dir); v != 4 {
+		t.Fatalf("user_version %d after the migration, want 4", v)
 	}
 	db := rawDB(t, dir)
 	for query, index := range map[string]string{
@@ -187,13 +192,13 @@ func TestMigrateFromLayoutOne(t *testing.T) {
 	if err := again.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if v := userVersion(t, dir); v != 3 {
-		t.Fatalf("user_version %d after a second open, want 3", v)
+	if v := userVersion(t, dir); v != 4 {
+		t.Fatalf("user_version %d after a second open, want 4", v)
 	}
 }
 
 // A database of layout version 2 opens with its data intact and becomes
-// version 3: its users have their usernames as ids, are found by them
+// the current version (through 3): its users have their usernames as ids, are found by them
 // through the users_user_id index, and read back with their names split;
 // an id is refused to a second user; opening it again changes nothing.
 func TestMigrateFromLayoutTwo(t *testing.T) {
@@ -237,8 +242,8 @@ func TestMigrateFromLayoutTwo(t *testing.T) {
 	if err := st.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if v := userVersion(t, dir); v != 3 {
-		t.Fatalf("user_version %d after the migration, want 3", v)
+	if v := userVersion(t, dir); v != 4 {
+		t.Fatalf("user_version %d after the migration, want 4", v)
 	}
 	var plan string
 	if err := rawDB(t, dir).QueryRow("EXPLAIN QUERY PLAN SELECT username FROM users WHERE user_id = 'x'").Scan(new(int), new(int), new(int), &plan); err != nil {
@@ -258,8 +263,8 @@ func TestMigrateFromLayoutTwo(t *testing.T) {
 	if err := again.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if v := userVersion(t, dir); v != 3 {
-		t.Fatalf("user_version %d after a second open, want 3", v)
+	if v := userVersion(t, dir); v != 4 {
+		t.Fatalf("user_version %d after a second open, want 4", v)
 	}
 }
 
@@ -306,15 +311,15 @@ func TestANewerLayoutIsRefused(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	layoutOne(t, dir)
-	if _, err := rawDB(t, dir).Exec(`PRAGMA user_version = 4`); err != nil {
+	if _, err := rawDB(t, dir).Exec(`PRAGMA user_version = 5`); err != nil {
 		t.Fatal(err)
 	}
 	_, err := sqlite.Open(t.Context(), sqlite.Config{DataDir: dir})
-	if err == nil || !strings.Contains(err.Error(), "layout version 4, newer than this gateway's 3") {
-		t.Fatalf("open of a layout-4 database: %v, want it refused as newer", err)
+	if err == nil || !strings.Contains(err.Error(), "layout version 5, newer than this gateway's 4") {
+		t.Fatalf("open of a layout-5 database: %v, want it refused as newer", err)
 	}
-	if v := userVersion(t, dir); v != 4 {
-		t.Errorf("user_version %d after the refusal, want 4", v)
+	if v := userVersion(t, dir); v != 5 {
+		t.Errorf("user_version %d after the refusal, want 5", v)
 	}
 	if hasColumn(t, dir, "incidents", "parent_id") {
 		t.Error("a refused database was migrated")

@@ -3,7 +3,7 @@ package sqlite
 // schemaVersion is the layout's version, kept in the database's
 // user_version: a database of an older layout is migrated when the store
 // opens it (migrations), one of a newer layout is refused.
-const schemaVersion = 3
+const schemaVersion = 4
 
 // schema creates the tables and indexes. Every query the store makes is
 // served by a primary key or by one of these indexes; none scans a table
@@ -133,7 +133,7 @@ CREATE TABLE IF NOT EXISTS tokens (
 	revoked    INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tokens_expires_at ON tokens (expires_at);
-` + indexesV2 + indexesV3
+` + indexesV2 + indexesV3 + searchV4
 
 // indexesV2 are the indexes layout version 2 added, created by the layout
 // and by the migration from version 1 alike.
@@ -146,6 +146,39 @@ CREATE INDEX IF NOT EXISTS comments_comment_id ON comments (comment_id);
 // objects name (FindUserByID), which no two users share.
 const indexesV3 = `
 CREATE UNIQUE INDEX IF NOT EXISTS users_user_id ON users (user_id);
+`
+
+// searchV4 is what layout version 4 added for search (SearchIncidents):
+// the visible objects of a company by owner, by partner and by network,
+// each in the two orders a search sorts by, and a full-text index of the
+// summary and description, kept by triggers in the transaction of every
+// write of an incident's data (an edit that leaves both as they were
+// leaves the index alone).
+const searchV4 = `
+CREATE INDEX IF NOT EXISTS incidents_owner_updated ON incidents (dataspace, owner_id, last_updated_at, id);
+CREATE INDEX IF NOT EXISTS incidents_owner_created ON incidents (dataspace, owner_id, created_at, id);
+CREATE INDEX IF NOT EXISTS incidents_partner_updated ON incidents (dataspace, partner_id, last_updated_at, id) WHERE partner_id <> '';
+CREATE INDEX IF NOT EXISTS incidents_partner_created ON incidents (dataspace, partner_id, created_at, id) WHERE partner_id <> '';
+CREATE INDEX IF NOT EXISTS incidents_network_updated ON incidents (dataspace, network_id, last_updated_at, id);
+CREATE INDEX IF NOT EXISTS incidents_network_created ON incidents (dataspace, network_id, created_at, id);
+CREATE VIRTUAL TABLE IF NOT EXISTS incident_text USING fts5(summary, description, content='', tokenize='unicode61 remove_diacritics 2');
+CREATE TRIGGER IF NOT EXISTS incident_text_insert AFTER INSERT ON incidents BEGIN
+	INSERT INTO incident_text (rowid, summary, description)
+	VALUES (new.rowid, json_extract(new.data, '$.aptBusinessObjectSummary'), json_extract(new.data, '$.aptBusinessObjectDescription'));
+END;
+CREATE TRIGGER IF NOT EXISTS incident_text_delete AFTER DELETE ON incidents BEGIN
+	INSERT INTO incident_text (incident_text, rowid, summary, description)
+	VALUES ('delete', old.rowid, json_extract(old.data, '$.aptBusinessObjectSummary'), json_extract(old.data, '$.aptBusinessObjectDescription'));
+END;
+CREATE TRIGGER IF NOT EXISTS incident_text_update AFTER UPDATE OF data ON incidents
+WHEN json_extract(old.data, '$.aptBusinessObjectSummary') IS NOT json_extract(new.data, '$.aptBusinessObjectSummary')
+  OR json_extract(old.data, '$.aptBusinessObjectDescription') IS NOT json_extract(new.data, '$.aptBusinessObjectDescription')
+BEGIN
+	INSERT INTO incident_text (incident_text, rowid, summary, description)
+	VALUES ('delete', old.rowid, json_extract(old.data, '$.aptBusinessObjectSummary'), json_extract(old.data, '$.aptBusinessObjectDescription'));
+	INSERT INTO incident_text (rowid, summary, description)
+	VALUES (new.rowid, json_extract(new.data, '$.aptBusinessObjectSummary'), json_extract(new.data, '$.aptBusinessObjectDescription'));
+END;
 `
 
 // migrations bring a database of an older layout to the current one: the
@@ -166,4 +199,8 @@ ALTER TABLE companies ADD COLUMN master TEXT NOT NULL DEFAULT '';` + indexesV2,
 ALTER TABLE users ADD COLUMN given_name TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN surname TEXT NOT NULL DEFAULT '';
 UPDATE users SET user_id = username;` + indexesV3,
+	// 3 -> 4: search: the indexes, and the text of every existing object
+	// in the full-text index.
+	searchV4 + `INSERT INTO incident_text (rowid, summary, description)
+SELECT rowid, json_extract(data, '$.aptBusinessObjectSummary'), json_extract(data, '$.aptBusinessObjectDescription') FROM incidents;`,
 }

@@ -196,6 +196,10 @@ func (s *Store) dsn(extra ...string) string {
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", s.timeout.Milliseconds()))
 	q.Add("_pragma", "cache_size(-16384)")
+	// An INSERT OR REPLACE (an import over existing objects) then fires the
+	// delete trigger of the row it replaces, which keeps the full-text
+	// index in step.
+	q.Add("_pragma", "recursive_triggers(1)")
 	for _, e := range extra {
 		q.Add("_pragma", e)
 	}

@@ -125,6 +125,9 @@ var cases = []testCase{
 	{"FindChildren", testFindChildren},
 	{"FindChildrenBound", testFindChildrenBound},
 	{"FindCommentByID", testFindCommentByID},
+	{"Search", testSearch},
+	{"SearchPages", testSearchPages},
+	{"SearchText", testSearchText},
 	{"CompanyMasterData", testCompanyMasterData},
 	{"CatalogueExport", testCatalogueExport},
 
