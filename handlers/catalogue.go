@@ -76,6 +76,7 @@ func (g *Gateway) catalogue() []*Event {
 		add(appAPT, "toggle-user-follows-"+s.noun, 1, "Makes the calling user follow or unfollow "+target+" (follow: true/false, or toggles).", g.toggleFollow(fixed), recoverFollow)
 		read(appAPT, "get-activity-history-for-"+s.noun, 1, "Returns every change of "+target+", oldest first, each with its license plate.", g.activityHistory(fixed))
 	}
+	read(appAPT, "search-process", 1, "Finds the objects the caller may see (owned, submitted to it, or shared with its network) in the header's network: by kind, state, owner, partner, priority, creation and update time, aptBusinessObjectId and words of the summary and description; sorted, a page at a time ({items, next}).", g.search)
 	read(appMasterData, "get-company-by-regulatory-identifier", 1, "Returns the company master data with the given regulatory identifier, if the caller may see it.", g.companyByIdentifier(masterCompany, "regulatoryCompanyIdentifier"))
 	read(appMasterData, "get-company-by-identifier", 1, "Returns the master data with the given identifier of the caller's own company or, failing that, of a partner (company or location) it may see (TraceLink's GraphQL Getcompanybyidentifier, which its scripts use for both).", g.companyByIdentifier(masterCompanyOrPartner, "regulatoryCompanyIdentifierValue"))
 	read(appMasterData, "get-partner-by-regulatory-identifier", 1, "Returns the partner (company or location) master data with the given regulatory identifier, if the caller may see it.", g.companyByIdentifier(masterPartner, "regulatoryCompanyIdentifier"))

@@ -57,6 +57,16 @@ func TestOtherCompaniesLearnNothingOfTheCatalogue(t *testing.T) {
 			}
 		}
 		var payload map[string]any
+		if action == "search-process" {
+			// Names no object: it finds none of another company's.
+			var page struct{ Items []any }
+			h.Send(t, gt.Other, ev.Name.String(), map[string]any{}).MustOK(t).Decode(t, &page)
+			if len(page.Items) != 0 {
+				t.Errorf("search-process shows other-co %d objects", len(page.Items))
+			}
+			probed++
+			continue
+		}
 		shared := strings.HasSuffix(action, "-process")
 		switch {
 		case shared:

@@ -209,6 +209,20 @@ func (d *Directory) DefaultNetwork(company string) (string, bool) {
 	return n, ok
 }
 
+// NetworksOf lists the networks company belongs to, sorted.
+func (d *Directory) NetworksOf(company string) []string {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	var out []string
+	for n, members := range d.networks {
+		if members[company] {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // SharesNetwork reports whether companies a and b belong to one process
 // network.
 func (d *Directory) SharesNetwork(a, b string) bool {

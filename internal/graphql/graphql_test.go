@@ -638,3 +638,20 @@ func TestGetObjectReadsACommentItsCallerMaySee(t *testing.T) {
 		}
 	}
 }
+
+// Search is an action of the catalogue like any other: Searchprocess.
+func TestSearchOverGraphQL(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	id := sharedIncident(t, h)
+	for _, tc := range []struct {
+		who  gt.Client
+		want int
+	}{{gt.Acme, 1}, {gt.Supplier, 1}, {gt.Other, 0}} {
+		page, _ := act(t, h, tc.who, "Searchprocess", map[string]any{"q": "misprint"})
+		items, _ := page["items"].([]any)
+		if len(items) != tc.want || (tc.want == 1 && path(items, 0, "id") != id) {
+			t.Errorf("%s searching: %v", tc.who.CompanyID, page)
+		}
+	}
+}
