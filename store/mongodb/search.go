@@ -21,8 +21,8 @@ const (
 	idxOwnerCreated     = "dataspace_ownerId_creationDateTime"
 	idxPartnerUpdated   = "dataspace_partnerId_lastUpdatedDateTime"
 	idxPartnerCreated   = "dataspace_partnerId_creationDateTime"
-	idxNetworkUpdated   = "dataspace_networkId_lastUpdatedDateTime"
-	idxNetworkCreated   = "dataspace_networkId_creationDateTime"
+	idxNetworkUpdated   = "dataspace_networkId_processType_lastUpdatedDateTime"
+	idxNetworkCreated   = "dataspace_networkId_processType_creationDateTime"
 	idxSearchWords      = "dataspace_searchWords"
 	searchWordsBackfill = "meta:searchWords"
 )
@@ -35,8 +35,8 @@ func (s *Store) searchIndexes() []index {
 		{coll: s.incidents, name: idxOwnerCreated, keys: []string{"dataspace", "ownerId", "creationDateTime", "incidentId"}},
 		{coll: s.incidents, name: idxPartnerUpdated, keys: []string{"dataspace", "partnerId", "lastUpdatedDateTime", "incidentId"}, partial: partner},
 		{coll: s.incidents, name: idxPartnerCreated, keys: []string{"dataspace", "partnerId", "creationDateTime", "incidentId"}, partial: partner},
-		{coll: s.incidents, name: idxNetworkUpdated, keys: []string{"dataspace", "networkId", "lastUpdatedDateTime", "incidentId"}},
-		{coll: s.incidents, name: idxNetworkCreated, keys: []string{"dataspace", "networkId", "creationDateTime", "incidentId"}},
+		{coll: s.incidents, name: idxNetworkUpdated, keys: []string{"dataspace", "networkId", "processType", "lastUpdatedDateTime", "incidentId"}},
+		{coll: s.incidents, name: idxNetworkCreated, keys: []string{"dataspace", "networkId", "processType", "creationDateTime", "incidentId"}},
 		{coll: s.incidents, name: idxSearchWords, keys: []string{"dataspace", "searchWords"}},
 	}
 }
@@ -60,10 +60,21 @@ func (s *Store) SearchIncidents(ctx context.Context, q store.SearchQuery) ([]*st
 	}
 	var found []*store.Incident
 	seen := map[string]bool{}
+	fromWords := false
+	if len(q.Words) > 0 {
+		// A few matches are found on the words' index and sorted; many are
+		// met sooner in the order of the branch's index, filtered.
+		n, err := s.incidents.CountDocuments(ctx, searchFilter(store.SearchQuery{Dataspace: q.Dataspace, Words: q.Words}, nil, sortField),
+			options.Count().SetHint(idxSearchWords).SetLimit(max(s.wordsIndexBelow, 1)))
+		if err != nil {
+			return nil, wrap("search", err)
+		}
+		fromWords = n < s.wordsIndexBelow
+	}
 	for _, b := range s.searchBranches(q) {
 		filter := searchFilter(q, b.filter, sortField)
 		hint := b.index
-		if len(q.Words) > 0 {
+		if fromWords {
 			hint = idxSearchWords
 		}
 		o := options.Find().SetSort(bson.D{{Key: sortField, Value: dir}, {Key: "incidentId", Value: dir}}).
@@ -100,6 +111,10 @@ func (s *Store) SearchIncidents(ctx context.Context, q store.SearchQuery) ([]*st
 	return found, nil
 }
 
+// wordsIndexBelow is how many matches of a search's words are few enough
+// to find them on the words' index and sort them.
+const wordsIndexBelow = 2000
+
 // searchBranch is one way a company sees objects and its index.
 type searchBranch struct {
 	filter bson.D
@@ -124,10 +139,12 @@ func (s *Store) searchBranches(q store.SearchQuery) []searchBranch {
 		shared = intersect(shared, q.Kinds)
 	}
 	for _, n := range q.Networks {
-		if len(shared) == 0 || (q.NetworkID != "" && q.NetworkID != n) {
+		if q.NetworkID != "" && q.NetworkID != n {
 			continue
 		}
-		out = append(out, searchBranch{filter: bson.D{{Key: "networkId", Value: n}, {Key: "processType", Value: bson.M{"$in": shared}}}, index: network})
+		for _, k := range shared {
+			out = append(out, searchBranch{filter: bson.D{{Key: "networkId", Value: n}, {Key: "processType", Value: k}}, index: network})
+		}
 	}
 	return out
 }
@@ -135,7 +152,10 @@ func (s *Store) searchBranches(q store.SearchQuery) []searchBranch {
 // searchFilter is the filter of one branch with q's filters.
 func searchFilter(q store.SearchQuery, branch bson.D, sortField string) bson.D {
 	f := bson.D{{Key: "dataspace", Value: q.Dataspace}}
-	and := bson.A{branch}
+	and := bson.A{}
+	if branch != nil {
+		and = append(and, branch)
+	}
 	add := func(key string, v any) { and = append(and, bson.D{{Key: key, Value: v}}) }
 	if len(q.Kinds) > 0 {
 		add("processType", bson.M{"$in": q.Kinds})
@@ -177,6 +197,9 @@ func searchFilter(q store.SearchQuery, branch bson.D, sortField string) bson.D {
 			bson.D{{Key: sortField, Value: bson.M{cmp: a.Value}}},
 			bson.D{{Key: sortField, Value: a.Value}, {Key: "incidentId", Value: bson.M{cmp: a.ID}}},
 		}}})
+	}
+	if len(and) == 0 {
+		return f
 	}
 	return append(f, bson.E{Key: "$and", Value: and})
 }

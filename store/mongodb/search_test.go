@@ -1,11 +1,13 @@
 package mongodb
 
 import (
+	"strings"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/scwm-gateway/scwm-gateway/store"
+	"github.com/scwm-gateway/scwm-gateway/store/storetest"
 )
 
 // Objects an earlier gateway wrote have no search words: the first Open
@@ -47,4 +49,23 @@ func TestOpenGivesEarlierObjectsTheirSearchWords(t *testing.T) {
 	if _, has := raw["searchWords"]; has {
 		t.Errorf("a later Open backfilled again: %v", raw)
 	}
+}
+
+// The search cases of the contract, with every text search taking the
+// way of words that match many objects: the branch's index in order, the
+// words a filter on it, which the contract's few objects would otherwise
+// never take.
+func TestSearchScanningForWords(t *testing.T) {
+	t.Parallel()
+	skip := map[string]string{}
+	for _, name := range storetest.Cases() {
+		if !strings.HasPrefix(name, "Search") {
+			skip[name] = "not a search case"
+		}
+	}
+	storetest.RunWith(t, func(t *testing.T) storetest.Store {
+		s := openStore(t, testDB(t))
+		s.wordsIndexBelow = 0
+		return s
+	}, storetest.Options{Skip: skip})
 }

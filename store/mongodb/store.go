@@ -37,12 +37,15 @@ type Config struct {
 // concurrent use, and any number of Stores, in this process or in other
 // gateways, may share one database.
 type Store struct {
-	client  *mongo.Client
-	db      *mongo.Database
-	desc    string
-	timeout time.Duration
-	cost    int
-	seq     *store.Sequencer
+	// wordsIndexBelow is how many matches of a search's words are few
+	// enough to find on the words' index (search.go); tests lower it.
+	wordsIndexBelow int64
+	client          *mongo.Client
+	db              *mongo.Database
+	desc            string
+	timeout         time.Duration
+	cost            int
+	seq             *store.Sequencer
 
 	companies    *mongo.Collection
 	networks     *mongo.Collection
@@ -89,9 +92,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		SetRetryReads(true).
 		SetBSONOptions(&options.BSONOptions{DefaultDocumentMap: true})
 	s := &Store{
-		desc:    fmt.Sprintf("MongoDB %s, database %s", redact.URI(cfg.URI), cfg.Database),
-		timeout: cfg.OperationTimeout,
-		cost:    cfg.PasswordCost,
+		wordsIndexBelow: wordsIndexBelow,
+		desc:            fmt.Sprintf("MongoDB %s, database %s", redact.URI(cfg.URI), cfg.Database),
+		timeout:         cfg.OperationTimeout,
+		cost:            cfg.PasswordCost,
 	}
 	client, err := mongo.Connect(opts)
 	if err != nil {

@@ -149,7 +149,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS users_user_id ON users (user_id);
 `
 
 // searchV4 is what layout version 4 added for search (SearchIncidents):
-// the visible objects of a company by owner, by partner and by network,
+// the visible objects of a company by owner, by partner and by network and
+// kind,
 // each in the two orders a search sorts by, and a full-text index of the
 // summary and description, kept by triggers in the transaction of every
 // write of an incident's data (an edit that leaves both as they were
@@ -159,8 +160,10 @@ CREATE INDEX IF NOT EXISTS incidents_owner_updated ON incidents (dataspace, owne
 CREATE INDEX IF NOT EXISTS incidents_owner_created ON incidents (dataspace, owner_id, created_at, id);
 CREATE INDEX IF NOT EXISTS incidents_partner_updated ON incidents (dataspace, partner_id, last_updated_at, id) WHERE partner_id <> '';
 CREATE INDEX IF NOT EXISTS incidents_partner_created ON incidents (dataspace, partner_id, created_at, id) WHERE partner_id <> '';
-CREATE INDEX IF NOT EXISTS incidents_network_updated ON incidents (dataspace, network_id, last_updated_at, id);
-CREATE INDEX IF NOT EXISTS incidents_network_created ON incidents (dataspace, network_id, created_at, id);
+CREATE INDEX IF NOT EXISTS incidents_network_updated ON incidents (dataspace, network_id, process_type, last_updated_at, id);
+CREATE INDEX IF NOT EXISTS incidents_network_created ON incidents (dataspace, network_id, process_type, created_at, id);
+CREATE INDEX IF NOT EXISTS incidents_partner_number ON incidents (dataspace, partner_id, number) WHERE partner_id <> '';
+CREATE INDEX IF NOT EXISTS incidents_network_number ON incidents (dataspace, network_id, process_type, number);
 CREATE VIRTUAL TABLE IF NOT EXISTS incident_text USING fts5(summary, description, content='', tokenize='unicode61 remove_diacritics 2');
 CREATE TRIGGER IF NOT EXISTS incident_text_insert AFTER INSERT ON incidents BEGIN
 	INSERT INTO incident_text (rowid, summary, description)

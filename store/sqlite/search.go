@@ -20,27 +20,36 @@ func (s *Store) SearchIncidents(ctx context.Context, q store.SearchQuery) ([]*st
 	}
 	var found []*store.Incident
 	seen := map[string]bool{}
-	for _, b := range searchBranches(q) {
-		sqlText, args := searchSQL(q, b)
-		rows, err := s.query(ctx, sqlText, args...)
+	fromText := false
+	if len(q.Words) > 0 {
+		// A few matches are read from the text index and sorted; many are
+		// met sooner in the order of the branch's index (scanBranch).
+		var n int
+		row, err := s.queryRow(ctx, "SELECT count(*) FROM (SELECT rowid FROM incident_text WHERE incident_text MATCH ? LIMIT ?)", matchExpr(q.Words), s.textDrivenBelow)
+		if err == nil {
+			err = row.Scan(&n)
+		}
 		if err != nil {
 			return nil, store.Wrap("search", s.classify(err))
 		}
-		for rows.Next() {
-			inc, err := scanIncident(rows)
-			if err != nil {
-				rows.Close()
-				return nil, store.Wrap("search", s.classify(err))
-			}
+		fromText = n < s.textDrivenBelow
+	}
+	for _, b := range searchBranches(q) {
+		var page []*store.Incident
+		var err error
+		if len(q.Words) > 0 && !fromText {
+			page, err = s.scanBranch(ctx, q, b)
+		} else {
+			page, err = s.readBranch(ctx, q, b, fromText)
+		}
+		if err != nil {
+			return nil, store.Wrap("search", s.classify(err))
+		}
+		for _, inc := range page {
 			if !seen[inc.ID] {
 				seen[inc.ID] = true
 				found = append(found, inc)
 			}
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, store.Wrap("search", s.classify(err))
 		}
 	}
 	sortSearch(q, found)
@@ -48,6 +57,65 @@ func (s *Store) SearchIncidents(ctx context.Context, q store.SearchQuery) ([]*st
 		found = found[:q.Limit]
 	}
 	return found, nil
+}
+
+// readBranch runs the query of one branch.
+func (s *Store) readBranch(ctx context.Context, q store.SearchQuery, b searchBranch, fromText bool) ([]*store.Incident, error) {
+	sqlText, args := searchSQL(q, b, fromText)
+	rows, err := s.query(ctx, sqlText, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*store.Incident
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inc)
+	}
+	return out, rows.Err()
+}
+
+// Scanning a branch for words that match many objects: rows are read in
+// the branch's order scanBatch at a time and their text matched here,
+// until the page is full or scanRows rows have been read; a branch whose
+// matches are that sparse is read from the text index after all.
+const (
+	scanBatch = 200
+	scanRows  = 20000
+)
+
+// scanBranch finds a branch's objects whose text has q's words by
+// reading the branch in order and matching each text (store.MatchesWords,
+// the rules of the text index).
+func (s *Store) scanBranch(ctx context.Context, q store.SearchQuery, b searchBranch) ([]*store.Incident, error) {
+	plain := q
+	plain.Words = nil
+	plain.Limit = scanBatch
+	var out []*store.Incident
+	for read := 0; read < scanRows; {
+		batch, err := s.readBranch(ctx, plain, b, false)
+		if err != nil {
+			return nil, err
+		}
+		for _, inc := range batch {
+			if store.MatchesWords(store.SearchText(inc), q.Words) {
+				out = append(out, inc)
+				if len(out) == q.Limit {
+					return out, nil
+				}
+			}
+		}
+		if len(batch) < scanBatch {
+			return out, nil
+		}
+		read += len(batch)
+		last := batch[len(batch)-1]
+		plain.After = &store.SearchCursor{Value: plain.SortValue(last), ID: last.ID}
+	}
+	return s.readBranch(ctx, q, b, true)
 }
 
 // sortSearch puts objects in the query's order: by its sort value, then
@@ -68,7 +136,9 @@ func sortSearch(q store.SearchQuery, list []*store.Incident) {
 type searchBranch struct {
 	where string
 	args  []any
-	index string
+	// index serves the branch in the sort order, number by business
+	// number.
+	index, number string
 }
 
 // searchBranches are the branches q's company sees objects by, less those
@@ -80,30 +150,45 @@ func searchBranches(q store.SearchQuery) []searchBranch {
 	}
 	var out []searchBranch
 	if q.OwnerID == "" || q.OwnerID == q.Company {
-		out = append(out, searchBranch{where: "owner_id = ?", args: []any{q.Company}, index: "incidents_owner" + suffix})
+		out = append(out, searchBranch{where: "owner_id = ?", args: []any{q.Company}, index: "incidents_owner" + suffix, number: "incidents_owner"})
 	}
 	if q.PartnerID == "" || q.PartnerID == q.Company {
-		out = append(out, searchBranch{where: "partner_id = ? AND partner_id <> ''", args: []any{q.Company}, index: "incidents_partner" + suffix})
+		out = append(out, searchBranch{where: "partner_id = ? AND partner_id <> ''", args: []any{q.Company}, index: "incidents_partner" + suffix, number: "incidents_partner_number"})
 	}
 	shared := q.SharedKinds
 	if len(q.Kinds) > 0 {
 		shared = intersect(shared, q.Kinds)
 	}
+	// One branch per network and shared kind: each is a range of the
+	// index in the sort order, however many objects of other kinds the
+	// network holds.
 	for _, n := range q.Networks {
-		if len(shared) == 0 || (q.NetworkID != "" && q.NetworkID != n) {
+		if q.NetworkID != "" && q.NetworkID != n {
 			continue
 		}
-		args := []any{n}
 		for _, k := range shared {
-			args = append(args, k)
+			out = append(out, searchBranch{where: "network_id = ? AND process_type = ?", args: []any{n, k}, index: "incidents_network" + suffix, number: "incidents_network_number"})
 		}
-		out = append(out, searchBranch{where: "network_id = ? AND process_type IN (" + placeholders(len(shared)) + ")", args: args, index: "incidents_network" + suffix})
 	}
 	return out
 }
 
-// searchSQL is the query of one branch.
-func searchSQL(q store.SearchQuery, b searchBranch) (string, []any) {
+// textDrivenBelow is how many matches of a search's words are few enough
+// to read them all from the text index and sort them.
+const textDrivenBelow = 2000
+
+// matchExpr is the full-text query of words: each the start of a word.
+func matchExpr(words []string) string {
+	terms := make([]string, len(words))
+	for i, w := range words {
+		terms[i] = `"` + strings.ReplaceAll(w, `"`, `""`) + `"*`
+	}
+	return strings.Join(terms, " AND ")
+}
+
+// searchSQL is the query of one branch; with words, fromText must be set:
+// the query starts from the text index's matches of the words.
+func searchSQL(q store.SearchQuery, b searchBranch, fromText bool) (string, []any) {
 	col := "last_updated_at"
 	if q.SortByCreated {
 		col = "created_at"
@@ -145,13 +230,14 @@ func searchSQL(q store.SearchQuery, b searchBranch) (string, []any) {
 		where = append(where, "number = ?")
 		args = append(args, q.Number)
 	}
-	if len(q.Words) > 0 {
-		terms := make([]string, len(q.Words))
-		for i, w := range q.Words {
-			terms[i] = `"` + strings.ReplaceAll(w, `"`, `""`) + `"*`
-		}
-		where = append(where, "rowid IN (SELECT rowid FROM incident_text WHERE incident_text MATCH ?)")
-		args = append(args, strings.Join(terms, " AND "))
+	from := "incidents INDEXED BY " + b.index
+	switch {
+	case len(q.Words) > 0 && fromText:
+		from = "incident_text JOIN incidents ON incidents.rowid = incident_text.rowid"
+		where = append(where, "incident_text MATCH ?")
+		args = append(args, matchExpr(q.Words))
+	case q.Number > 0:
+		from = "incidents INDEXED BY " + b.number
 	}
 	order := "DESC"
 	cmp := "<"
@@ -164,16 +250,13 @@ func searchSQL(q store.SearchQuery, b searchBranch) (string, []any) {
 	}
 	args = append(args, q.Limit)
 	// The branch's index gives the rows in order, so the read stops at the
-	// limit. A text or number filter is more selective than any order:
-	// the planner then starts from the full-text index or the number's.
-	indexed := " INDEXED BY " + b.index
-	if len(q.Words) > 0 || q.Number > 0 {
-		indexed = ""
-	}
-	return "SELECT " + incidentColumns + " FROM incidents" + indexed + " WHERE " + strings.Join(where, " AND ") +
+	// limit; a business number or words are more selective than any
+	// order, and the read starts from their index.
+	return "SELECT " + incidentColumns + " FROM " + from + " WHERE " + strings.Join(where, " AND ") +
 		" ORDER BY " + col + " " + order + ", id " + order + " LIMIT ?", args
 }
 
+// placeholders are n comma-separated "?".
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }

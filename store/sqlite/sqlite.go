@@ -86,16 +86,19 @@ const readConns = 8
 
 // Store is an open embedded store.
 type Store struct {
-	dir     string
-	path    string
-	timeout time.Duration
-	minFree uint64
-	now     func() time.Time
-	cost    int
-	unlock  func()
-	reads   *sql.DB
-	writes  *sql.DB
-	writer  *writer
+	// textDrivenBelow is how many matches of a search's words are few
+	// enough to read from the text index (search.go); tests lower it.
+	textDrivenBelow int
+	dir             string
+	path            string
+	timeout         time.Duration
+	minFree         uint64
+	now             func() time.Time
+	cost            int
+	unlock          func()
+	reads           *sql.DB
+	writes          *sql.DB
+	writer          *writer
 	// checkpoints is the connection and loop that copy the write-ahead
 	// log into the database, so that the writer does not (checkpoint.go).
 	checkpoints  *sql.DB
@@ -161,7 +164,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, err
 		}
 	}
-	s := &Store{beside: cfg.Beside, claims: newClaims(), imported: imported, dir: dir, path: filepath.Join(dir, FileName), timeout: cfg.OperationTimeout, minFree: cfg.MinFreeBytes,
+	s := &Store{textDrivenBelow: textDrivenBelow, beside: cfg.Beside, claims: newClaims(), imported: imported, dir: dir, path: filepath.Join(dir, FileName), timeout: cfg.OperationTimeout, minFree: cfg.MinFreeBytes,
 		now: cfg.Now, cost: cfg.PasswordCost, unlock: unlock, checkpointPause: cmp.Or(cfg.checkpointPause, checkpointPause), checkpointed: cfg.checkpointed}
 	if cfg.CacheBytes > 0 && !cfg.Beside {
 		s.cache = newIncidentCache(cfg.CacheBytes)
