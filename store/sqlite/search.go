@@ -24,8 +24,11 @@ func (s *Store) SearchIncidents(ctx context.Context, q store.SearchQuery) ([]*st
 	if len(q.Words) > 0 {
 		// A few matches are read from the text index and sorted; many are
 		// met sooner in the order of the branch's index (scanBranch).
+		// The count is of the words as whole words: the text index reads a
+		// word's matches as it goes and stops at the limit, where a prefix
+		// would have it gather every match of every word it starts first.
 		var n int
-		row, err := s.queryRow(ctx, "SELECT count(*) FROM (SELECT rowid FROM incident_text WHERE incident_text MATCH ? LIMIT ?)", matchExpr(q.Words), s.textDrivenBelow)
+		row, err := s.queryRow(ctx, "SELECT count(*) FROM (SELECT rowid FROM incident_text WHERE incident_text MATCH ? LIMIT ?)", wholeWords(q.Words), s.textDrivenBelow)
 		if err == nil {
 			err = row.Scan(&n)
 		}
@@ -93,7 +96,8 @@ const (
 func (s *Store) scanBranch(ctx context.Context, q store.SearchQuery, b searchBranch) ([]*store.Incident, error) {
 	plain := q
 	plain.Words = nil
-	plain.Limit = scanBatch
+	// The first batch is about a page: many matches fill it at once.
+	plain.Limit = q.Limit + q.Limit/2
 	var out []*store.Incident
 	for read := 0; read < scanRows; {
 		batch, err := s.readBranch(ctx, plain, b, false)
@@ -108,10 +112,11 @@ func (s *Store) scanBranch(ctx context.Context, q store.SearchQuery, b searchBra
 				}
 			}
 		}
-		if len(batch) < scanBatch {
+		if len(batch) < plain.Limit {
 			return out, nil
 		}
 		read += len(batch)
+		plain.Limit = scanBatch
 		last := batch[len(batch)-1]
 		plain.After = &store.SearchCursor{Value: plain.SortValue(last), ID: last.ID}
 	}
@@ -182,6 +187,15 @@ func matchExpr(words []string) string {
 	terms := make([]string, len(words))
 	for i, w := range words {
 		terms[i] = `"` + strings.ReplaceAll(w, `"`, `""`) + `"*`
+	}
+	return strings.Join(terms, " AND ")
+}
+
+// wholeWords is the full-text query of words as whole words.
+func wholeWords(words []string) string {
+	terms := make([]string, len(words))
+	for i, w := range words {
+		terms[i] = `"` + strings.ReplaceAll(w, `"`, `""`) + `"`
 	}
 	return strings.Join(terms, " AND ")
 }
