@@ -43,6 +43,9 @@ type Store interface {
 	// SearchIncidents finds the objects a company may find that a query
 	// selects, in its order (store.SearchQuery).
 	SearchIncidents(ctx context.Context, q store.SearchQuery) ([]*store.Incident, error)
+	// ListFeed lists the changes a company may see after a position of
+	// the change feed, in commit order (store.FeedQuery).
+	ListFeed(ctx context.Context, q store.FeedQuery) ([]store.FeedEntry, error)
 	// WriteChange writes a change planned from the incident's latest
 	// version, or answers store.ErrConflict when another change came
 	// first.

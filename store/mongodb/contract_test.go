@@ -15,6 +15,7 @@ var ferretSkips = map[string]string{
 	"RevokeTokenConcurrent": ferretNoAtomicUpdates,
 	"SecondHandleSequence":  ferretNoAtomicUpdates + " (here the $inc of a counter by findAndModify, so two gateways can reserve the same numbers)",
 	"SecondHandleRaces":     ferretNoAtomicUpdates + " (here the takeovers and revocations racing through two handles)",
+	"FeedConcurrentWriters": ferretNoAtomicUpdates + " (here the $inc of the feed's counter, so two gateways can give two changes one seq)",
 }
 
 // The contract (store/storetest) against the store: on this test binary's

@@ -85,6 +85,9 @@ type activityDoc struct {
 	// epoch milliseconds.
 	Pending   *pendingChange `bson:"pending,omitempty"`
 	PendingAt int64          `bson:"pendingAt,omitempty"`
+	// Feed is the change's entry of the change feed (feed.go); entries
+	// written before the feed, or imported, have none.
+	Feed *feedDoc `bson:"feed,omitempty"`
 }
 
 // pendingChange is everything a committed change still has to write.
@@ -285,7 +288,11 @@ func (s *Store) planComments(ctx context.Context, p *pendingChange, ch store.Cha
 // taken; the change there is completed first, if it is pending, so that
 // the caller finds it applied when it reads again.
 func (s *Store) commit(ctx context.Context, id string, act store.Activity, p *pendingChange) error {
-	doc := activityDoc{Key: activityKey(id, act.DataVersion), IncidentID: id, Activity: act, Pending: p, PendingAt: time.Now().UnixMilli()}
+	feed, err := s.feedEntry(ctx, &p.Incident.Incident, act)
+	if err != nil {
+		return err
+	}
+	doc := activityDoc{Key: activityKey(id, act.DataVersion), IncidentID: id, Activity: act, Pending: p, PendingAt: time.Now().UnixMilli(), Feed: feed}
 	if _, err := s.activities.InsertOne(ctx, doc); err != nil {
 		if mongo.IsDuplicateKeyError(err) {
 			// The answer is the conflict. Completing the change met here

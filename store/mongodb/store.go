@@ -40,12 +40,15 @@ type Store struct {
 	// wordsIndexBelow is how many matches of a search's words are few
 	// enough to find on the words' index (search.go); tests lower it.
 	wordsIndexBelow int64
-	client          *mongo.Client
-	db              *mongo.Database
-	desc            string
-	timeout         time.Duration
-	cost            int
-	seq             *store.Sequencer
+	// feedHorizon is how long after its seq was taken a feed entry is
+	// listed (feed.go); tests shorten it.
+	feedHorizon time.Duration
+	client      *mongo.Client
+	db          *mongo.Database
+	desc        string
+	timeout     time.Duration
+	cost        int
+	seq         *store.Sequencer
 
 	companies    *mongo.Collection
 	networks     *mongo.Collection
@@ -115,6 +118,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s.oauthClients = s.db.Collection("oauth_clients")
 	s.tokens = s.db.Collection("oauth_tokens")
 	s.seq = &store.Sequencer{Reserve: s.reserve}
+	// The longest a write takes from its seq to its commit, and room for
+	// the gateways' clocks to differ.
+	s.feedHorizon = 2*s.timeout + feedClockSkew
 
 	fail := func(what string, err error) (*Store, error) {
 		_ = client.Disconnect(context.Background())

@@ -109,7 +109,10 @@ func (s *Store) InsertIncident(ctx context.Context, inc *store.Incident) error {
 		}
 		_, err := s.writer.exec(ctx, tx, "INSERT INTO activities (incident_id, data_version, license_plate, body) VALUES (?,?,?,?)",
 			inc.ID, activity.DataVersion, activity.LicensePlate, activityText)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.appendFeed(ctx, tx, inc, activity)
 	})
 	if err != nil {
 		return err
@@ -425,7 +428,10 @@ func (s *Store) WriteChange(ctx context.Context, ch store.Change) error {
 		}
 		_, err = s.writer.exec(ctx, tx, "INSERT INTO activities (incident_id, data_version, license_plate, body) VALUES (?,?,?,?)",
 			next.ID, activity.DataVersion, activity.LicensePlate, activityText)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.appendFeed(ctx, tx, next, activity)
 	})
 	if err != nil {
 		if errors.Is(err, store.ErrDuplicate) {

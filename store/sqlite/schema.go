@@ -133,7 +133,7 @@ CREATE TABLE IF NOT EXISTS tokens (
 	revoked    INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tokens_expires_at ON tokens (expires_at);
-` + indexesV2 + indexesV3 + searchV4
+` + indexesV2 + indexesV3 + searchV4 + feedV4
 
 // indexesV2 are the indexes layout version 2 added, created by the layout
 // and by the migration from version 1 alike.
@@ -184,6 +184,29 @@ BEGIN
 END;
 `
 
+// feedV4 is the change feed layout version 4 added (ListFeed): one row
+// per committed change, written in the change's own transaction, its seq
+// given in commit order by the one writer; and the feed of a company by
+// owner, by partner and by network and kind.
+const feedV4 = `
+CREATE TABLE IF NOT EXISTS feed (
+	seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+	dataspace     TEXT NOT NULL,
+	incident_id   TEXT NOT NULL,
+	process_type  TEXT NOT NULL,
+	owner_id      TEXT NOT NULL,
+	partner_id    TEXT NOT NULL,
+	network_id    TEXT NOT NULL,
+	data_version  INTEGER NOT NULL,
+	event_name    TEXT NOT NULL,
+	license_plate TEXT NOT NULL,
+	at            INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feed_owner ON feed (dataspace, owner_id, seq);
+CREATE INDEX IF NOT EXISTS feed_partner ON feed (dataspace, partner_id, seq) WHERE partner_id <> '';
+CREATE INDEX IF NOT EXISTS feed_network ON feed (dataspace, network_id, process_type, seq);
+`
+
 // migrations bring a database of an older layout to the current one: the
 // statements at index v take version v+1 to v+2, run in one transaction
 // with the new user_version (migrateStep). A migration only adds: columns
@@ -203,7 +226,7 @@ ALTER TABLE users ADD COLUMN given_name TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN surname TEXT NOT NULL DEFAULT '';
 UPDATE users SET user_id = username;` + indexesV3,
 	// 3 -> 4: search: the indexes, and the text of every existing object
-	// in the full-text index.
-	searchV4 + `INSERT INTO incident_text (rowid, summary, description)
+	// in the full-text index; and the change feed, which starts empty.
+	feedV4 + searchV4 + `INSERT INTO incident_text (rowid, summary, description)
 SELECT rowid, json_extract(data, '$.aptBusinessObjectSummary'), json_extract(data, '$.aptBusinessObjectDescription') FROM incidents;`,
 }

@@ -128,6 +128,9 @@ var cases = []testCase{
 	{"Search", testSearch},
 	{"SearchPages", testSearchPages},
 	{"SearchText", testSearchText},
+	{"Feed", testFeed},
+	{"FeedAcrossHandles", testFeedAcrossHandles},
+	{"FeedConcurrentWriters", testFeedConcurrentWriters},
 	{"CompanyMasterData", testCompanyMasterData},
 	{"CatalogueExport", testCatalogueExport},
 
