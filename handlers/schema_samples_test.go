@@ -208,7 +208,7 @@ func TestSchemaFilesForEveryEvent(t *testing.T) {
 	t.Parallel()
 	want := []string{"generate-apiKeyCredentials.v1.json",
 		"get-company-by-regulatory-identifier.v1.json", "get-company-by-identifier.v1.json",
-		"get-partner-by-regulatory-identifier.v1.json", "get-product-by-itemcode.v1.json", "search-process.v1.json"}
+		"get-partner-by-regulatory-identifier.v1.json", "get-product-by-itemcode.v1.json", "search-process.v1.json", "list-changes.v1.json"}
 	for _, k := range kinds {
 		for _, v := range verbOrder {
 			for _, version := range k.Versions[v] {

@@ -14,8 +14,11 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/handlers"
 )
 
-// restSearchEvent is the catalogue event the search routes are.
-var restSearchEvent = envelope.EventName{App: aptApp, Action: "search-process", Version: 1}
+// The catalogue events the search and feed routes are.
+var (
+	restSearchEvent = envelope.EventName{App: aptApp, Action: "search-process", Version: 1}
+	restFeedEvent   = envelope.EventName{App: aptApp, Action: "list-changes", Version: 1}
+)
 
 // searchParams maps the query parameters of the search routes onto the
 // fields of search-process's payload; lists are comma-separated.
@@ -35,32 +38,55 @@ var listParams = map[string]bool{"kind": true, "state": true}
 // or a REST access token. It answers {"items": [...records...], "next":
 // "<cursor>" or null}.
 func (s *Server) handleSearch(c echo.Context) error {
-	return s.searchRoute(c, nil, func(page *handlers.SearchPage) any { return page })
+	return s.listRoute(c, restSearchEvent, searchParams, nil, func(answer any) (any, bool) {
+		page, ok := answer.(*handlers.SearchPage)
+		return page, ok
+	})
+}
+
+// feedParams are the query parameters of GET /api/v1/changes.
+var feedParams = map[string]string{"after": "after", "limit": "limit"}
+
+// handleChanges is GET /api/v1/changes?after=<cursor>&limit=: the change
+// feed (list-changes) over every network of the caller's company, with
+// the credentials of handleSearch. It answers {"changes": [...], "next":
+// "<cursor>"}; next is the cursor to send as after next time, also when
+// there was no change.
+func (s *Server) handleChanges(c echo.Context) error {
+	return s.listRoute(c, restFeedEvent, feedParams, nil, func(answer any) (any, bool) {
+		page, ok := answer.(*handlers.FeedPage)
+		return page, ok
+	})
 }
 
 // handleRestList is GET /api/v1/incident: the REST API's list of
 // incidents, search-process of kind incident unless kind= says otherwise,
 // each item the incident as GET /api/v1/incident/{id} answers it.
 func (s *Server) handleRestList(c echo.Context) error {
-	return s.searchRoute(c, map[string]any{"processType": "incident"}, func(page *handlers.SearchPage) any {
+	return s.listRoute(c, restSearchEvent, searchParams, map[string]any{"processType": "incident"}, func(answer any) (any, bool) {
+		page, ok := answer.(*handlers.SearchPage)
+		if !ok {
+			return nil, false
+		}
 		items := make([]*restIncident, len(page.Objects))
 		for i, inc := range page.Objects {
 			items[i] = newRestIncident(inc)
 		}
-		return map[string]any{"items": items, "next": page.Next}
+		return map[string]any{"items": items, "next": page.Next}, true
 	})
 }
 
-// searchRoute authenticates, reads the parameters into a payload over
-// defaults, dispatches search-process and answers with render's JSON, or
-// an error in the REST API's JSON.
-func (s *Server) searchRoute(c echo.Context, defaults map[string]any, render func(*handlers.SearchPage) any) error {
+// listRoute authenticates, reads the query parameters (params maps them
+// to payload fields) into a payload over defaults, dispatches event and
+// answers with the JSON of render's view of the answer, or an error in
+// the REST API's JSON.
+func (s *Server) listRoute(c echo.Context, event envelope.EventName, params map[string]string, defaults map[string]any, render func(any) (any, bool)) error {
 	start := time.Now()
 	ctx, cancel := s.withDeadline(c)
 	defer cancel()
 	plate := envelope.NewLicensePlate()
 	c.Set(restPlateKey, plate)
-	route := "search"
+	route := event.Action
 	setStep(c, "authenticating")
 	caller, err := s.authenticate(ctx, c.Request())
 	if err != nil {
@@ -70,22 +96,22 @@ func (s *Server) searchRoute(c echo.Context, defaults map[string]any, render fun
 	if err := s.limits.Allow(caller.APIKey, caller.CompanyID); err != nil {
 		return fail(err)
 	}
-	payload, err := searchPayload(c.QueryParams(), defaults)
+	payload, err := queryPayload(c.QueryParams(), params, defaults)
 	if err != nil {
 		return fail(err)
 	}
 	setStep(c, "searching")
-	res := s.core.Dispatch(ctx, &handlers.Request{Caller: caller, Event: restSearchEvent, OwnerID: caller.CompanyID,
+	res := s.core.Dispatch(ctx, &handlers.Request{Caller: caller, Event: event, OwnerID: caller.CompanyID,
 		Dataspace: s.restDataspace(), Payload: restPayload(payload), LicensePlate: plate})
 	if res.Err != nil {
 		setStep(c, res.Step)
 		return fail(res.Err)
 	}
-	page, ok := res.Payload.(*handlers.SearchPage)
+	view, ok := render(res.Payload)
 	if !ok {
-		return fail(fmt.Errorf("search answered %T", res.Payload))
+		return fail(fmt.Errorf("%s answered %T", event, res.Payload))
 	}
-	body, err := json.Marshal(render(page))
+	body, err := json.Marshal(view)
 	if err != nil {
 		return fail(err)
 	}
@@ -94,10 +120,10 @@ func (s *Server) searchRoute(c echo.Context, defaults map[string]any, render fun
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, body)
 }
 
-// searchPayload is the payload of the query parameters: each known one
+// queryPayload is the payload of the query parameters: each known one
 // once, lists split at commas, limit a number; an unknown parameter is
 // refused, so that a misspelt filter does not silently match everything.
-func searchPayload(params map[string][]string, defaults map[string]any) (map[string]any, error) {
+func queryPayload(params map[string][]string, known map[string]string, defaults map[string]any) (map[string]any, error) {
 	payload := map[string]any{}
 	for k, v := range defaults {
 		payload[k] = v
@@ -110,10 +136,10 @@ func searchPayload(params map[string][]string, defaults map[string]any) (map[str
 	sort.Strings(names)
 	for _, name := range names {
 		values := params[name]
-		field, known := searchParams[name]
+		field, ok := known[name]
 		switch {
-		case !known:
-			problems = append(problems, fieldProblem{Field: name, Message: "is no search parameter; they are " + strings.Join(searchParamNames(), ", ")})
+		case !ok:
+			problems = append(problems, fieldProblem{Field: name, Message: "is no parameter of this route; they are " + strings.Join(paramNames(known), ", ")})
 			continue
 		case len(values) != 1:
 			problems = append(problems, fieldProblem{Field: name, Message: "is given more than once"})
@@ -131,7 +157,7 @@ func searchPayload(params map[string][]string, defaults map[string]any) (map[str
 			payload[field] = list
 		case name == "limit":
 			if v == "" || strings.Trim(v, "0123456789") != "" || len(v) > 6 {
-				problems = append(problems, fieldProblem{Field: name, Message: "must be a number of objects, 1 to 100"})
+				problems = append(problems, fieldProblem{Field: name, Message: "must be a whole number"})
 				continue
 			}
 			payload[field] = json.Number(v)
@@ -145,9 +171,9 @@ func searchPayload(params map[string][]string, defaults map[string]any) (map[str
 	return payload, nil
 }
 
-func searchParamNames() []string {
-	names := make([]string, 0, len(searchParams))
-	for n := range searchParams {
+func paramNames(known map[string]string) []string {
+	names := make([]string, 0, len(known))
+	for n := range known {
 		names = append(names, n)
 	}
 	sort.Strings(names)
