@@ -189,7 +189,9 @@ type Activity struct {
 // nothing.
 type Change struct {
 	// Incident is the state the change leaves, at its new DataVersion (2
-	// or more); its Comments and Activities are ignored.
+	// or more); its Comments and Activities are ignored. A change never
+	// changes an object's dataspace, owner, network, kind, number, parent
+	// or creation (a store may keep them as they are).
 	Incident *Incident
 	// AddComments are new comments, added after the existing ones.
 	AddComments []Comment

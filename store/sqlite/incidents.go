@@ -379,14 +379,17 @@ func (s *Store) WriteChange(ctx context.Context, ch store.Change) error {
 	// Readers in flight may have fetched the old state: they must not
 	// cache it.
 	s.cache.changing(next.ID)
-	// The condition is the version before; the data is the last argument
-	// of incidentArgs and the id the first.
-	update := append(args[1:], next.ID, next.DataVersion-1)
+	// Only the columns a change may change are set, so that SQLite leaves
+	// alone the indexes of the others (an object's owner, network, kind,
+	// number, parent and creation never change); the partner, which few
+	// changes change, is set apart, only when it differs. The condition is
+	// the version before; the data is the last argument of incidentArgs.
+	update := []any{next.SchemaVersion, next.DataVersion, next.LastUpdatedBy, next.LastUpdatedAt, next.CurrentBaseState,
+		args[len(args)-1], next.ID, next.DataVersion - 1}
 	s.recordClaim(s.claims.ofWrite(ctx))
 	err = s.write(ctx, "write change", func(ctx context.Context, tx *sql.Tx) error {
-		res, err := s.writer.exec(ctx, tx, `UPDATE incidents SET dataspace = ?, owner_id = ?, network_id = ?, process_type = ?,
-			schema_version = ?, data_version = ?, created_by = ?, last_updated_by = ?, created_at = ?, last_updated_at = ?,
-			state = ?, number = ?, partner_id = ?, parent_id = ?, data = ? WHERE id = ? AND data_version = ?`, update...)
+		res, err := s.writer.exec(ctx, tx, `UPDATE incidents SET schema_version = ?, data_version = ?, last_updated_by = ?,
+			last_updated_at = ?, state = ?, data = ? WHERE id = ? AND data_version = ?`, update...)
 		if err != nil {
 			return err
 		}
@@ -400,6 +403,9 @@ func (s *Store) WriteChange(ctx context.Context, ch store.Change) error {
 				return err
 			}
 			return fmt.Errorf("version %d of incident %s was written meanwhile (it is at %d): %w", next.DataVersion, next.ID, v, store.ErrConflict)
+		}
+		if _, err := s.writer.exec(ctx, tx, "UPDATE incidents SET partner_id = ? WHERE id = ? AND partner_id <> ?", next.PartnerID, next.ID, next.PartnerID); err != nil {
+			return err
 		}
 		for _, r := range added {
 			if _, err := s.writer.exec(ctx, tx, "INSERT INTO comments (incident_id, position, comment_id, body) VALUES (?,?,?,?)",

@@ -152,9 +152,11 @@ CREATE UNIQUE INDEX IF NOT EXISTS users_user_id ON users (user_id);
 // the visible objects of a company by owner, by partner and by network and
 // kind,
 // each in the two orders a search sorts by, and a full-text index of the
-// summary and description, kept by triggers in the transaction of every
-// write of an incident's data (an edit that leaves both as they were
-// leaves the index alone).
+// summary and description. Triggers note each object whose text a write
+// changes in incident_text_pending (with the text the index has of it),
+// and the writer brings the index up to date for the whole batch just
+// before it commits (flushText): in the writes' own transaction, at one
+// flush of the full-text index per batch rather than one per statement.
 const searchV4 = `
 CREATE INDEX IF NOT EXISTS incidents_owner_updated ON incidents (dataspace, owner_id, last_updated_at, id);
 CREATE INDEX IF NOT EXISTS incidents_owner_created ON incidents (dataspace, owner_id, created_at, id);
@@ -164,23 +166,26 @@ CREATE INDEX IF NOT EXISTS incidents_network_updated ON incidents (dataspace, ne
 CREATE INDEX IF NOT EXISTS incidents_network_created ON incidents (dataspace, network_id, process_type, created_at, id);
 CREATE INDEX IF NOT EXISTS incidents_partner_number ON incidents (dataspace, partner_id, number) WHERE partner_id <> '';
 CREATE INDEX IF NOT EXISTS incidents_network_number ON incidents (dataspace, network_id, process_type, number);
-CREATE VIRTUAL TABLE IF NOT EXISTS incident_text USING fts5(summary, description, content='', tokenize='unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE IF NOT EXISTS incident_text USING fts5(summary, description, content='', detail=none, tokenize='unicode61 remove_diacritics 2');
+CREATE TABLE IF NOT EXISTS incident_text_pending (
+	incident_rowid INTEGER PRIMARY KEY,
+	indexed        INTEGER NOT NULL, -- 1: summary and description are in incident_text
+	summary        TEXT,
+	description    TEXT
+);
 CREATE TRIGGER IF NOT EXISTS incident_text_insert AFTER INSERT ON incidents BEGIN
-	INSERT INTO incident_text (rowid, summary, description)
-	VALUES (new.rowid, json_extract(new.data, '$.aptBusinessObjectSummary'), json_extract(new.data, '$.aptBusinessObjectDescription'));
+	INSERT OR IGNORE INTO incident_text_pending (incident_rowid, indexed) VALUES (new.rowid, 0);
 END;
 CREATE TRIGGER IF NOT EXISTS incident_text_delete AFTER DELETE ON incidents BEGIN
-	INSERT INTO incident_text (incident_text, rowid, summary, description)
-	VALUES ('delete', old.rowid, json_extract(old.data, '$.aptBusinessObjectSummary'), json_extract(old.data, '$.aptBusinessObjectDescription'));
+	INSERT OR IGNORE INTO incident_text_pending (incident_rowid, indexed, summary, description)
+	VALUES (old.rowid, 1, json_extract(old.data, '$.aptBusinessObjectSummary'), json_extract(old.data, '$.aptBusinessObjectDescription'));
 END;
 CREATE TRIGGER IF NOT EXISTS incident_text_update AFTER UPDATE OF data ON incidents
 WHEN json_extract(old.data, '$.aptBusinessObjectSummary') IS NOT json_extract(new.data, '$.aptBusinessObjectSummary')
   OR json_extract(old.data, '$.aptBusinessObjectDescription') IS NOT json_extract(new.data, '$.aptBusinessObjectDescription')
 BEGIN
-	INSERT INTO incident_text (incident_text, rowid, summary, description)
-	VALUES ('delete', old.rowid, json_extract(old.data, '$.aptBusinessObjectSummary'), json_extract(old.data, '$.aptBusinessObjectDescription'));
-	INSERT INTO incident_text (rowid, summary, description)
-	VALUES (new.rowid, json_extract(new.data, '$.aptBusinessObjectSummary'), json_extract(new.data, '$.aptBusinessObjectDescription'));
+	INSERT OR IGNORE INTO incident_text_pending (incident_rowid, indexed, summary, description)
+	VALUES (old.rowid, 1, json_extract(old.data, '$.aptBusinessObjectSummary'), json_extract(old.data, '$.aptBusinessObjectDescription'));
 END;
 `
 
@@ -205,6 +210,17 @@ CREATE TABLE IF NOT EXISTS feed (
 CREATE INDEX IF NOT EXISTS feed_owner ON feed (dataspace, owner_id, seq);
 CREATE INDEX IF NOT EXISTS feed_partner ON feed (dataspace, partner_id, seq) WHERE partner_id <> '';
 CREATE INDEX IF NOT EXISTS feed_network ON feed (dataspace, network_id, process_type, seq);
+`
+
+// flushText brings the full-text index up to date with the objects the
+// transaction's writes noted in incident_text_pending.
+const flushText = `
+INSERT INTO incident_text (incident_text, rowid, summary, description)
+	SELECT 'delete', incident_rowid, summary, description FROM incident_text_pending WHERE indexed = 1;
+INSERT INTO incident_text (rowid, summary, description)
+	SELECT i.rowid, json_extract(i.data, '$.aptBusinessObjectSummary'), json_extract(i.data, '$.aptBusinessObjectDescription')
+	FROM incident_text_pending p JOIN incidents i ON i.rowid = p.incident_rowid;
+DELETE FROM incident_text_pending;
 `
 
 // migrations bring a database of an older layout to the current one: the

@@ -255,6 +255,10 @@ func (s *Store) open(ctx context.Context) error {
 	w.flushSide, w.sideCommitted = s.flushSide, s.claims.committed
 	s.checkpointer = newCheckpointer(checkpoints, s.checkpointPause, w.checkpointPassed, s.checkpointed)
 	w.committed = s.checkpointer.committed
+	w.beforeCommit = func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, flushText)
+		return err
+	}
 	s.writer = w
 	var stored int
 	if err := s.reads.QueryRowContext(ctx, "SELECT count(*) FROM idempotency").Scan(&stored); err != nil {

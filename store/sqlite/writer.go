@@ -76,6 +76,9 @@ type writer struct {
 	sideCommitted func(rows []sideRow)
 	// committed, if set, is told of every commit (the checkpointer).
 	committed func()
+	// beforeCommit, if set, runs last in every transaction that wrote
+	// something: what is kept up to date once per batch (the text index).
+	beforeCommit func(ctx context.Context, tx *sql.Tx) error
 	// finishCheckpoint says that the checkpointer copied the log since the
 	// last batch, so the next batch first copies what was written
 	// meanwhile (see checkpointer).
@@ -310,6 +313,12 @@ func (w *writer) tryCommit(ctx context.Context, batch []*writeOp, results []erro
 		}
 		if results[i] == nil {
 			ran++
+		}
+	}
+	if w.beforeCommit != nil && ran > 0 {
+		if err := w.beforeCommit(ctx, tx); err != nil {
+			_ = tx.Rollback()
+			return false, err
 		}
 	}
 	if err := tx.Commit(); err != nil {
