@@ -145,6 +145,39 @@ def check_session_token(gw_url, rep):
     rep.check(name, problems)
 
 
+def check_follow_feed(gw_url, rep):
+    """docs/feed.md's follower, as the partner: every change it may see once, then nothing more."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import contextlib
+    import io
+    import follow_feed
+    name = "follow_feed.py: the partner follows the change feed, and a second run sees nothing twice"
+    session = requests.Session()
+    session.auth = ("supplier-key", "supplier-secret-0123456789")
+    with tempfile.TemporaryDirectory(prefix="scwm-feed-") as tmp:
+        cursor = os.path.join(tmp, "partner.cursor")
+        try:
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                first = follow_feed.follow_once(session, gw_url, cursor, limit=7)
+                again = follow_feed.follow_once(session, gw_url, cursor, limit=7)
+        except (requests.RequestException, RuntimeError) as e:
+            rep.fail(name, str(e))
+            return
+        lines = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+        problems = []
+        if first == 0:
+            problems.append("the partner's feed is empty after the samples submitted incidents to it")
+        if again != 0:
+            problems.append(f"a second run handled {again} changes again")
+        seen = [(line["change"]["objectId"], line["change"]["dataVersion"]) for line in lines]
+        if len(set(seen)) != len(seen):
+            problems.append("a change was handled twice")
+        if any(line["change"]["kind"] == "incident" and not line.get("aptBusinessObjectId") and line.get("state") for line in lines):
+            problems.append("an incident read back without its business id")
+        rep.check(name, problems)
+
+
 def check_graphql(gw_url, rep):
     """TraceLink's GraphQL scripts (examples/scwm-graphql/), changed only in URL, token and ids."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -970,6 +1003,7 @@ def main():
                 check_rest(url, rep)
                 check_session_token(url, rep)
                 check_graphql(url, rep)
+                check_follow_feed(url, rep)
     except KeyboardInterrupt:
         rep.fail("run", "interrupted")
     finally:

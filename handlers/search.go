@@ -162,6 +162,8 @@ func epochField(p map[string]any, field string) (int64, bool) {
 }
 
 // stringList reads a field that is one string or a list of them.
+// Each value is kept once: a list sent with repeats asks no more of the
+// store.
 func stringList(v any) []string {
 	switch x := v.(type) {
 	case string:
@@ -173,7 +175,8 @@ func stringList(v any) []string {
 				out = append(out, s)
 			}
 		}
-		return out
+		slices.Sort(out)
+		return slices.Compact(out)
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"slices"
+	"sort"
 	"strings"
 	"unicode"
 
@@ -79,6 +81,33 @@ func (q *SearchQuery) Past(value int64, id string) bool {
 		return value > a.Value || (value == a.Value && id > a.ID)
 	}
 	return value < a.Value || (value == a.Value && id < a.ID)
+}
+
+// Sort puts objects in the query's order: by its sort value, then id, both
+// in its direction.
+func (q *SearchQuery) Sort(list []*Incident) {
+	sort.Slice(list, func(i, j int) bool {
+		a, b := list[i], list[j]
+		va, vb := q.SortValue(a), q.SortValue(b)
+		if va != vb {
+			return (va < vb) == q.Ascending
+		}
+		return (a.ID < b.ID) == q.Ascending
+	})
+}
+
+// SharedKindsAsked are the shared kinds the query's kind filter leaves.
+func (q *SearchQuery) SharedKindsAsked() []string {
+	if len(q.Kinds) == 0 {
+		return q.SharedKinds
+	}
+	var out []string
+	for _, k := range q.SharedKinds {
+		if slices.Contains(q.Kinds, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // MaxSearchWords bounds the words of a text search, and MaxIndexedWords

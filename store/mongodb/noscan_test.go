@@ -53,6 +53,19 @@ func TestNoQueryScansACollection(t *testing.T) {
 		func() error { _, err := s.ExpireTokens(ctx, time.Now().Add(48*time.Hour)); return err },
 		func() error { _, err := s.RollForward(ctx); return err },
 		func() error { return s.Export(ctx, func(store.Record) error { return nil }) },
+		func() error {
+			_, err := s.SearchIncidents(ctx, store.SearchQuery{Dataspace: "default", Company: "acme", Networks: []string{"net-1"},
+				SharedKinds: []string{"taskTemplate"}, States: []string{"New"}, Limit: 10})
+			return err
+		},
+		func() error {
+			_, err := s.SearchIncidents(ctx, store.SearchQuery{Dataspace: "default", Company: "acme", SortByCreated: true, Words: []string{"x"}, Limit: 10})
+			return err
+		},
+		func() error {
+			_, err := s.ListFeed(ctx, store.FeedQuery{Dataspace: "default", Company: "acme", Networks: []string{"net-1"}, SharedKinds: []string{"taskTemplate"}, Limit: 10})
+			return err
+		},
 	}
 	for i, step := range steps {
 		if err := step(); err != nil {

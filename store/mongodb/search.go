@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"regexp"
-	"sort"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -97,14 +96,7 @@ func (s *Store) SearchIncidents(ctx context.Context, q store.SearchQuery) ([]*st
 			found = append(found, inc)
 		}
 	}
-	sort.Slice(found, func(i, j int) bool {
-		a, b := found[i], found[j]
-		va, vb := q.SortValue(a), q.SortValue(b)
-		if va != vb {
-			return (va < vb) == q.Ascending
-		}
-		return (a.ID < b.ID) == q.Ascending
-	})
+	q.Sort(found)
 	if len(found) > q.Limit {
 		found = found[:q.Limit]
 	}
@@ -134,10 +126,7 @@ func (s *Store) searchBranches(q store.SearchQuery) []searchBranch {
 		// The bound, repeated, lets MongoDB use the partial index.
 		out = append(out, searchBranch{filter: bson.D{{Key: "partnerId", Value: bson.M{"$eq": q.Company, "$gt": ""}}}, index: partner})
 	}
-	shared := q.SharedKinds
-	if len(q.Kinds) > 0 {
-		shared = intersect(shared, q.Kinds)
-	}
+	shared := q.SharedKindsAsked()
 	for _, n := range q.Networks {
 		if q.NetworkID != "" && q.NetworkID != n {
 			continue
@@ -202,19 +191,6 @@ func searchFilter(q store.SearchQuery, branch bson.D, sortField string) bson.D {
 		return f
 	}
 	return append(f, bson.E{Key: "$and", Value: and})
-}
-
-func intersect(a, b []string) []string {
-	var out []string
-	for _, x := range a {
-		for _, y := range b {
-			if x == y {
-				out = append(out, x)
-				break
-			}
-		}
-	}
-	return out
 }
 
 // backfillSearchWords gives the objects written before search their

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"sort"
 	"strings"
 
 	"github.com/scwm-gateway/scwm-gateway/store"
@@ -55,7 +54,7 @@ func (s *Store) SearchIncidents(ctx context.Context, q store.SearchQuery) ([]*st
 			}
 		}
 	}
-	sortSearch(q, found)
+	q.Sort(found)
 	if len(found) > q.Limit {
 		found = found[:q.Limit]
 	}
@@ -123,19 +122,6 @@ func (s *Store) scanBranch(ctx context.Context, q store.SearchQuery, b searchBra
 	return s.readBranch(ctx, q, b, true)
 }
 
-// sortSearch puts objects in the query's order: by its sort value, then
-// id, both in its direction.
-func sortSearch(q store.SearchQuery, list []*store.Incident) {
-	sort.Slice(list, func(i, j int) bool {
-		a, b := list[i], list[j]
-		va, vb := q.SortValue(a), q.SortValue(b)
-		if va != vb {
-			return (va < vb) == q.Ascending
-		}
-		return (a.ID < b.ID) == q.Ascending
-	})
-}
-
 // searchBranch is one way a company sees objects, and the index that
 // serves it.
 type searchBranch struct {
@@ -160,10 +146,7 @@ func searchBranches(q store.SearchQuery) []searchBranch {
 	if q.PartnerID == "" || q.PartnerID == q.Company {
 		out = append(out, searchBranch{where: "partner_id = ? AND partner_id <> ''", args: []any{q.Company}, index: "incidents_partner" + suffix, number: "incidents_partner_number"})
 	}
-	shared := q.SharedKinds
-	if len(q.Kinds) > 0 {
-		shared = intersect(shared, q.Kinds)
-	}
+	shared := q.SharedKindsAsked()
 	// One branch per network and shared kind: each is a range of the
 	// index in the sort order, however many objects of other kinds the
 	// network holds.
@@ -273,17 +256,4 @@ func searchSQL(q store.SearchQuery, b searchBranch, fromText bool) (string, []an
 // placeholders are n comma-separated "?".
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
-}
-
-func intersect(a, b []string) []string {
-	var out []string
-	for _, x := range a {
-		for _, y := range b {
-			if x == y {
-				out = append(out, x)
-				break
-			}
-		}
-	}
-	return out
 }
