@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -53,18 +52,9 @@ func (g *Gateway) listChanges(ctx context.Context, call *Call) (any, error) {
 	if err != nil {
 		return nil, schema.Invalid([]string{"$.after: " + err.Error()})
 	}
-	limit := defaultFeedLimit
-	if n, ok := p["limit"].(json.Number); ok {
-		v, _ := n.Int64()
-		limit = int(min(v, maxFeedLimit))
-	}
 	company := call.Caller.CompanyID
-	q := store.FeedQuery{Dataspace: call.Dataspace, Company: company, After: after, Limit: limit}
-	for _, k := range kinds {
-		if k.SharedWithNetwork {
-			q.SharedKinds = append(q.SharedKinds, k.Name)
-		}
-	}
+	q := store.FeedQuery{Dataspace: call.Dataspace, Company: company, After: after,
+		Limit: min(limitField(p, defaultFeedLimit), maxFeedLimit), SharedKinds: sharedKinds}
 	if call.NetworkID != "" {
 		q.Networks = []string{call.NetworkID}
 	} else {

@@ -273,9 +273,16 @@ func (k *kind) latest(v verb) int {
 	return 0
 }
 
+// sharedKinds are the kinds whose objects every member of their network
+// sees (SharedWithNetwork), for search and the feed.
+var sharedKinds []string
+
 func init() {
 	for _, k := range kinds {
 		k.system = k.listSystemFields()
+		if k.SharedWithNetwork {
+			sharedKinds = append(sharedKinds, k.Name)
+		}
 	}
 }
 

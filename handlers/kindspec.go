@@ -1,6 +1,9 @@
 package handlers
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/internal/schema"
 )
@@ -56,7 +59,7 @@ func (g *Gateway) KindSpecs() []KindSpec {
 				if v == verbClose {
 					sh = withoutFields(sh, k.ConclusionFields...)
 				}
-				data = schema.Merge(data, withoutFields(sh, controlNames()...))
+				data = schema.Merge(data, withoutFields(sh, controlNames...))
 			}
 		}
 		spec.Data = schema.Merge(data, k.systemShape(g))
@@ -66,24 +69,15 @@ func (g *Gateway) KindSpecs() []KindSpec {
 }
 
 // controlNames are the payload fields that say what to do rather than
-// what the data holds.
-func controlNames() []string {
-	names := make([]string, 0, len(controlFields))
-	for f := range controlFields {
-		names = append(names, f)
-	}
-	return names
-}
+// what the data holds (controlFields).
+var controlNames = slices.Collect(maps.Keys(controlFields))
 
 // withoutFields is sh without the named properties.
 func withoutFields(sh *schema.Shape, names ...string) *schema.Shape {
 	if sh == nil || sh.Properties == nil {
 		return sh
 	}
-	out := &schema.Shape{Kind: sh.Kind, Properties: make(map[string]*schema.Shape, len(sh.Properties)), Items: sh.Items}
-	for name, p := range sh.Properties {
-		out.Properties[name] = p
-	}
+	out := &schema.Shape{Kind: sh.Kind, Properties: maps.Clone(sh.Properties), Items: sh.Items}
 	for _, name := range names {
 		delete(out.Properties, name)
 	}

@@ -69,16 +69,11 @@ type SearchPage struct {
 func (g *Gateway) searchQuery(call *Call) (store.SearchQuery, error) {
 	p := call.Payload
 	company := call.Caller.CompanyID
-	q := store.SearchQuery{Dataspace: call.Dataspace, Company: company, Limit: defaultSearchLimit,
+	q := store.SearchQuery{Dataspace: call.Dataspace, Company: company, Limit: limitField(p, defaultSearchLimit), SharedKinds: sharedKinds,
 		OwnerID: stringField(p, "ownerId"), PartnerID: stringField(p, "partnerId"),
 		Priority: stringField(p, "businessPriority"),
 		Kinds:    stringList(p["processType"]), States: stringList(p["currentBaseState"]),
 		SortByCreated: stringField(p, "sort") == "creationDateTime", Ascending: stringField(p, "order") == "asc"}
-	for _, k := range kinds {
-		if k.SharedWithNetwork {
-			q.SharedKinds = append(q.SharedKinds, k.Name)
-		}
-	}
 	network := stringField(p, "processNetworkId")
 	switch {
 	case call.NetworkID != "" && network != "" && network != call.NetworkID:
@@ -95,10 +90,6 @@ func (g *Gateway) searchQuery(call *Call) (store.SearchQuery, error) {
 		q.Networks = g.dir.NetworksOf(company)
 	}
 	var problems []string
-	if n, ok := p["limit"].(json.Number); ok {
-		v, _ := n.Int64()
-		q.Limit = int(v)
-	}
 	bound := func(field string, exclusive int64) int64 {
 		v, ok := epochField(p, field)
 		if !ok {
@@ -145,6 +136,17 @@ func (g *Gateway) searchQuery(call *Call) (store.SearchQuery, error) {
 		return q, schema.Invalid(problems)
 	}
 	return q, nil
+}
+
+// limitField reads a page's limit (the schema bounds it), or def when none
+// is sent.
+func limitField(p map[string]any, def int) int {
+	if n, ok := p["limit"].(json.Number); ok {
+		if v, err := n.Int64(); err == nil {
+			return int(v)
+		}
+	}
+	return def
 }
 
 // epochField reads a time of the payload: milliseconds as a number or a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -38,7 +39,7 @@ func (e *executable) Complexity(_ context.Context, _, field string, child int, _
 	switch {
 	case field == "genericActionCall" || field == "genericGetObject":
 		return costCall + child, true
-	case field == productRelation || strings.HasPrefix(field, "aptBusinessObject") && isRelation(field):
+	case field == productRelation || slices.Contains(relations, field):
 		return costRelation + child, true
 	}
 	return 0, false
@@ -49,15 +50,6 @@ const (
 	costCall     = 10
 	costRelation = 5
 )
-
-func isRelation(field string) bool {
-	for _, r := range relations {
-		if r == field {
-			return true
-		}
-	}
-	return false
-}
 
 // Exec runs the operation of the context once.
 func (e *executable) Exec(ctx context.Context) gql.ResponseHandler {

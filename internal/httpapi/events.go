@@ -220,9 +220,7 @@ func (s *Server) respond(c echo.Context, start time.Time, o *outcome) {
 			if perr.Kind == envelope.KindAuthentication {
 				h.Set("WWW-Authenticate", `Basic realm="scwm-gateway"`)
 			}
-			if perr.RetryAfter > 0 {
-				h.Set("Retry-After", strconv.Itoa(int((perr.RetryAfter+time.Second-1)/time.Second)))
-			}
+			retryAfter(c, perr.RetryAfter)
 		} else {
 			resp = envelope.Success(o.req, o.plate, o.payload, o.warnings)
 		}

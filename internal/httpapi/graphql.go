@@ -41,9 +41,7 @@ func (s *Server) handleGraphQL(c echo.Context) error {
 		case perr.Kind == envelope.KindMethodNotAllowed:
 			c.Response().Header().Set("Allow", http.MethodPost)
 		}
-		if perr.RetryAfter > 0 {
-			c.Response().Header().Set("Retry-After", strconv.Itoa(int((perr.RetryAfter+time.Second-1)/time.Second)))
-		}
+		retryAfter(c, perr.RetryAfter)
 		resp = graphql.ErrorResponse(perr, plate)
 	}
 	body, merr := json.Marshal(resp)
