@@ -108,7 +108,10 @@ func getReady(t *testing.T, h *gt.Harness) *gt.Response {
 // gone writes succeed again.
 func TestLockedDatabaseAnswers503WithinTheStoreTimeout(t *testing.T) {
 	t.Parallel()
-	h := gt.Start(t, gt.Options{StoreTimeout: 300 * time.Millisecond, Config: handlers.Config{RequestTimeout: time.Minute}})
+	// A store timeout that an unlocked write never reaches, even on a
+	// loaded machine under the race detector, and far below the request
+	// timeout, so that which of the two ended the wait is plain.
+	h := gt.Start(t, gt.Options{StoreTimeout: 2 * time.Second, Config: handlers.Config{RequestTimeout: time.Minute}})
 	addOne(t, h, gt.Acme, map[string]any{"aptBusinessObjectSummary": "before the lock"})
 
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(h.DataDir, sqlite.FileName)+"?_pragma=busy_timeout(10000)")

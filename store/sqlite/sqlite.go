@@ -227,8 +227,10 @@ func (s *Store) open(ctx context.Context) error {
 	writes.SetConnMaxLifetime(0)
 	writes.SetConnMaxIdleTime(0)
 	s.writes = writes
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
+	// Opening is bounded by the caller's context, not by the operation
+	// timeout: bringing a large database to the current layout may take
+	// longer than any one request should, and a lock held by another
+	// process still ends the wait through SQLite's busy timeout.
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
