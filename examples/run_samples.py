@@ -145,6 +145,69 @@ def check_session_token(gw_url, rep):
     rep.check(name, problems)
 
 
+def check_webhooks(gw_url, rep):
+    """docs/webhooks.md's receiver, as the partner: every change of an incident's life, verified, once, as the feed has it."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import threading
+    import webhook_receiver
+    name = "webhook_receiver.py: the partner receives and verifies every change of an incident's life, as its feed has it"
+    partner = ("supplier-key", "supplier-secret-0123456789")
+    got, arrived = [], threading.Event()
+
+    def handle(event):
+        got.append(event)
+        arrived.set()
+
+    def send(event, payload):
+        env = {"header": {"headerVersion": 1, "eventName": "agile-process-teams:" + event, "ownerId": "acme",
+                          "processNetworkId": "net-1", "appName": "agile-process-teams", "dataspace": "default"},
+               "payload": payload}
+        r = requests.post(f"{gw_url}/api/events", json=env, auth=("acme-key", "acme-secret-0123456789"), timeout=30)
+        if r.status_code != 200:
+            raise RuntimeError(f"{event}: {r.status_code} {r.text[:300]}")
+        return r.json().get("payload") or {}
+
+    srv = None
+    try:
+        # Subscribe first with a placeholder port, then serve on the port the system gives: the
+        # subscription names the endpoint, so the server must be up before the first change.
+        srv = webhook_receiver.serve("127.0.0.1:0", b"", webhook_receiver.Seen(None), handle)
+        port = srv.server_address[1]
+        _, secret = webhook_receiver.subscribe(gw_url, partner, f"http://127.0.0.1:{port}/hooks")
+        srv.RequestHandlerClass = webhook_receiver.make_handler(webhook_receiver.key_of(secret),
+                                                                webhook_receiver.Seen(None), handle)
+        inc = send("add-incident:v5", {"aptBusinessObjectSummary": "a partner hears of it",
+                                        "partnerCompany": {"partnerId": "supplier-1"}})["id"]
+        send("submit-incident-to-partner:v1", {"id": inc})
+        send("add-comment-for-incident:v1", {"processId": inc, "processType": "incident",
+                                             "aptCommentBox": {"aptComment": {"commentText": "please look", "visibilityType": "Public"}}})
+        send("edit-incident:v5", {"id": inc, "aptBusinessObjectDescription": "more detail"})
+        send("close-incident:v1", {"id": inc})
+        deadline = time.time() + 60
+        while not any(e["data"]["objectId"] == inc and e["type"].endswith("close-incident:v1") for e in got):
+            if time.time() > deadline:
+                raise RuntimeError(f"the close did not arrive within 60 s; got {[e['type'] for e in got]}")
+            arrived.wait(1)
+            arrived.clear()
+        feed = requests.get(f"{gw_url}/api/v1/changes", params={"limit": 1000}, auth=partner, timeout=30).json()["changes"]
+    except (requests.RequestException, RuntimeError, OSError) as e:
+        rep.fail(name, str(e))
+        return
+    finally:
+        if srv is not None:
+            srv.shutdown()
+    hooked = [(e["type"], e["data"]["dataVersion"], e["data"]["licensePlate"]) for e in got if e["data"]["objectId"] == inc]
+    fed = [(c["eventName"], c["dataVersion"], c["licensePlate"]) for c in feed if c["objectId"] == inc]
+    problems = []
+    if hooked != fed:
+        problems.append(f"the deliveries {hooked} are not the feed's changes {fed}")
+    if len(hooked) < 4:
+        problems.append(f"only {len(hooked)} deliveries of the incident")
+    if len({e["id"] for e in got}) != len(got):
+        problems.append("a delivery was handled twice")
+    rep.check(name, problems)
+
+
 def check_follow_feed(gw_url, rep):
     """docs/feed.md's follower, as the partner: every change it may see once, then nothing more."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -922,7 +985,9 @@ class LocalGateway:
         seed = self.tmp / "seed.json"
         seed.write_text(json.dumps(SEED, indent=2))
         self.proc = subprocess.Popen(
-            [str(binary), "serve", "--addr", "127.0.0.1:0", "--data-dir", str(self.tmp / "data"), "--seed", str(seed)],
+            [str(binary), "serve", "--addr", "127.0.0.1:0", "--data-dir", str(self.tmp / "data"), "--seed", str(seed),
+             # the webhook check's receiver listens on loopback, over http
+             "--webhook-allow-private", "--webhook-allow-http"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "SCWM_LOG_FORMAT": "json"})
         # Drain stderr for the whole run (a full pipe would block the gateway); spot the "listening" line.
@@ -1004,6 +1069,7 @@ def main():
                 check_session_token(url, rep)
                 check_graphql(url, rep)
                 check_follow_feed(url, rep)
+                check_webhooks(url, rep)
     except KeyboardInterrupt:
         rep.fail("run", "interrupted")
     finally:

@@ -128,6 +128,9 @@ func (g *Gateway) Dispatch(ctx context.Context, req *Request) (res *Result) {
 	}()
 	res.Payload, res.Err = ev.Handle(ctx, call)
 	res.Warnings, res.Incident = call.Warnings, call.Incident
+	if !ev.ReadOnly {
+		g.hooks.Nudge() // a change may have been committed: its deliveries go now
+	}
 	return res
 }
 

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -12,6 +13,7 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/internal/keylock"
 	"github.com/scwm-gateway/scwm-gateway/internal/limits"
 	"github.com/scwm-gateway/scwm-gateway/internal/oauth"
+	"github.com/scwm-gateway/scwm-gateway/internal/webhook"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -86,6 +88,11 @@ type Config struct {
 	// idempotency leases read; nil means time.Now. Tests pass a clock they
 	// move by hand instead of sleeping.
 	Now func() time.Time
+	// Webhooks configures the delivery of webhook subscriptions; the
+	// gateway sets its Store, Networks, SharedKinds, Visible and, unless
+	// set, Now and Log. A nil Client delivers to public https://
+	// endpoints only, within webhook.DefaultTimeout.
+	Webhooks webhook.Config
 	// PasswordCost is the bcrypt cost of the REST users' passwords, which
 	// the check of an unknown user imitates; zero means
 	// credentials.DefaultPasswordCost.
@@ -123,6 +130,8 @@ type Gateway struct {
 	mintLocks *keylock.Striped
 	// keys claims and records idempotency keys.
 	keys *idempotency.Keys
+	// hooks delivers the webhook subscriptions.
+	hooks *webhook.Deliverer
 }
 
 // now is the gateway's clock (Config.Now).
@@ -194,6 +203,21 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
 		PasswordChecks: cfg.PasswordChecks, PasswordCheckQueue: cfg.PasswordCheckQueue})
 	g.keys = &idempotency.Keys{Store: st, Now: cfg.Now, Lease: g.lease(), TTL: cfg.IdempotencyTTL, Log: cfg.Logger}
+	wc := &g.cfg.Webhooks
+	if wc.Client == nil {
+		wc.Client = webhook.NewClient(0, false, false)
+	}
+	if wc.Now == nil {
+		wc.Now = cfg.Now
+	}
+	wc.Log = cfg.Logger
+	if ex, ok := st.(interface{ Exclusive() bool }); ok && ex.Exclusive() && wc.Owner == "" {
+		// One process at a time opens the store: a lease of a process
+		// that died is the next one's at once, not after it runs out.
+		wc.Owner = "the only gateway of this store"
+	}
+	wc.Store, wc.Networks, wc.SharedKinds, wc.Visible = st, g.dir.NetworksOf, sharedKinds, g.webhookVisible
+	g.hooks = webhook.New(*wc)
 	reg, err := NewRegistry(g.catalogue())
 	if err != nil {
 		return nil, err
@@ -205,13 +229,23 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 	return g, nil
 }
 
-// Run keeps the directory fresh and forgets expired idempotency keys until
-// ctx ends.
+// Run keeps the directory fresh, forgets expired idempotency keys and
+// delivers webhooks until ctx ends, and returns once all of it stopped.
 func (g *Gateway) Run(ctx context.Context) {
-	go g.runIdempotencySweeper(ctx, time.Minute)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		g.runIdempotencySweeper(ctx, time.Minute)
+	}()
+	go func() {
+		defer wg.Done()
+		g.hooks.Run(ctx)
+	}()
 	g.dir.Run(ctx, func(err error) {
 		g.log.Warn().Err(err).Msg("directory refresh failed; keeping the previous view")
 	})
+	wg.Wait()
 }
 
 // Registry is the event catalogue this gateway serves.

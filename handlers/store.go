@@ -46,6 +46,37 @@ type Store interface {
 	// ListFeed lists the changes a company may see after a position of
 	// the change feed, in commit order (store.FeedQuery).
 	ListFeed(ctx context.Context, q store.FeedQuery) ([]store.FeedEntry, error)
+	// FeedHead is the Seq of the latest change of the feed, 0 for none:
+	// where a new subscription starts.
+	FeedHead(ctx context.Context) (int64, error)
+	// Webhook subscriptions and their deliveries (internal/webhook
+	// delivers them; see store.Webhook and store.Delivery).
+	InsertWebhook(ctx context.Context, w *store.Webhook) error
+	FindWebhook(ctx context.Context, id string) (*store.Webhook, error)
+	// ListWebhooks lists a company's subscriptions in a dataspace, oldest
+	// first; with an empty dataspace, every subscription.
+	ListWebhooks(ctx context.Context, dataspace, companyID string) ([]store.Webhook, error)
+	// DeleteWebhook removes a subscription and its deliveries.
+	DeleteWebhook(ctx context.Context, id string) error
+	// SetWebhookDisabled disables a subscription (at, in milliseconds,
+	// and why) or, with at 0, enables it.
+	SetWebhookDisabled(ctx context.Context, id string, at int64, reason string) error
+	// LeaseWebhook gives owner the right to deliver for a subscription
+	// until a time, when the lease is free, run out by now or owner's
+	// already, and reports whether owner holds it.
+	LeaseWebhook(ctx context.Context, id, owner string, now, until int64) (bool, error)
+	// RecordDeliveries writes deliveries and moves the cursor at once, or
+	// answers store.ErrConflict when owner lost the lease or the cursor
+	// moved.
+	RecordDeliveries(ctx context.Context, b store.DeliveryBatch) error
+	ListDeliveries(ctx context.Context, q store.DeliveryQuery) ([]store.Delivery, error)
+	FindDelivery(ctx context.Context, webhookID, id string) (*store.Delivery, error)
+	// RedeliverDelivery makes a delivery pending again, due at now.
+	RedeliverDelivery(ctx context.Context, webhookID, id string, now int64) error
+	// PruneDeliveries deletes finished deliveries of changes committed
+	// before a time.
+	PruneDeliveries(ctx context.Context, before int64) (int64, error)
+
 	// WriteChange writes a change planned from the incident's latest
 	// version, or answers store.ErrConflict when another change came
 	// first.

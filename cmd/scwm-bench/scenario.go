@@ -26,7 +26,7 @@ type scenario struct {
 }
 
 // scenarios lists the subcommands; main.go dispatches to them.
-var scenarios = []*scenario{longIncidentScenario, bigStoreScenario, crashRetryScenario, expiryScenario, searchScenario}
+var scenarios = []*scenario{longIncidentScenario, bigStoreScenario, crashRetryScenario, expiryScenario, searchScenario, webhooksScenario}
 
 func scenarioNames() []string {
 	var names []string

@@ -50,6 +50,10 @@ type serveConfig struct {
 	idleTimeout          time.Duration
 	bodyReadTimeout      time.Duration
 	maxBodyBytesInFlight int64
+	// Webhook deliveries, see docs/webhooks.md.
+	webhookAllowPrivate bool
+	webhookAllowHTTP    bool
+	webhookTimeout      time.Duration
 }
 
 // parseServe reads serve's flags; every flag defaults to its environment
@@ -82,6 +86,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	idleTimeout := fs.String("idle-timeout", envOr(getenv, "SCWM_IDLE_TIMEOUT", "30s"), "how long an idle keep-alive connection stays open (env SCWM_IDLE_TIMEOUT)")
 	bodyReadTimeout := fs.String("body-read-timeout", envOr(getenv, "SCWM_BODY_READ_TIMEOUT", "10s"), "how long a request body may take to arrive (env SCWM_BODY_READ_TIMEOUT)")
 	bodyBytes := fs.String("max-body-bytes-in-flight", envOr(getenv, "SCWM_MAX_BODY_BYTES_IN_FLIGHT", "67108864"), "most bytes of request bodies being read at once, across all clients; more is answered 503 (env SCWM_MAX_BODY_BYTES_IN_FLIGHT)")
+	fs.BoolVar(&c.webhookAllowPrivate, "webhook-allow-private", envOr(getenv, "SCWM_WEBHOOK_ALLOW_PRIVATE", "") == "true", "deliver webhooks to loopback, private and link-local addresses too, for test harnesses on one machine (env SCWM_WEBHOOK_ALLOW_PRIVATE=true)")
+	fs.BoolVar(&c.webhookAllowHTTP, "webhook-allow-http", envOr(getenv, "SCWM_WEBHOOK_ALLOW_HTTP", "") == "true", "deliver webhooks to http:// endpoints too, not only https:// (env SCWM_WEBHOOK_ALLOW_HTTP=true)")
+	webhookTimeout := fs.String("webhook-timeout", envOr(getenv, "SCWM_WEBHOOK_TIMEOUT", "10s"), "how long one webhook delivery attempt may take, connection included (env SCWM_WEBHOOK_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -117,6 +124,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 		{"auth-failure-window", *authWindow, &c.authWindow},
 		{"idle-timeout", *idleTimeout, &c.idleTimeout},
 		{"body-read-timeout", *bodyReadTimeout, &c.bodyReadTimeout},
+		{"webhook-timeout", *webhookTimeout, &c.webhookTimeout},
 	}
 	for _, d := range durations {
 		v, err := time.ParseDuration(d.raw)

@@ -58,6 +58,11 @@ Usage:
                                     clients, users and oauth-clients work on the store of
                                     --data-dir, --mongo-uri and --database (or SCWM_DATA_DIR,
                                     MONGODB_URI, SCWM_DATABASE), waiting --store-timeout at most
+  scwm-gateway webhooks create --company ID --url URL [--kinds K,..] [--events E,..]
+                                    subscribe a company's endpoint, printing its secret once;
+                                    webhooks list --company ID; webhooks delete|enable|deliveries
+                                    --company ID --id ID; webhooks redeliver --company ID --id ID
+                                    --delivery ID
   scwm-gateway export [--out FILE]  write the whole dataset as JSON lines (stdout by default)
   scwm-gateway import [--in FILE]   read a dataset written by export into an empty store
                                     (stdin by default); export and import work on the
@@ -84,6 +89,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return users(ctx, rest, getenv, stdin, stdout, stderr)
 	case "oauth-clients":
 		return oauthClients(ctx, rest, getenv, stdout, stderr)
+	case "webhooks":
+		return webhooks(ctx, rest, getenv, stdout, stderr)
 	case "export":
 		return exportData(ctx, rest, getenv, stdout, stderr)
 	case "import":

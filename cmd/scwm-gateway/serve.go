@@ -17,6 +17,7 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/internal/connlimit"
 	"github.com/scwm-gateway/scwm-gateway/internal/httpapi"
 	"github.com/scwm-gateway/scwm-gateway/internal/malformedhttp"
+	"github.com/scwm-gateway/scwm-gateway/internal/webhook"
 	"github.com/scwm-gateway/scwm-gateway/store/sqlite"
 )
 
@@ -88,6 +89,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 		BodyReadTimeout:      cfg.bodyReadTimeout,
 		MaxBodyBytesInFlight: cfg.maxBodyBytesInFlight,
+		Webhooks:             webhook.Config{Client: webhook.NewClient(cfg.webhookTimeout, cfg.webhookAllowPrivate, cfg.webhookAllowHTTP)},
 	}), st)
 	if err != nil {
 		return err
@@ -109,9 +111,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       stdlog.New(serverLog{log}, "", 0),
 	}
+	// The background work (directory, key sweeper, webhook deliveries)
+	// stops before the store closes.
 	runCtx, stopRun := context.WithCancel(context.Background())
-	defer stopRun()
-	go gw.Run(runCtx)
+	runDone := make(chan struct{})
+	go func() {
+		defer close(runDone)
+		gw.Run(runCtx)
+	}()
+	defer func() {
+		stopRun()
+		<-runDone
+	}()
 
 	if first != nil {
 		printFirstRun(stdout, first, ln.Addr().String())

@@ -186,10 +186,14 @@ func Start(t testing.TB, opts Options) *Harness {
 	if err != nil {
 		t.Fatalf("build HTTP surfaces: %v", err)
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	go gw.Run(runCtx)
+	runCtx, stopRun := context.WithCancel(ctx)
+	runDone := make(chan struct{})
+	go func() {
+		defer close(runDone)
+		gw.Run(runCtx)
+	}()
 	srv := httptest.NewServer(api)
-	h := &Harness{URL: srv.URL, Store: st, Gateway: gw, DataDir: dir, server: srv, cancel: cancel}
+	h := &Harness{URL: srv.URL, Store: st, Gateway: gw, DataDir: dir, server: srv, cancel: func() { stopRun(); <-runDone }}
 	t.Cleanup(h.Stop)
 	return h
 }

@@ -77,6 +77,7 @@ func (s *Server) routes() *echo.Echo {
 	e.GET("/api/v1/search", s.handleSearch)
 	e.GET("/api/v1/changes", s.handleChanges)
 	e.PATCH("/api/v1/incident/:id", s.handleRestPatch)
+	s.webhookRoutes(e)
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/readyz", s.handleReady)
 	return e

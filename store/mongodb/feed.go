@@ -2,10 +2,12 @@ package mongodb
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/scwm-gateway/scwm-gateway/store"
@@ -127,4 +129,21 @@ func (s *Store) ListFeed(ctx context.Context, q store.FeedQuery) ([]store.FeedEn
 		out = out[:q.Limit]
 	}
 	return out, nil
+}
+
+// FeedHead is the latest seq taken for the feed, 0 for none. A change
+// whose seq was taken but is not committed yet counts as before it: it
+// was under way when the head was read.
+func (s *Store) FeedHead(ctx context.Context) (int64, error) {
+	ctx, cancel := s.operation(ctx)
+	defer cancel()
+	var doc sequenceDoc
+	err := s.sequences.FindOne(ctx, bson.M{"_id": feedCounter}).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, wrap("feed head", err)
+	}
+	return doc.Seq, nil
 }

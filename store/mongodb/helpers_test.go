@@ -104,7 +104,7 @@ func checkAt(t *testing.T, s *Store, id string, v int64, ch *store.Change) {
 // errCrash stops a write where the test hook says (Store.crashAfter).
 var errCrash = errors.New("simulated crash")
 
-// crashAt makes s's writes of incidents stop after step.
+// crashAt makes s's writes (of incidents, of deliveries) stop after step.
 func crashAt(s *Store, step string) {
 	s.crashAfter = func(got string) error {
 		if got == step {

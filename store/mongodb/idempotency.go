@@ -115,20 +115,25 @@ func (s *Store) ExpireIdempotencyKeys(ctx context.Context, now time.Time) (int64
 	return n, wrap("expire idempotency keys", err)
 }
 
-// expireBatch is how many expired documents one delete removes: small, so
-// that no delete holds the collection's writers long.
+// expireBatch is how many documents one delete of a sweep removes: small,
+// so that no delete holds the collection's writers long.
 const expireBatch = 1000
 
-// expire deletes the documents of coll whose expiresAt is before now, a
-// batch at a time, and reports how many it deleted: it finds a batch by
-// the expiresAt index and deletes it by _id, in one delete. Each
-// delete repeats the condition, so a document renewed since it was found
-// stays.
+// expire deletes the documents of coll whose expiresAt is before now, on
+// the expiresAt index, and reports how many it deleted (sweep).
 func (s *Store) expire(ctx context.Context, coll *mongo.Collection, now time.Time) (int64, error) {
+	return s.sweep(ctx, coll, bson.M{"expiresAt": bson.M{"$lt": now}}, idxExpiresAt)
+}
+
+// sweep deletes the documents of coll that filter selects, a batch at a
+// time, and reports how many it deleted: it finds a batch on the index
+// hint names and deletes it by _id, in one delete. Each delete repeats
+// the filter, so a document changed since it was found so that the filter
+// no longer selects it stays.
+func (s *Store) sweep(ctx context.Context, coll *mongo.Collection, filter bson.M, hint string) (int64, error) {
 	var deleted int64
-	expired := bson.M{"expiresAt": bson.M{"$lt": now}}
 	for {
-		cur, err := coll.Find(ctx, expired, options.Find().SetHint(idxExpiresAt).
+		cur, err := coll.Find(ctx, filter, options.Find().SetHint(hint).
 			SetProjection(bson.M{"_id": 1}).SetLimit(expireBatch))
 		if err != nil {
 			return deleted, err
@@ -146,7 +151,11 @@ func (s *Store) expire(ctx context.Context, coll *mongo.Collection, now time.Tim
 		for i, id := range ids {
 			keys[i] = id.Key
 		}
-		res, err := coll.DeleteMany(ctx, bson.M{"_id": bson.M{"$in": keys}, "expiresAt": bson.M{"$lt": now}})
+		del := bson.M{"_id": bson.M{"$in": keys}}
+		for k, v := range filter {
+			del[k] = v
+		}
+		res, err := coll.DeleteMany(ctx, del)
 		if err != nil {
 			return deleted, err
 		}

@@ -82,7 +82,7 @@ func (s *Store) indexes() []index {
 		{coll: s.users, name: idxUserID, keys: []string{"userId"}, unique: true, sparse: true},
 		{coll: s.idempotency, name: idxExpiresAt, keys: []string{"expiresAt"}, ttl: true},
 		{coll: s.tokens, name: idxExpiresAt, keys: []string{"expiresAt"}, ttl: true},
-	}, append(s.searchIndexes(), s.feedIndexes()...)...)
+	}, append(append(s.searchIndexes(), s.feedIndexes()...), s.webhookIndexes()...)...)
 }
 
 // model is the index as the driver creates it: with all its options, or

@@ -33,6 +33,21 @@ func TestNoQueryScansACollection(t *testing.T) {
 	_ = s.WriteChange(ctx, change(inc, 3, "crashed"))
 	s.crashAfter = nil
 	ageCommits(t, s, "i1")
+	for _, id := range []string{"w1", "w2"} {
+		w := &store.Webhook{ID: id, Dataspace: "default", CompanyID: "acme", URL: "https://hooks.example/" + id, CreatedAt: 1}
+		if err := s.InsertWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.LeaseWebhook(ctx, id, "gw", 0, 1000); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordDeliveries(ctx, store.DeliveryBatch{WebhookID: id, Owner: "gw", From: 0, To: 2, Deliveries: []store.Delivery{
+			{ID: id + "-1", WebhookID: id, Seq: 1, At: 10, State: store.DeliveryDelivered},
+			{ID: id + "-2", WebhookID: id, Seq: 2, At: 20, State: store.DeliveryPending},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	steps := []func() error{
 		func() error {
 			_, err := s.FindIncident(ctx, "default", "i1", store.WithComments|store.WithActivities)
@@ -66,6 +81,31 @@ func TestNoQueryScansACollection(t *testing.T) {
 			_, err := s.ListFeed(ctx, store.FeedQuery{Dataspace: "default", Company: "acme", Networks: []string{"net-1"}, SharedKinds: []string{"taskTemplate"}, Limit: 10})
 			return err
 		},
+		func() error { _, err := s.FindWebhook(ctx, "w1"); return err },
+		func() error { _, err := s.ListWebhooks(ctx, "default", "acme"); return err },
+		func() error { _, err := s.ListWebhooks(ctx, "", ""); return err },
+		func() error { return s.SetWebhookDisabled(ctx, "w1", 5, "x") },
+		func() error { _, err := s.LeaseWebhook(ctx, "w1", "gw", 1, 2000); return err },
+		func() error {
+			return s.RecordDeliveries(ctx, store.DeliveryBatch{WebhookID: "w1", Owner: "gw", From: 2, To: 2, Deliveries: []store.Delivery{
+				{ID: "w1-2", WebhookID: "w1", Seq: 2, At: 20, State: store.DeliveryDelivered}}})
+		},
+		func() error {
+			_, err := s.ListDeliveries(ctx, store.DeliveryQuery{WebhookID: "w1", Limit: 10})
+			return err
+		},
+		func() error {
+			_, err := s.ListDeliveries(ctx, store.DeliveryQuery{WebhookID: "w1", Before: 2, Limit: 10})
+			return err
+		},
+		func() error {
+			_, err := s.ListDeliveries(ctx, store.DeliveryQuery{WebhookID: "w1", Pending: true, Limit: 10})
+			return err
+		},
+		func() error { _, err := s.FindDelivery(ctx, "w1", "w1-1"); return err },
+		func() error { return s.RedeliverDelivery(ctx, "w1", "w1-1", 30) },
+		func() error { _, err := s.PruneDeliveries(ctx, 100); return err },
+		func() error { return s.DeleteWebhook(ctx, "w2") },
 	}
 	for i, step := range steps {
 		if err := step(); err != nil {

@@ -61,10 +61,13 @@ type Store struct {
 	users        *mongo.Collection
 	oauthClients *mongo.Collection
 	tokens       *mongo.Collection
+	webhooks     *mongo.Collection
+	deliveries   *mongo.Collection
 
 	// crashAfter, when set (by tests), is called after each step of a
-	// write of an incident (see the step constants); an error stops the
-	// write there, as a gateway that died at that point would.
+	// write of an incident or of a batch of deliveries (see the step
+	// constants); an error stops the write there, as a gateway that died
+	// at that point would.
 	crashAfter func(step string) error
 }
 
@@ -117,6 +120,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s.users = s.db.Collection("users")
 	s.oauthClients = s.db.Collection("oauth_clients")
 	s.tokens = s.db.Collection("oauth_tokens")
+	s.webhooks = s.db.Collection("webhooks")
+	s.deliveries = s.db.Collection("webhook_deliveries")
 	s.seq = &store.Sequencer{Reserve: s.reserve}
 	// The longest a write takes from its seq to its commit, and room for
 	// the gateways' clocks to differ.

@@ -78,3 +78,15 @@ func (s *Store) ListFeed(ctx context.Context, q store.FeedQuery) ([]store.FeedEn
 	}
 	return out, nil
 }
+
+// FeedHead is the seq of the latest change in the feed, 0 for none.
+func (s *Store) FeedHead(ctx context.Context) (int64, error) {
+	ctx, cancel := s.operation(ctx)
+	defer cancel()
+	row, err := s.queryRow(ctx, "SELECT coalesce(max(seq), 0) FROM feed")
+	if err != nil {
+		return 0, store.Wrap("feed head", s.classify(err))
+	}
+	var seq int64
+	return seq, store.Wrap("feed head", s.classify(row.Scan(&seq)))
+}

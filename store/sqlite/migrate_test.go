@@ -161,11 +161,15 @@ func TestMigrateFromLayoutOne(t *testing.T) {
 	if err != nil || len(found) != 2 || (found[0].ID != "inc-1" && found[1].ID != "inc-1") {
 		t.Fatalf("a search for the old incident's summary after the migration: %+v %v", found, err)
 	}
+	if err := st.InsertWebhook(ctx, &store.Webhook{ID: "wh-1", Dataspace: "default", CompanyID: inc.OwnerID, URL: "https://hooks.example/",
+		Secret: "whsec_c2VjcmV0", CreatedAt: 1}); err != nil {
+		t.Fatalf("a webhook subscription on the migrated database: %v", err)
+	}
 	if err := st.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if v := userVersion(t, dir); v != 4 {
-		t.Fatalf("user_version %d after the migration, want 4", v)
+	if v := userVersion(t, dir); v != 5 {
+		t.Fatalf("user_version %d after the migration, want 5", v)
 	}
 	db := rawDB(t, dir)
 	for query, index := range map[string]string{
@@ -192,8 +196,8 @@ func TestMigrateFromLayoutOne(t *testing.T) {
 	if err := again.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if v := userVersion(t, dir); v != 4 {
-		t.Fatalf("user_version %d after a second open, want 4", v)
+	if v := userVersion(t, dir); v != 5 {
+		t.Fatalf("user_version %d after a second open, want 5", v)
 	}
 }
 
@@ -242,8 +246,8 @@ func TestMigrateFromLayoutTwo(t *testing.T) {
 	if err := st.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if v := userVersion(t, dir); v != 4 {
-		t.Fatalf("user_version %d after the migration, want 4", v)
+	if v := userVersion(t, dir); v != 5 {
+		t.Fatalf("user_version %d after the migration, want 5", v)
 	}
 	var plan string
 	if err := rawDB(t, dir).QueryRow("EXPLAIN QUERY PLAN SELECT username FROM users WHERE user_id = 'x'").Scan(new(int), new(int), new(int), &plan); err != nil {
@@ -263,8 +267,8 @@ func TestMigrateFromLayoutTwo(t *testing.T) {
 	if err := again.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if v := userVersion(t, dir); v != 4 {
-		t.Fatalf("user_version %d after a second open, want 4", v)
+	if v := userVersion(t, dir); v != 5 {
+		t.Fatalf("user_version %d after a second open, want 5", v)
 	}
 }
 
@@ -311,15 +315,15 @@ func TestANewerLayoutIsRefused(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	layoutOne(t, dir)
-	if _, err := rawDB(t, dir).Exec(`PRAGMA user_version = 5`); err != nil {
+	if _, err := rawDB(t, dir).Exec(`PRAGMA user_version = 6`); err != nil {
 		t.Fatal(err)
 	}
 	_, err := sqlite.Open(t.Context(), sqlite.Config{DataDir: dir})
-	if err == nil || !strings.Contains(err.Error(), "layout version 5, newer than this gateway's 4") {
-		t.Fatalf("open of a layout-5 database: %v, want it refused as newer", err)
+	if err == nil || !strings.Contains(err.Error(), "layout version 6, newer than this gateway's 5") {
+		t.Fatalf("open of a layout-6 database: %v, want it refused as newer", err)
 	}
-	if v := userVersion(t, dir); v != 5 {
-		t.Errorf("user_version %d after the refusal, want 5", v)
+	if v := userVersion(t, dir); v != 6 {
+		t.Errorf("user_version %d after the refusal, want 6", v)
 	}
 	if hasColumn(t, dir, "incidents", "parent_id") {
 		t.Error("a refused database was migrated")

@@ -3,7 +3,7 @@ package sqlite
 // schemaVersion is the layout's version, kept in the database's
 // user_version: a database of an older layout is migrated when the store
 // opens it (migrations), one of a newer layout is refused.
-const schemaVersion = 4
+const schemaVersion = 5
 
 // schema creates the tables and indexes. Every query the store makes is
 // served by a primary key or by one of these indexes; none scans a table
@@ -133,7 +133,7 @@ CREATE TABLE IF NOT EXISTS tokens (
 	revoked    INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tokens_expires_at ON tokens (expires_at);
-` + indexesV2 + indexesV3 + searchV4 + feedV4
+` + indexesV2 + indexesV3 + searchV4 + feedV4 + webhooksV5
 
 // indexesV2 are the indexes layout version 2 added, created by the layout
 // and by the migration from version 1 alike.
@@ -212,6 +212,49 @@ CREATE INDEX IF NOT EXISTS feed_partner ON feed (dataspace, partner_id, seq) WHE
 CREATE INDEX IF NOT EXISTS feed_network ON feed (dataspace, network_id, process_type, seq);
 `
 
+// webhooksV5 is the webhook layout version 5 added: the subscriptions,
+// a company's by its id; and their deliveries, each subscription's by
+// seq, its pending ones on their own, and the finished ones by time for
+// pruning. A delivery's attempts are JSON in its row, bounded by
+// store.MaxDeliveryAttempts.
+const webhooksV5 = `
+CREATE TABLE IF NOT EXISTS webhooks (
+	id              TEXT PRIMARY KEY,
+	dataspace       TEXT NOT NULL,
+	company_id      TEXT NOT NULL,
+	url             TEXT NOT NULL,
+	secret          TEXT NOT NULL,
+	kinds           TEXT NOT NULL, -- JSON array
+	events          TEXT NOT NULL, -- JSON array
+	created_at      INTEGER NOT NULL,
+	cursor          INTEGER NOT NULL,
+	disabled_at     INTEGER NOT NULL,
+	disabled_reason TEXT NOT NULL,
+	lease_owner     TEXT NOT NULL,
+	lease_until     INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS webhooks_company ON webhooks (dataspace, company_id, created_at);
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+	id               TEXT PRIMARY KEY,
+	webhook_id       TEXT NOT NULL,
+	seq              INTEGER NOT NULL,
+	object_id        TEXT NOT NULL,
+	kind             TEXT NOT NULL,
+	data_version     INTEGER NOT NULL,
+	event_name       TEXT NOT NULL,
+	license_plate    TEXT NOT NULL,
+	at               INTEGER NOT NULL,
+	state            TEXT NOT NULL,
+	first_attempt_at INTEGER NOT NULL,
+	next_attempt_at  INTEGER NOT NULL,
+	attempt_count    INTEGER NOT NULL,
+	attempts         TEXT NOT NULL -- JSON array
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS webhook_deliveries_seq ON webhook_deliveries (webhook_id, seq);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_pending ON webhook_deliveries (webhook_id, seq) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS webhook_deliveries_finished ON webhook_deliveries (at) WHERE state <> 'pending';
+`
+
 // flushText brings the full-text index up to date with the objects the
 // transaction's writes noted in incident_text_pending.
 const flushText = `
@@ -245,4 +288,7 @@ UPDATE users SET user_id = username;` + indexesV3,
 	// in the full-text index; and the change feed, which starts empty.
 	feedV4 + searchV4 + `INSERT INTO incident_text (rowid, summary, description)
 SELECT rowid, json_extract(data, '$.aptBusinessObjectSummary'), json_extract(data, '$.aptBusinessObjectDescription') FROM incidents;`,
+	// 4 -> 5: webhook subscriptions and their deliveries, which start
+	// empty.
+	webhooksV5,
 }

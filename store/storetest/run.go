@@ -131,6 +131,10 @@ var cases = []testCase{
 	{"Feed", testFeed},
 	{"FeedAcrossHandles", testFeedAcrossHandles},
 	{"FeedConcurrentWriters", testFeedConcurrentWriters},
+	{"Webhooks", testWebhooks},
+	{"WebhookLease", testWebhookLease},
+	{"WebhookDeliveries", testWebhookDeliveries},
+	{"WebhookAttemptLog", testWebhookAttemptLog},
 	{"CompanyMasterData", testCompanyMasterData},
 	{"CatalogueExport", testCatalogueExport},
 
