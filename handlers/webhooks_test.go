@@ -669,3 +669,25 @@ func TestWebhookSubscriptionsRefuseBadInputAndOtherCompanies(t *testing.T) {
 		t.Errorf("delete twice: %d %s", a.Status, a.Raw)
 	}
 }
+
+// A receiver that never answers holds its deliveries, never the API: with
+// every attempt hanging, adds and reads keep being answered.
+func TestASlowReceiverNeverHoldsTheAPI(t *testing.T) {
+	t.Parallel()
+	cfg, _ := hookConfig()
+	cfg.Webhooks.Client = webhook.NewClient(time.Minute, true, true)
+	cfg.RequestTimeout = 30 * time.Second
+	h := gt.Start(t, gt.Options{Config: cfg})
+	rc := newReceiver(t)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	rc.setAnswer(func(int, http.ResponseWriter) { <-release })
+	subscribe(t, h, gt.Acme, rc, nil)
+	first := addOne(t, h, gt.Acme, map[string]any{"aptBusinessObjectSummary": "held"})
+	rc.waitFor(t, "a hanging attempt", func(r []received) bool { return len(r) >= 1 })
+	for i := range 50 {
+		id := addOne(t, h, gt.Acme, map[string]any{"aptBusinessObjectSummary": fmt.Sprint("while held ", i)})
+		readOne(t, h, gt.Acme, id)
+	}
+	readOne(t, h, gt.Acme, first)
+}

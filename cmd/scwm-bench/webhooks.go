@@ -161,6 +161,7 @@ func runWebhooks(h *harness) (*scenarioReport, error) {
 	for i := range callers {
 		callers[i] = newCaller(acc, i, hc)
 	}
+	var added atomic.Int64
 	add := func(ctx context.Context, w int) outcome {
 		a, err := callers[w].send(ctx, addEvent, addBody(w, "hooked"), "")
 		switch {
@@ -169,8 +170,10 @@ func runWebhooks(h *harness) (*scenarioReport, error) {
 		case !a.ok():
 			return outcome{kind: "add", errKey: "add: " + a.String()}
 		}
+		added.Add(1)
 		return outcome{kind: "add", ok: true}
 	}
+	var due, arrived int64
 	rates := map[bool][]float64{}
 	for round := range hookFlags.rounds {
 		for _, subscribed := range []bool{round%2 == 1, round%2 == 0} {
@@ -180,7 +183,12 @@ func runWebhooks(h *harness) (*scenarioReport, error) {
 				}
 			}
 			h.progress("round %d, %d subscriptions", round+1, len(ids))
+			added0, sink0 := added.Load(), sink.count.Load()
 			recs, window, _ := runLoad(h.ctx, h.clients, hookFlags.warmup, hookFlags.duration, g.pid(), add)
+			if subscribed {
+				due += (added.Load() - added0) * int64(n)
+				arrived += sink.count.Load() - sink0
+			}
 			count := 0
 			for _, r := range recs {
 				count += len(r.lat["add"])
@@ -196,6 +204,7 @@ func runWebhooks(h *harness) (*scenarioReport, error) {
 	none, with := meanOf(rates[false]), meanOf(rates[true])
 	rep.row("adds/s, no subscription (rounds)", fmt.Sprintf("%.0f %v", none, roundAll(rates[false])))
 	rep.row(fmt.Sprintf("adds/s, %d subscriptions (rounds)", n), fmt.Sprintf("%.0f %v", with, roundAll(rates[true])))
+	rep.row("deliveries arrived by the end of the subscribed rounds / due", fmt.Sprintf("%d / %d (%.0f%%)", arrived, due, 100*float64(arrived)/float64(max(due, 1))))
 	addVerdict := newVerdict(fmt.Sprintf("add rate with %d subscriptions / with none", n), ">=", 0.8, "x", 1)
 	addVerdict.set(0, ratio(with, none))
 

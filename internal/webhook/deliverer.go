@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,6 +71,10 @@ type Config struct {
 	// Window bounds a subscription's pending deliveries: the feed is read
 	// further only while fewer are pending (the rest wait in the feed).
 	Window int
+	// Coalesce is the least time between the starts of two rounds of one
+	// subscription: changes committed meanwhile are delivered and recorded
+	// together, which costs the store one write for many under a load.
+	Coalesce time.Duration
 	// Parallel bounds the attempts of one subscription in flight at once
 	// (to different objects), and MaxInFlight those of all subscriptions
 	// together: deliveries take a bounded share of the machine, so that
@@ -97,6 +102,7 @@ const (
 	DefaultParallel    = 8
 	DefaultMaxInFlight = 8
 	DefaultRetention   = 7 * 24 * time.Hour
+	DefaultCoalesce    = 25 * time.Millisecond
 )
 
 // halfJitter waits between half the nominal delay and all of it, so that
@@ -152,6 +158,7 @@ func New(cfg Config) *Deliverer {
 	cfg.RetryMax = orDefault(cfg.RetryMax, DefaultRetryMax)
 	cfg.RetryWindow = orDefault(cfg.RetryWindow, DefaultRetryWindow)
 	cfg.Retention = orDefault(cfg.Retention, DefaultRetention)
+	cfg.Coalesce = orDefault(cfg.Coalesce, DefaultCoalesce)
 	if cfg.Jitter == nil {
 		cfg.Jitter = halfJitter
 	}
@@ -288,7 +295,18 @@ func (s *subscription) wake() {
 }
 
 func (s *subscription) run(ctx context.Context) {
+	var last time.Time
 	for {
+		if gap := s.d.cfg.Coalesce - time.Since(last); gap > 0 && !last.IsZero() {
+			t := time.NewTimer(gap)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		last = time.Now()
 		wait, err := s.round(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.d.cfg.Log.Warn().Err(err).Str("webhook", s.id).Msg("webhook delivery round failed; retrying")
@@ -482,9 +500,10 @@ func newDelivery(webhookID string, e *store.FeedEntry, now time.Time) store.Deli
 }
 
 // DeliveryID is the webhook-id of a subscription's delivery of the feed
-// entry of seq.
+// entry of seq. The ids of one subscription sort in feed order, so that a
+// store keyed by them appends its deliveries rather than scattering them.
 func DeliveryID(webhookID string, seq int64) string {
-	return "msg_" + uuid.NewSHA1(uuid.NameSpaceURL, []byte("scwm-gateway:webhook:"+webhookID+":"+strconv.FormatInt(seq, 10))).String()
+	return fmt.Sprintf("msg_%s_%016x", strings.TrimPrefix(webhookID, "wh_"), seq)
 }
 
 // attempt tries the deliveries that are due, in order per object: an
