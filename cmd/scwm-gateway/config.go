@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -54,6 +55,9 @@ type serveConfig struct {
 	webhookAllowPrivate bool
 	webhookAllowHTTP    bool
 	webhookTimeout      time.Duration
+	// ephemeral runs on a temporary store removed at exit, on a free
+	// port unless --addr is given, and prints one JSON line once ready.
+	ephemeral bool
 }
 
 // parseServe reads serve's flags; every flag defaults to its environment
@@ -88,9 +92,23 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	bodyBytes := fs.String("max-body-bytes-in-flight", envOr(getenv, "SCWM_MAX_BODY_BYTES_IN_FLIGHT", "67108864"), "most bytes of request bodies being read at once, across all clients; more is answered 503 (env SCWM_MAX_BODY_BYTES_IN_FLIGHT)")
 	fs.BoolVar(&c.webhookAllowPrivate, "webhook-allow-private", envOr(getenv, "SCWM_WEBHOOK_ALLOW_PRIVATE", "") == "true", "deliver webhooks to loopback, private and link-local addresses too, for test harnesses on one machine (env SCWM_WEBHOOK_ALLOW_PRIVATE=true)")
 	fs.BoolVar(&c.webhookAllowHTTP, "webhook-allow-http", envOr(getenv, "SCWM_WEBHOOK_ALLOW_HTTP", "") == "true", "deliver webhooks to http:// endpoints too, not only https:// (env SCWM_WEBHOOK_ALLOW_HTTP=true)")
+	fs.BoolVar(&c.ephemeral, "ephemeral", envOr(getenv, "SCWM_EPHEMERAL", "") == "true", "run on a temporary embedded store removed at exit, on a free loopback port unless --addr is given, and print one JSON line (url, apiKey, apiSecret, ownerId, processNetworkId) on stdout once ready, for test harnesses (env SCWM_EPHEMERAL=true)")
 	webhookTimeout := fs.String("webhook-timeout", envOr(getenv, "SCWM_WEBHOOK_TIMEOUT", "10s"), "how long one webhook delivery attempt may take, connection included (env SCWM_WEBHOOK_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if c.ephemeral {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if c.store.mongoURI != "" {
+			return nil, errors.New("--ephemeral runs the embedded store: drop --mongo-uri (and MONGODB_URI)")
+		}
+		if set["data-dir"] {
+			return nil, errors.New("--ephemeral makes its own data directory: drop --data-dir")
+		}
+		if !set["addr"] {
+			c.addr = "127.0.0.1:0"
+		}
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("serve takes no arguments, got %q", fs.Args())

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	stdlog "log"
 	"net"
 	"net/http"
+	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +32,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	tuneGC(getenv)
+	if cfg.ephemeral {
+		dir, err := os.MkdirTemp("", "scwm-ephemeral-")
+		if err != nil {
+			return fmt.Errorf("--ephemeral: %w", err)
+		}
+		// Registered before the store opens, so it runs after the store
+		// has closed.
+		defer os.RemoveAll(dir)
+		cfg.store.dataDir = dir
+	}
 	logOut := stderr
 	if cfg.logFormat == "json" || cfg.logFormat == "auto" && !isTerminal(stderr) {
 		// Machine-read logs are written in batches; see bufferedLog.
@@ -124,7 +137,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		<-runDone
 	}()
 
-	if first != nil {
+	var ready *readyLine
+	if cfg.ephemeral {
+		if ready, err = ephemeralLine(cfg, first, ln.Addr().String()); err != nil {
+			return err
+		}
+	} else if first != nil {
 		printFirstRun(stdout, first, ln.Addr().String())
 	}
 	log.Info().
@@ -136,6 +154,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if ready != nil {
+		// The listener is bound and the store open: a connection made
+		// now is served.
+		if err := json.NewEncoder(stdout).Encode(ready); err != nil {
+			return fmt.Errorf("--ephemeral: print the ready line: %w", err)
+		}
+	}
 	select {
 	case err := <-serveErr:
 		return fmt.Errorf("serve: %w", err)
@@ -186,4 +211,49 @@ type serverLog struct{ log zerolog.Logger }
 func (s serverLog) Write(p []byte) (int, error) {
 	s.log.Warn().Str("source", "net/http").Msg(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// readyLine is what --ephemeral prints on stdout once the gateway serves:
+// where it is and the credentials of one API client, for a test harness.
+type readyLine struct {
+	URL              string `json:"url"`
+	APIKey           string `json:"apiKey"`
+	APISecret        string `json:"apiSecret"`
+	OwnerID          string `json:"ownerId"`
+	ProcessNetworkID string `json:"processNetworkId"`
+	UserID           string `json:"userId"`
+	Authorization    string `json:"authorization"`
+	DataDir          string `json:"dataDir"`
+}
+
+// ephemeralLine is the ready line of an --ephemeral gateway: the client
+// its first run created, or, with --seed, the seed's first client in the
+// first network of its company.
+func ephemeralLine(cfg *serveConfig, first *firstRun, addr string) (*readyLine, error) {
+	line := &readyLine{URL: "http://" + reachable(addr), DataDir: cfg.store.dataDir}
+	switch {
+	case cfg.seed != "":
+		seed, err := loadSeed(cfg.seed)
+		if err != nil {
+			return nil, err
+		}
+		if len(seed.Clients) == 0 {
+			return nil, fmt.Errorf("--ephemeral --seed %s: the seed has no API client to print", cfg.seed)
+		}
+		c := seed.Clients[0]
+		line.APIKey, line.APISecret, line.OwnerID, line.UserID = c.APIKey, c.APISecret, c.CompanyID, c.UserID
+		for _, n := range seed.Networks {
+			if slices.Contains(n.Members, c.CompanyID) {
+				line.ProcessNetworkID = n.ID
+				break
+			}
+		}
+	case first != nil:
+		line.APIKey, line.APISecret, line.OwnerID, line.UserID = first.APIKey, first.APISecret, first.OwnerID, first.UserID
+		line.ProcessNetworkID = first.ProcessNetworkID
+	default:
+		return nil, errors.New("--ephemeral: the new store has no client to print")
+	}
+	line.Authorization = basicAuthorization(line.APIKey, line.APISecret)
+	return line, nil
 }
