@@ -338,5 +338,9 @@ func (s *Store) reserveSequence(ctx context.Context, key string, size int64) (in
 	err := s.write(ctx, "reserve sequence", func(ctx context.Context, tx *sql.Tx) error {
 		return s.writer.queryRow(ctx, tx, "INSERT INTO sequences (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value RETURNING value", key, size).Scan(&value)
 	})
-	return value, err
+	if err != nil {
+		// The write may still run: its result is not read.
+		return 0, err
+	}
+	return value, nil
 }

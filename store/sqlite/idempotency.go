@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/scwm-gateway/scwm-gateway/store"
@@ -375,7 +376,11 @@ func (s *Store) TakeOverIdempotencyKey(ctx context.Context, rec *store.Idempoten
 		won = n == 1 // set whatever it was: a write may run twice (see writer.commit)
 		return nil
 	})
-	return won, err
+	if err != nil {
+		// The write may still run: its result is not read.
+		return false, err
+	}
+	return won, nil
 }
 
 // expiryBatch is how many expired rows one write deletes: small enough
@@ -394,15 +399,19 @@ func (s *Store) ExpireIdempotencyKeys(ctx context.Context, now time.Time) (int64
 func (s *Store) expire(ctx context.Context, what, query string, now time.Time) (int64, error) {
 	var total int64
 	for {
-		var n int64
+		// The write may still run after write returns (its context ended
+		// first), so its count is handed over atomically.
+		var deleted atomic.Int64
 		err := s.write(ctx, what, func(ctx context.Context, tx *sql.Tx) error {
 			res, err := s.writer.exec(ctx, tx, query, now.UnixNano(), expiryBatch)
 			if err != nil {
 				return err
 			}
-			n, _ = res.RowsAffected()
+			n, _ := res.RowsAffected()
+			deleted.Store(n)
 			return nil
 		})
+		n := deleted.Load()
 		total += n
 		if err != nil || n < expiryBatch {
 			return total, err

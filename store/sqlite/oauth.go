@@ -207,7 +207,11 @@ func (s *Store) RevokeToken(ctx context.Context, hash string) (bool, error) {
 		var one int
 		return s.writer.queryRow(ctx, tx, "SELECT 1 FROM tokens WHERE hash = ?", hash).Scan(&one)
 	})
-	return revoked, err
+	if err != nil {
+		// The write may still run: its result is not read.
+		return false, err
+	}
+	return revoked, nil
 }
 
 // ExpireTokens deletes tokens whose time is up, in small batches (see

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"sync/atomic"
 
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
@@ -132,7 +133,11 @@ func (s *Store) LeaseWebhook(ctx context.Context, id, owner string, now, until i
 		held = n == 1
 		return nil
 	})
-	return held, err
+	if err != nil {
+		// The write may still run: its result is not read.
+		return false, err
+	}
+	return held, nil
 }
 
 // RecordDeliveries writes a batch of deliveries and moves the
@@ -248,16 +253,20 @@ func (s *Store) RedeliverDelivery(ctx context.Context, webhookID, id string, now
 func (s *Store) PruneDeliveries(ctx context.Context, before int64) (int64, error) {
 	var total int64
 	for {
-		var n int64
+		// The write may still run after write returns (its context ended
+		// first), so its count is handed over atomically.
+		var deleted atomic.Int64
 		err := s.write(ctx, "prune deliveries", func(ctx context.Context, tx *sql.Tx) error {
 			res, err := s.writer.exec(ctx, tx, `DELETE FROM webhook_deliveries WHERE id IN
 				(SELECT id FROM webhook_deliveries WHERE state <> 'pending' AND at < ? LIMIT ?)`, before, expiryBatch)
 			if err != nil {
 				return err
 			}
-			n, _ = res.RowsAffected()
+			n, _ := res.RowsAffected()
+			deleted.Store(n)
 			return nil
 		})
+		n := deleted.Load()
 		total += n
 		if err != nil || n < expiryBatch {
 			return total, err
