@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -70,6 +71,22 @@ func (rc *receiver) setAnswer(f func(n int, w http.ResponseWriter)) {
 	rc.mu.Lock()
 	rc.answer = f
 	rc.mu.Unlock()
+}
+
+// failUntilBack makes the receiver answer status (with body) until the
+// function it returns is called, and 200 from then on.
+func (rc *receiver) failUntilBack(status int, body string) (back func()) {
+	var down atomic.Bool
+	down.Store(true)
+	rc.setAnswer(func(_ int, w http.ResponseWriter) {
+		if down.Load() {
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, body)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	return func() { down.Store(false) }
 }
 
 func (rc *receiver) received() []received {
@@ -357,18 +374,7 @@ func TestWebhookEndpointDownThenBackReceivesEverythingInOrder(t *testing.T) {
 	cfg, recorded := hookConfig()
 	h := gt.Start(t, gt.Options{Config: cfg})
 	rc := newReceiver(t)
-	var mu sync.Mutex
-	down := true
-	rc.setAnswer(func(n int, w http.ResponseWriter) {
-		mu.Lock()
-		defer mu.Unlock()
-		if down {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = io.WriteString(w, "down for maintenance")
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-	})
+	back := rc.failUntilBack(http.StatusServiceUnavailable, "down for maintenance")
 	hookID := subscribe(t, h, gt.Acme, rc, nil)
 	a := addOne(t, h, gt.Acme, map[string]any{"aptBusinessObjectSummary": "a"})
 	b := addOne(t, h, gt.Acme, map[string]any{"aptBusinessObjectSummary": "b"})
@@ -378,9 +384,7 @@ func TestWebhookEndpointDownThenBackReceivesEverythingInOrder(t *testing.T) {
 	}
 	// Several failed attempts of the first deliveries of each object.
 	rc.waitFor(t, "failed attempts", func(r []received) bool { return len(r) >= 6 })
-	mu.Lock()
-	down = false
-	mu.Unlock()
+	back()
 
 	delivered := func(r []received) map[string][]int64 {
 		// what each object got after the endpoint came back, counted once
@@ -484,17 +488,7 @@ func TestWebhookDisabledAfterTheRetryWindowThenEnabledAndRedelivered(t *testing.
 	cfg.Webhooks.RetryWindow = time.Hour
 	h := gt.Start(t, gt.Options{Config: cfg, Clock: clock})
 	rc := newReceiver(t)
-	var mu sync.Mutex
-	failing := true
-	rc.setAnswer(func(n int, w http.ResponseWriter) {
-		mu.Lock()
-		defer mu.Unlock()
-		if failing {
-			w.WriteHeader(http.StatusInternalServerError)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-	})
+	back := rc.failUntilBack(http.StatusInternalServerError, "")
 	hookID := subscribe(t, h, gt.Acme, rc, nil)
 	id := addOne(t, h, gt.Acme, map[string]any{"aptBusinessObjectSummary": "doomed"})
 	rc.waitFor(t, "the first attempt", func(r []received) bool { return len(r) >= 1 })
@@ -516,9 +510,7 @@ func TestWebhookDisabledAfterTheRetryWindowThenEnabledAndRedelivered(t *testing.
 
 	// Disabled, it sends nothing; the change waits in the feed.
 	h.Send(t, gt.Acme, "agile-process-teams:edit-incident:v5", map[string]any{"id": id, "aptBusinessObjectDescription": "while disabled"}).MustOK(t)
-	mu.Lock()
-	failing = false
-	mu.Unlock()
+	back()
 	if a := hookRequest(t, h, http.MethodPost, "/api/v1/webhooks/"+hookID+"/enable", gt.Basic(gt.Acme), nil); a.Status != 200 || a.Body["enabled"] != true {
 		t.Fatalf("enable: %d %s", a.Status, a.Raw)
 	}
@@ -548,25 +540,13 @@ func TestWebhookDropsDeliveriesAfterAccessEnded(t *testing.T) {
 	cfg, recorded := hookConfig()
 	h := gt.Start(t, gt.Options{Config: cfg})
 	rc := newReceiver(t)
-	var mu sync.Mutex
-	down := true
-	rc.setAnswer(func(n int, w http.ResponseWriter) {
-		mu.Lock()
-		defer mu.Unlock()
-		if down {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-	})
+	back := rc.failUntilBack(http.StatusServiceUnavailable, "")
 	hookID := subscribe(t, h, gt.Supplier, rc, nil)
 	id := addOne(t, h, gt.Acme, map[string]any{"aptBusinessObjectSummary": "submitted, then taken back", "partnerCompany": map[string]any{"partnerId": "supplier-1"}})
 	h.Send(t, gt.Acme, "agile-process-teams:submit-incident-to-partner:v1", map[string]any{"id": id}).MustOK(t)
 	rc.waitFor(t, "a failed attempt", func(r []received) bool { return len(r) >= 1 })
 	h.Send(t, gt.Acme, "agile-process-teams:edit-incident:v5", map[string]any{"id": id, "partnerCompany": nil}).MustOK(t)
-	mu.Lock()
-	down = false
-	mu.Unlock()
+	back()
 	log := waitLog(t, h, recorded, gt.Supplier, hookID, func(l []loggedDelivery) bool { return len(l) == 1 && l[0].State == "dropped" })
 	if last := log[0].Attempts[len(log[0].Attempts)-1]; !strings.Contains(last.Error, "no longer see") {
 		t.Errorf("the dropped delivery's last attempt: %+v", last)

@@ -392,18 +392,19 @@ const expiryBatch = 100
 // their turns between them.
 func (s *Store) ExpireIdempotencyKeys(ctx context.Context, now time.Time) (int64, error) {
 	return s.expire(ctx, "expire idempotency keys",
-		"DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE expires_at < ? LIMIT ?)", now)
+		"DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE expires_at < ? LIMIT ?)", now.UnixNano())
 }
 
-// expire runs a batched delete until a batch finds less than a full one.
-func (s *Store) expire(ctx context.Context, what, query string, now time.Time) (int64, error) {
+// expire runs a batched delete until a batch finds less than a full one;
+// query takes the bound (below which rows go) and the batch size.
+func (s *Store) expire(ctx context.Context, what, query string, bound int64) (int64, error) {
 	var total int64
 	for {
 		// The write may still run after write returns (its context ended
 		// first), so its count is handed over atomically.
 		var deleted atomic.Int64
 		err := s.write(ctx, what, func(ctx context.Context, tx *sql.Tx) error {
-			res, err := s.writer.exec(ctx, tx, query, now.UnixNano(), expiryBatch)
+			res, err := s.writer.exec(ctx, tx, query, bound, expiryBatch)
 			if err != nil {
 				return err
 			}

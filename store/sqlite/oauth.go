@@ -218,5 +218,5 @@ func (s *Store) RevokeToken(ctx context.Context, hash string) (bool, error) {
 // ExpireIdempotencyKeys).
 func (s *Store) ExpireTokens(ctx context.Context, now time.Time) (int64, error) {
 	return s.expire(ctx, "expire tokens",
-		"DELETE FROM tokens WHERE rowid IN (SELECT rowid FROM tokens WHERE expires_at < ? LIMIT ?)", now)
+		"DELETE FROM tokens WHERE rowid IN (SELECT rowid FROM tokens WHERE expires_at < ? LIMIT ?)", now.UnixNano())
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"sync/atomic"
 
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
@@ -251,27 +250,8 @@ func (s *Store) RedeliverDelivery(ctx context.Context, webhookID, id string, now
 // PruneDeliveries deletes the finished deliveries (not pending) of changes
 // committed before a time (milliseconds), in small batches.
 func (s *Store) PruneDeliveries(ctx context.Context, before int64) (int64, error) {
-	var total int64
-	for {
-		// The write may still run after write returns (its context ended
-		// first), so its count is handed over atomically.
-		var deleted atomic.Int64
-		err := s.write(ctx, "prune deliveries", func(ctx context.Context, tx *sql.Tx) error {
-			res, err := s.writer.exec(ctx, tx, `DELETE FROM webhook_deliveries WHERE id IN
-				(SELECT id FROM webhook_deliveries WHERE state <> 'pending' AND at < ? LIMIT ?)`, before, expiryBatch)
-			if err != nil {
-				return err
-			}
-			n, _ := res.RowsAffected()
-			deleted.Store(n)
-			return nil
-		})
-		n := deleted.Load()
-		total += n
-		if err != nil || n < expiryBatch {
-			return total, err
-		}
-	}
+	return s.expire(ctx, "prune deliveries", `DELETE FROM webhook_deliveries WHERE id IN
+		(SELECT id FROM webhook_deliveries WHERE state <> 'pending' AND at < ? LIMIT ?)`, before)
 }
 
 // Exclusive reports whether this process alone has the store open (not
