@@ -10,6 +10,7 @@ import (
 
 	"github.com/scwm-gateway/scwm-gateway/credentials"
 	"github.com/scwm-gateway/scwm-gateway/internal/idempotency"
+	"github.com/scwm-gateway/scwm-gateway/internal/journal"
 	"github.com/scwm-gateway/scwm-gateway/internal/keylock"
 	"github.com/scwm-gateway/scwm-gateway/internal/limits"
 	"github.com/scwm-gateway/scwm-gateway/internal/oauth"
@@ -93,6 +94,9 @@ type Config struct {
 	// set, Now and Log. A nil Client delivers to public https://
 	// endpoints only, within webhook.DefaultTimeout.
 	Webhooks webhook.Config
+	// Journal bounds the request journal (journal.Config); its clock is
+	// Now unless set.
+	Journal journal.Config
 	// PasswordCost is the bcrypt cost of the REST users' passwords, which
 	// the check of an unknown user imitates; zero means
 	// credentials.DefaultPasswordCost.
@@ -132,6 +136,8 @@ type Gateway struct {
 	keys *idempotency.Keys
 	// hooks delivers the webhook subscriptions.
 	hooks *webhook.Deliverer
+	// journal is the record of recent requests.
+	journal *journal.Journal
 }
 
 // now is the gateway's clock (Config.Now).
@@ -202,6 +208,10 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 	g.oauth = oauth.New(oauth.Config{Store: st, Limits: g.limits, Passwords: g.passwords, Now: cfg.Now,
 		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
 		PasswordChecks: cfg.PasswordChecks, PasswordCheckQueue: cfg.PasswordCheckQueue})
+	if cfg.Journal.Now == nil {
+		cfg.Journal.Now = cfg.Now
+	}
+	g.journal = journal.New(cfg.Journal)
 	g.keys = &idempotency.Keys{Store: st, Now: cfg.Now, Lease: g.lease(), TTL: cfg.IdempotencyTTL, Log: cfg.Logger}
 	wc := &g.cfg.Webhooks
 	if wc.Client == nil {
@@ -253,6 +263,9 @@ func (g *Gateway) Registry() *Registry { return g.registry }
 
 // Config is the gateway's configuration, its defaults applied.
 func (g *Gateway) Config() Config { return g.cfg }
+
+// Journal is the record of the gateway's recent requests.
+func (g *Gateway) Journal() *journal.Journal { return g.journal }
 
 // Directory is the in-memory view of API clients and networks that
 // authentication and authorization are decided from.

@@ -87,7 +87,7 @@ func (s *Server) readBody(c echo.Context) ([]byte, error) {
 	if r.ContentLength > s.cfg.BodyLimit {
 		return nil, tooLarge()
 	}
-	return s.readWithin(c, s.cfg.BodyLimit, func(body io.Reader) ([]byte, error) {
+	body, err := s.readWithin(c, s.cfg.BodyLimit, func(body io.Reader) ([]byte, error) {
 		b, err := readAllSized(body, r.ContentLength)
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -95,6 +95,10 @@ func (s *Server) readBody(c echo.Context) ([]byte, error) {
 		}
 		return b, err
 	})
+	if err == nil {
+		noteBody(c, body)
+	}
+	return body, err
 }
 
 // readWithin runs read over the request's body, limited to limit bytes,

@@ -96,6 +96,7 @@ func (s *Server) process(ctx context.Context, c echo.Context, o *outcome) {
 	if o.caller, o.err = s.authenticate(ctx, r); o.err != nil {
 		return
 	}
+	factsOf(c).caller = o.caller
 	if o.err = s.limits.Allow(o.caller.APIKey, o.caller.CompanyID); o.err != nil {
 		return
 	}
@@ -107,6 +108,7 @@ func (s *Server) process(ctx context.Context, c echo.Context, o *outcome) {
 	if o.req, o.err = envelope.ParseRequest(body); o.err != nil {
 		return
 	}
+	factsOf(c).event = o.req.Header.EventName
 	req := o.req
 	if o.err = req.Validate(envelope.HeaderRules{Dataspaces: s.cfg.Dataspaces, NetworkScopedApps: networkScopedApps}); o.err != nil {
 		return
@@ -217,6 +219,7 @@ func (s *Server) respond(c echo.Context, start time.Time, o *outcome) {
 			perr := s.core.Failure(o.ctx, o.err, o.step, o.plate)
 			status = perr.Kind.Status()
 			resp = envelope.Failure(o.req, o.plate, perr)
+			factsOf(c).exception = perr.Kind.ExceptionName()
 			if perr.Kind == envelope.KindAuthentication {
 				h.Set("WWW-Authenticate", `Basic realm="scwm-gateway"`)
 			}

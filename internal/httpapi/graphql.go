@@ -44,6 +44,9 @@ func (s *Server) handleGraphQL(c echo.Context) error {
 		retryAfter(c, perr.RetryAfter)
 		resp = graphql.ErrorResponse(perr, plate)
 	}
+	if len(resp.Errors) > 0 {
+		factsOf(c).exception, _ = resp.Errors[0].Extensions["exceptionName"].(string)
+	}
 	body, merr := json.Marshal(resp)
 	if merr != nil {
 		status, body = http.StatusOK, []byte(`{"errors":[{"message":"the response could not be encoded","extensions":{"exceptionName":"InternalServerException"}}]}`)
@@ -77,6 +80,7 @@ func (s *Server) graphQL(ctx context.Context, c echo.Context) (*gql.Response, st
 	if err != nil {
 		return nil, "", err
 	}
+	factsOf(c).caller = caller
 	if err := s.limits.Allow(caller.APIKey, caller.CompanyID); err != nil {
 		return nil, caller.APIKey, err
 	}

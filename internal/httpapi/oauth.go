@@ -118,6 +118,7 @@ func (s *Server) oauthForm(c echo.Context) (url.Values, error) {
 	case err != nil:
 		return nil, restBodyError(err)
 	}
+	noteBody(c, raw)
 	if mt == "application/x-www-form-urlencoded" {
 		form, err := url.ParseQuery(string(raw))
 		if err != nil {

@@ -463,6 +463,7 @@ func (s *Server) rest(c echo.Context, route string, write bool, build func(rc *r
 	if err != nil {
 		return s.restFail(c, start, route, "", "", err)
 	}
+	factsOf(c).caller = rc.Caller
 	var res *handlers.Result // what Dispatch did, once it ran
 	defer func() {
 		if p := recover(); p != nil {
@@ -493,7 +494,7 @@ func (s *Server) rest(c echo.Context, route string, write bool, build func(rc *r
 		return fail(err)
 	}
 	plate := envelope.NewLicensePlate()
-	c.Set(restPlateKey, plate)
+	setPlate(c, plate)
 	var body map[string]any
 	key, hash := "", ""
 	if write {
@@ -531,7 +532,7 @@ func (s *Server) rest(c echo.Context, route string, write bool, build func(rc *r
 	req.Detail = map[string]any{"api": c.Request().Method + " " + c.Path(), "clientId": rc.ClientID}
 	setStep(c, "handling "+c.Request().Method+" "+c.Path())
 	res = s.core.Dispatch(ctx, req)
-	c.Set(restPlateKey, res.LicensePlate)
+	setPlate(c, res.LicensePlate)
 	switch {
 	case res.Replay != nil:
 		c.Response().Header().Set("Idempotent-Replayed", "true")
@@ -634,8 +635,18 @@ func (s *Server) errorAnswer(c echo.Context, err error) (int, []byte) {
 		body["error"], body["error_description"] = restErrorCode(f.Kind), f.Message
 		retryAfter(c, f.RetryAfter)
 	}
+	factsOf(c).exception, _ = body["error"].(string)
 	b, _ := json.Marshal(body)
 	return status, b
+}
+
+// setPlate is the license plate of a REST request: in its context, for the
+// message of an internal error, and in its answer's X-License-Plate, so
+// that a client can quote it and find it in the activity history and the
+// request journal.
+func setPlate(c echo.Context, plate string) {
+	c.Set(restPlateKey, plate)
+	c.Response().Header().Set("X-License-Plate", plate)
 }
 
 // restErrorCode is the REST error code of a failure's kind: OAuth's words

@@ -85,13 +85,14 @@ func (s *Server) listRoute(c echo.Context, event envelope.EventName, params map[
 	ctx, cancel := s.withDeadline(c)
 	defer cancel()
 	plate := envelope.NewLicensePlate()
-	c.Set(restPlateKey, plate)
+	setPlate(c, plate)
 	route := event.Action
 	setStep(c, "authenticating")
 	caller, err := s.authenticate(ctx, c.Request())
 	if err != nil {
 		return s.restFail(c, start, route, "", "", err)
 	}
+	factsOf(c).caller = caller
 	fail := func(err error) error { return s.restFail(c, start, route, caller.APIKey, caller.UserID, err) }
 	if err := s.limits.Allow(caller.APIKey, caller.CompanyID); err != nil {
 		return fail(err)

@@ -63,7 +63,7 @@ func (s *Server) routes() *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.handleRouteError
-	e.Use(s.recoverPanics)
+	e.Use(s.recoverPanics, s.journalRequests)
 
 	e.Any("/api/events", s.handleEvent)
 	e.Any("/api/graphql", s.handleGraphQL)

@@ -34,12 +34,13 @@ func (s *Server) webhookRoute(c echo.Context, route string, status int, do func(
 	ctx, cancel := s.withDeadline(c)
 	defer cancel()
 	plate := envelope.NewLicensePlate()
-	c.Set(restPlateKey, plate)
+	setPlate(c, plate)
 	setStep(c, "authenticating")
 	caller, err := s.authenticate(ctx, c.Request())
 	if err != nil {
 		return s.restFail(c, start, route, "", "", err)
 	}
+	factsOf(c).caller = caller
 	fail := func(err error) error { return s.restFail(c, start, route, caller.APIKey, caller.UserID, err) }
 	if err := s.limits.Allow(caller.APIKey, caller.CompanyID); err != nil {
 		return fail(err)
@@ -49,7 +50,6 @@ func (s *Server) webhookRoute(c echo.Context, route string, status int, do func(
 	if err != nil {
 		return fail(err)
 	}
-	c.Response().Header().Set("X-License-Plate", plate)
 	s.restLog(start, c, route, status, caller.APIKey, caller.UserID, nil)
 	if answer == nil {
 		return c.NoContent(status)
