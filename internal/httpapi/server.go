@@ -22,6 +22,7 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/internal/graphql"
 	"github.com/scwm-gateway/scwm-gateway/internal/limits"
 	"github.com/scwm-gateway/scwm-gateway/internal/oauth"
+	"github.com/scwm-gateway/scwm-gateway/internal/openapi"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -38,6 +39,11 @@ type Server struct {
 	bodies *bodyBudget
 	// graphql executes the operations of POST /api/graphql.
 	graphql *graphql.Service
+	// api is every route as registered (operations.go), doc the OpenAPI
+	// document built of them and docsHTML its reference page.
+	api      []openapi.Route
+	doc      *openapi.Document
+	docsHTML []byte
 }
 
 // New builds the HTTP surfaces of core; it fails if the GraphQL schema
@@ -51,6 +57,12 @@ func New(core *handlers.Gateway) (*Server, error) {
 	s := &Server{core: core, dir: core.Directory(), limits: core.Limits(), oauth: core.OAuth(),
 		cfg: cfg, log: cfg.Logger, bodies: newBodyBudget(cfg.MaxBodyBytesInFlight), graphql: gq}
 	s.echo = s.routes()
+	if s.doc, err = s.apiDocument(); err != nil {
+		return nil, err
+	}
+	if s.docsHTML, err = renderDocs("scwm-gateway", "The HTTP API of the gateway.", s.doc); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -65,21 +77,27 @@ func (s *Server) routes() *echo.Echo {
 	e.HTTPErrorHandler = s.handleRouteError
 	e.Use(s.recoverPanics, s.journalRequests)
 
-	e.Any("/api/events", s.handleEvent)
-	e.Any("/api/graphql", s.handleGraphQL)
+	// Every route is registered through handle, handleAny or handlePage,
+	// which record it for the API document (operations.go).
+	s.handleAny(e, "/api/events", s.handleEvent, opEvents)
+	s.handleAny(e, "/api/graphql", s.handleGraphQL, opGraphQL)
 	// The REST compatibility surface (oauth.go, rest.go).
-	e.POST("/api/oauth/token", s.handleToken)
-	e.POST("/api/oauth/revoke", s.handleRevoke)
-	e.POST("/api/incident", s.handleRestCreate)
-	e.POST("/api/v1/incident", s.handleRestCreate)
-	e.GET("/api/v1/incident", s.handleRestList)
-	e.GET("/api/v1/incident/:id", s.handleRestGet)
-	e.GET("/api/v1/search", s.handleSearch)
-	e.GET("/api/v1/changes", s.handleChanges)
-	e.PATCH("/api/v1/incident/:id", s.handleRestPatch)
+	s.handle(e, http.MethodPost, "/api/oauth/token", s.handleToken, opToken)
+	s.handle(e, http.MethodPost, "/api/oauth/revoke", s.handleRevoke, opRevoke)
+	s.handle(e, http.MethodPost, "/api/incident", s.handleRestCreate, opCreateLegacy)
+	s.handle(e, http.MethodPost, "/api/v1/incident", s.handleRestCreate, opCreate)
+	s.handle(e, http.MethodGet, "/api/v1/incident", s.handleRestList, opList)
+	s.handle(e, http.MethodGet, "/api/v1/incident/:id", s.handleRestGet, opGet)
+	s.handle(e, http.MethodGet, "/api/v1/search", s.handleSearch, opSearch)
+	s.handle(e, http.MethodGet, "/api/v1/changes", s.handleChanges, opChanges)
+	s.handle(e, http.MethodPatch, "/api/v1/incident/:id", s.handleRestPatch, opPatch)
 	s.webhookRoutes(e)
-	e.GET("/healthz", s.handleHealth)
-	e.GET("/readyz", s.handleReady)
+	s.handle(e, http.MethodGet, "/healthz", s.handleHealth, opHealth)
+	s.handle(e, http.MethodGet, "/readyz", s.handleReady, opReady)
+	// The API document and its reference page (apidoc.go).
+	s.handle(e, http.MethodGet, "/openapi.json", s.handleOpenAPI, opOpenAPI)
+	s.handlePage(e, http.MethodGet, "/docs/api", s.handleDocsPage, "the API reference page, rendered from /openapi.json")
+	s.handlePage(e, http.MethodGet, "/docs/api.css", s.handleDocsCSS, "the stylesheet of the API reference page")
 	return e
 }
 

@@ -18,12 +18,12 @@ import (
 // credentials of the search routes (an API key, a session token or a REST
 // access token); a company sees and changes only its own.
 func (s *Server) webhookRoutes(e *echo.Echo) {
-	e.POST("/api/v1/webhooks", s.handleCreateWebhook)
-	e.GET("/api/v1/webhooks", s.handleListWebhooks)
-	e.DELETE("/api/v1/webhooks/:id", s.handleDeleteWebhook)
-	e.POST("/api/v1/webhooks/:id/enable", s.handleEnableWebhook)
-	e.GET("/api/v1/webhooks/:id/deliveries", s.handleDeliveries)
-	e.POST("/api/v1/webhooks/:id/deliveries/:delivery/redeliver", s.handleRedeliver)
+	s.handle(e, http.MethodPost, "/api/v1/webhooks", s.handleCreateWebhook, opCreateWebhook)
+	s.handle(e, http.MethodGet, "/api/v1/webhooks", s.handleListWebhooks, opListWebhooks)
+	s.handle(e, http.MethodDelete, "/api/v1/webhooks/:id", s.handleDeleteWebhook, opDeleteWebhook)
+	s.handle(e, http.MethodPost, "/api/v1/webhooks/:id/enable", s.handleEnableWebhook, opEnableWebhook)
+	s.handle(e, http.MethodGet, "/api/v1/webhooks/:id/deliveries", s.handleDeliveries, opDeliveries)
+	s.handle(e, http.MethodPost, "/api/v1/webhooks/:id/deliveries/:delivery/redeliver", s.handleRedeliver, opRedeliver)
 }
 
 // webhookRoute authenticates and rate-limits the caller, runs do with its
