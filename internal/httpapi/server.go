@@ -22,6 +22,7 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/internal/graphql"
 	"github.com/scwm-gateway/scwm-gateway/internal/limits"
 	"github.com/scwm-gateway/scwm-gateway/internal/oauth"
+	"github.com/scwm-gateway/scwm-gateway/internal/ui"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -80,6 +81,7 @@ func (s *Server) routes() *echo.Echo {
 	s.webhookRoutes(e)
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/readyz", s.handleReady)
+	ui.Register(e, s.core, ui.Options{})
 	return e
 }
 
