@@ -36,7 +36,7 @@ type session struct {
 	// every request so that a revoked key ends its sessions; userID is
 	// the user's id, whose user must still be allowed to sign in.
 	apiKey, secret, userID string
-	created, lastUsed   time.Time
+	created, lastUsed      time.Time
 }
 
 // sessions are the signed-in sessions, bounded in number, expiring by the
