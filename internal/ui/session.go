@@ -116,10 +116,3 @@ func (ss *sessions) remove(id string) {
 	delete(ss.byID, id)
 	ss.mu.Unlock()
 }
-
-// len is the number of sessions kept.
-func (ss *sessions) len() int {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	return len(ss.byID)
-}
