@@ -35,6 +35,14 @@ func (s *Server) handlePage(e *echo.Echo, method, path string, h echo.HandlerFun
 	s.api = append(s.api, openapi.Route{Method: method, Path: path, NotAPI: what})
 }
 
+// handlePages registers h for every method on path as pages that are not
+// part of the API document (h answers the methods it does not serve).
+func (s *Server) handlePages(e *echo.Echo, path string, h echo.HandlerFunc, what string) {
+	for _, r := range e.Any(path, h) {
+		s.api = append(s.api, openapi.Route{Method: r.Method, Path: path, NotAPI: what})
+	}
+}
+
 // handleAny registers h for every method Echo routes on path: op documents
 // POST, and the other methods are recorded as answering 405.
 func (s *Server) handleAny(e *echo.Echo, path string, h echo.HandlerFunc, op *openapi.Operation) {

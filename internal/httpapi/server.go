@@ -23,6 +23,7 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/internal/limits"
 	"github.com/scwm-gateway/scwm-gateway/internal/oauth"
 	"github.com/scwm-gateway/scwm-gateway/internal/openapi"
+	"github.com/scwm-gateway/scwm-gateway/internal/ui"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -98,6 +99,10 @@ func (s *Server) routes() *echo.Echo {
 	s.handle(e, http.MethodGet, "/openapi.json", s.handleOpenAPI, opOpenAPI)
 	s.handlePage(e, http.MethodGet, "/docs/api", s.handleDocsPage, "the API reference page, rendered from /openapi.json")
 	s.handlePage(e, http.MethodGet, "/docs/api.css", s.handleDocsCSS, "the stylesheet of the API reference page")
+	// The web page to look inside (internal/ui).
+	pages := echo.WrapHandler(ui.New(s.core, ui.Options{}))
+	s.handlePages(e, "/ui", pages, "the web page to look inside")
+	s.handlePages(e, "/ui/*", pages, "the web page to look inside")
 	return e
 }
 

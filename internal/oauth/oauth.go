@@ -160,33 +160,10 @@ func (s *Server) Token(ctx context.Context, form url.Values, auth ClientAuth, ad
 		if username == "" || password == "" {
 			return nil, client.ClientID, InvalidRequest("the password grant needs username and password")
 		}
-		identity := limits.UserIdentity(store.NormalizeUsername(username))
-		if err := lim.AuthAllowed(identity, addr); err != nil {
-			return nil, client.ClientID, Throttled(err)
-		}
-		user, err := s.cfg.Store.FindUser(ctx, username)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, client.ClientID, err
-		}
-		hash := ""
-		if user != nil && !user.Disabled && user.CompanyID == client.CompanyID {
-			hash = user.PasswordHash
-		}
-		step("checking the password")
-		release, err := s.gate.acquire(ctx)
+		user, err := s.checkPassword(ctx, username, password, addr, client.CompanyID, step)
 		if err != nil {
 			return nil, client.ClientID, err
 		}
-		ok := s.cfg.Passwords.Verify(hash, password)
-		release()
-		if err := ctx.Err(); err != nil {
-			return nil, client.ClientID, fmt.Errorf("checking the password: %w", err)
-		}
-		if !ok {
-			lim.AuthFailed(identity, addr)
-			return nil, client.ClientID, invalidGrant("unknown username or wrong password")
-		}
-		lim.AuthSucceeded(identity, addr)
 		resp, err := s.issueTokens(ctx, client, user)
 		return resp, client.ClientID, err
 	case "refresh_token":
@@ -235,6 +212,53 @@ func (s *Server) Token(ctx context.Context, form url.Values, auth ClientAuth, ad
 		return nil, client.ClientID, &Error{Status: http.StatusBadRequest, Code: "unsupported_grant_type",
 			Description: fmt.Sprintf("grant_type %q is not supported; use password or refresh_token", grant)}
 	}
+}
+
+// SignIn checks a user's password as the password grant checks it (the
+// same throttle of failed sign-ins, the same bound on the checks running
+// at once), for a surface that keeps its own session instead of issuing
+// tokens; the user may be of any company. An unknown user, a disabled one
+// and a wrong password are answered alike.
+func (s *Server) SignIn(ctx context.Context, username, password, addr string) (*store.User, error) {
+	if username == "" || password == "" {
+		return nil, InvalidRequest("signing in needs username and password")
+	}
+	return s.checkPassword(ctx, username, password, addr, "", func(string) {})
+}
+
+// checkPassword checks username's password, sent from addr, under the
+// failed-authentication throttle: the user must be enabled and, unless
+// company is "", of that company.
+func (s *Server) checkPassword(ctx context.Context, username, password, addr, company string, step func(string)) (*store.User, error) {
+	lim := s.cfg.Limits
+	identity := limits.UserIdentity(store.NormalizeUsername(username))
+	if err := lim.AuthAllowed(identity, addr); err != nil {
+		return nil, Throttled(err)
+	}
+	user, err := s.cfg.Store.FindUser(ctx, username)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	hash := ""
+	if user != nil && !user.Disabled && (company == "" || user.CompanyID == company) {
+		hash = user.PasswordHash
+	}
+	step("checking the password")
+	release, err := s.gate.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ok := s.cfg.Passwords.Verify(hash, password)
+	release()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("checking the password: %w", err)
+	}
+	if !ok {
+		lim.AuthFailed(identity, addr)
+		return nil, invalidGrant("unknown username or wrong password")
+	}
+	lim.AuthSucceeded(identity, addr)
+	return user, nil
 }
 
 // issueTokens mints and stores an access token and a refresh token.
