@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/scwm-gateway/scwm-gateway/internal/idempotency"
+	"github.com/scwm-gateway/scwm-gateway/internal/metrics"
 	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
@@ -32,6 +33,13 @@ type recoveredAnswer struct {
 func (g *Gateway) claimKey(ctx context.Context, call *Call, ev *Event, key, hash string) (*keyClaim, *store.IdempotencyRecord, *recoveredAnswer, error) {
 	owner := idempotency.Owner{CompanyID: call.Caller.CompanyID, ClientID: call.Caller.APIKey, UserID: call.Caller.UserID, Seed: call.Caller.answerSeed()}
 	claim, replay, err := g.keys.Claim(ctx, owner, key, hash, call.LicensePlate, call.Dataspace)
+	switch {
+	case err != nil:
+	case replay != nil:
+		g.metrics.IdempotentRequest(metrics.Replay)
+	case claim.TookOver():
+		g.metrics.IdempotentRequest(metrics.Takeover)
+	}
 	if err != nil || replay != nil || !claim.TookOver() {
 		return claim, replay, nil, err
 	}

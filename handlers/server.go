@@ -13,6 +13,7 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/internal/journal"
 	"github.com/scwm-gateway/scwm-gateway/internal/keylock"
 	"github.com/scwm-gateway/scwm-gateway/internal/limits"
+	"github.com/scwm-gateway/scwm-gateway/internal/metrics"
 	"github.com/scwm-gateway/scwm-gateway/internal/oauth"
 	"github.com/scwm-gateway/scwm-gateway/internal/webhook"
 	"github.com/scwm-gateway/scwm-gateway/store"
@@ -97,6 +98,14 @@ type Config struct {
 	// Journal bounds the request journal (journal.Config); its clock is
 	// Now unless set.
 	Journal journal.Config
+	// Metrics is where the gateway counts what it does (GET /metrics);
+	// nil gives the gateway metrics of its own. The embedded store's
+	// group commit reports to it only when the store was opened with its
+	// GroupCommit as sqlite.Config.ObserveBatch.
+	Metrics *metrics.Metrics
+	// MetricsElsewhere says that the deployment serves Metrics on an
+	// address of its own, so the API's listener does not.
+	MetricsElsewhere bool
 	// PasswordCost is the bcrypt cost of the REST users' passwords, which
 	// the check of an unknown user imitates; zero means
 	// credentials.DefaultPasswordCost.
@@ -138,6 +147,8 @@ type Gateway struct {
 	hooks *webhook.Deliverer
 	// journal is the record of recent requests.
 	journal *journal.Journal
+	// metrics counts what the gateway does.
+	metrics *metrics.Metrics
 }
 
 // now is the gateway's clock (Config.Now).
@@ -188,6 +199,14 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 	if cfg.MaxKeysPerCompany <= 0 {
 		cfg.MaxKeysPerCompany = DefaultMaxKeysPerCompany
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New("")
+	}
+	exclusive := false
+	if ex, ok := st.(interface{ Exclusive() bool }); ok {
+		exclusive = ex.Exclusive()
+	}
+	st = measuredStore{Store: st, m: cfg.Metrics}
 	g := &Gateway{
 		cfg:   cfg,
 		store: st,
@@ -201,9 +220,11 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 			Token:        limits.Rate{PerSecond: cfg.TokenRateLimit, Burst: cfg.TokenRateBurst},
 			Mint:         limits.Rate{PerSecond: cfg.MintRate, Burst: cfg.MintBurst},
 			AuthFailures: cfg.AuthFailureLimit, AuthWindow: cfg.AuthFailureWindow,
+			Refused: cfg.Metrics.Refused,
 		}),
 		passwords: credentials.Passwords{Cost: cfg.PasswordCost},
 		mintLocks: keylock.New(64),
+		metrics:   cfg.Metrics,
 	}
 	g.oauth = oauth.New(oauth.Config{Store: st, Limits: g.limits, Passwords: g.passwords, Now: cfg.Now,
 		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
@@ -221,13 +242,21 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 		wc.Now = cfg.Now
 	}
 	wc.Log = cfg.Logger
-	if ex, ok := st.(interface{ Exclusive() bool }); ok && ex.Exclusive() && wc.Owner == "" {
+	if exclusive && wc.Owner == "" {
 		// One process at a time opens the store: a lease of a process
 		// that died is the next one's at once, not after it runs out.
 		wc.Owner = "the only gateway of this store"
 	}
 	wc.Store, wc.Networks, wc.SharedKinds, wc.Visible = st, g.dir.NetworksOf, sharedKinds, g.webhookVisible
+	observe := wc.Observe
+	wc.Observe = func(dl store.Delivery, a store.DeliveryAttempt) {
+		g.countAttempt(dl, a)
+		if observe != nil {
+			observe(dl, a)
+		}
+	}
 	g.hooks = webhook.New(*wc)
+	cfg.Metrics.WatchBacklog(g.hooks.Backlog, cfg.Now)
 	reg, err := NewRegistry(g.catalogue())
 	if err != nil {
 		return nil, err
@@ -263,6 +292,21 @@ func (g *Gateway) Registry() *Registry { return g.registry }
 
 // Config is the gateway's configuration, its defaults applied.
 func (g *Gateway) Config() Config { return g.cfg }
+
+// Metrics is where the gateway counts what it does.
+func (g *Gateway) Metrics() *metrics.Metrics { return g.metrics }
+
+// countAttempt counts a webhook delivery attempt by its outcome.
+func (g *Gateway) countAttempt(dl store.Delivery, a store.DeliveryAttempt) {
+	outcome := metrics.Delivered
+	switch {
+	case a.Status == 0:
+		outcome = metrics.Unreachable
+	case a.Status < 200 || a.Status > 299:
+		outcome = metrics.Refused
+	}
+	g.metrics.DeliveryAttempt(outcome, dl.AttemptCount > 1, time.Duration(a.LatencyMs)*time.Millisecond)
+}
 
 // Journal is the record of the gateway's recent requests.
 func (g *Gateway) Journal() *journal.Journal { return g.journal }

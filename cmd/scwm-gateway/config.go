@@ -16,6 +16,9 @@ type storeFlags struct {
 	mongoURI string
 	database string
 	dataDir  string
+	// observeBatch is not a flag: serve sets it to count the embedded
+	// store's group-commit batches in the metrics.
+	observeBatch func(writes int)
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -58,6 +61,9 @@ type serveConfig struct {
 	// ephemeral runs on a temporary store removed at exit, on a free
 	// port unless --addr is given, and prints one JSON line once ready.
 	ephemeral bool
+	// metricsAddr, when set, is where GET /metrics is served instead of
+	// the API's address.
+	metricsAddr string
 }
 
 // parseServe reads serve's flags; every flag defaults to its environment
@@ -93,6 +99,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	fs.BoolVar(&c.webhookAllowPrivate, "webhook-allow-private", envOr(getenv, "SCWM_WEBHOOK_ALLOW_PRIVATE", "") == "true", "deliver webhooks to loopback, private and link-local addresses too, for test harnesses on one machine (env SCWM_WEBHOOK_ALLOW_PRIVATE=true)")
 	fs.BoolVar(&c.webhookAllowHTTP, "webhook-allow-http", envOr(getenv, "SCWM_WEBHOOK_ALLOW_HTTP", "") == "true", "deliver webhooks to http:// endpoints too, not only https:// (env SCWM_WEBHOOK_ALLOW_HTTP=true)")
 	fs.BoolVar(&c.ephemeral, "ephemeral", envOr(getenv, "SCWM_EPHEMERAL", "") == "true", "run on a temporary embedded store removed at exit, on a free loopback port unless --addr is given, and print one JSON line (url, apiKey, apiSecret, ownerId, processNetworkId) on stdout once ready, for test harnesses (env SCWM_EPHEMERAL=true)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", getenv("SCWM_METRICS_ADDR"), "serve GET /metrics on this address of its own (say 127.0.0.1:9464) instead of the API's; empty serves it with the API (env SCWM_METRICS_ADDR)")
 	webhookTimeout := fs.String("webhook-timeout", envOr(getenv, "SCWM_WEBHOOK_TIMEOUT", "10s"), "how long one webhook delivery attempt may take, connection included (env SCWM_WEBHOOK_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

@@ -39,7 +39,7 @@ func openStore(ctx context.Context, f storeFlags, timeout time.Duration, owner b
 	if f.mongoURI != "" {
 		return openMongo(ctx, f, timeout)
 	}
-	st, err := sqlite.Open(ctx, sqlite.Config{DataDir: f.dataDir, OperationTimeout: timeout, Beside: !owner})
+	st, err := sqlite.Open(ctx, sqlite.Config{DataDir: f.dataDir, OperationTimeout: timeout, Beside: !owner, ObserveBatch: f.observeBatch})
 	if errors.Is(err, store.ErrInUse) {
 		return nil, fmt.Errorf("%w (a gateway serving this directory must be stopped first, or run the command with --mongo-uri against a shared store)", err)
 	}

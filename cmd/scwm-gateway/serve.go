@@ -20,6 +20,7 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/internal/connlimit"
 	"github.com/scwm-gateway/scwm-gateway/internal/httpapi"
 	"github.com/scwm-gateway/scwm-gateway/internal/malformedhttp"
+	"github.com/scwm-gateway/scwm-gateway/internal/metrics"
 	"github.com/scwm-gateway/scwm-gateway/internal/webhook"
 	"github.com/scwm-gateway/scwm-gateway/store/sqlite"
 )
@@ -62,7 +63,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
 	defer tcp.Close()
+	var metricsTCP net.Listener
+	if cfg.metricsAddr != "" {
+		if metricsTCP, err = net.Listen("tcp", cfg.metricsAddr); err != nil {
+			return fmt.Errorf("listen on --metrics-addr %s: %w", cfg.metricsAddr, err)
+		}
+		defer metricsTCP.Close()
+	}
 
+	measures := metrics.New(version())
+	cfg.store.observeBatch = measures.GroupCommit
 	st, err := openStore(ctx, cfg.store, cfg.storeTimeout, true)
 	if err != nil {
 		return err
@@ -103,6 +113,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		BodyReadTimeout:      cfg.bodyReadTimeout,
 		MaxBodyBytesInFlight: cfg.maxBodyBytesInFlight,
 		Webhooks:             webhook.Config{Client: webhook.NewClient(cfg.webhookTimeout, cfg.webhookAllowPrivate, cfg.webhookAllowHTTP)},
+		Metrics:              measures,
+		MetricsElsewhere:     metricsTCP != nil,
 	}), st)
 	if err != nil {
 		return err
@@ -154,6 +166,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if metricsTCP != nil {
+		metricsSrv := metricsServer(measures)
+		go func() { _ = metricsSrv.Serve(metricsTCP) }()
+		defer metricsSrv.Close()
+		log.Info().Str("addr", metricsTCP.Addr().String()).Msg("serving metrics")
+	}
 	if ready != nil {
 		// The listener is bound and the store open: a connection made
 		// now is served.
@@ -176,6 +194,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// metricsServer serves GET /metrics alone, for --metrics-addr.
+func metricsServer(m *metrics.Metrics) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	return &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, WriteTimeout: 60 * time.Second, IdleTimeout: time.Minute}
 }
 
 // readHeaderTimeout bounds the arrival of a request's line and header

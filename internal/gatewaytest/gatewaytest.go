@@ -26,6 +26,7 @@ import (
 	"github.com/scwm-gateway/scwm-gateway/envelope"
 	"github.com/scwm-gateway/scwm-gateway/handlers"
 	"github.com/scwm-gateway/scwm-gateway/internal/httpapi"
+	"github.com/scwm-gateway/scwm-gateway/internal/metrics"
 	"github.com/scwm-gateway/scwm-gateway/internal/mongotest"
 	"github.com/scwm-gateway/scwm-gateway/store"
 	"github.com/scwm-gateway/scwm-gateway/store/mongodb"
@@ -143,13 +144,20 @@ func Start(t testing.TB, opts Options) *Harness {
 	if opts.PasswordCost == 0 {
 		opts.PasswordCost = credentials.MinPasswordCost
 	}
+	// The gateway's metrics, made here so that the embedded store's group
+	// commit reports to them as a deployment's does.
+	cfg := opts.Config
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New("test")
+	}
 	var st storetest.Store
 	if opts.ViaURI {
 		st = openMongo(t, opts)
 	} else {
 		var err error
 		st, err = sqlite.Open(ctx, sqlite.Config{DataDir: dir, PasswordCost: opts.PasswordCost,
-			OperationTimeout: opts.StoreTimeout, MinFreeBytes: opts.StoreMinFreeBytes, Now: clockOf(opts)})
+			OperationTimeout: opts.StoreTimeout, MinFreeBytes: opts.StoreMinFreeBytes, Now: clockOf(opts),
+			ObserveBatch: cfg.Metrics.GroupCommit})
 		if err != nil {
 			t.Fatalf("open store: %v", err)
 		}
@@ -161,7 +169,6 @@ func Start(t testing.TB, opts Options) *Harness {
 	if err := store.ApplySeed(ctx, st, credentials.Passwords{Cost: opts.PasswordCost}, seed); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
-	cfg := opts.Config
 	if cfg.PasswordCost == 0 {
 		cfg.PasswordCost = opts.PasswordCost
 	}

@@ -97,6 +97,8 @@ func surfaceOf(path string) string {
 		return "webhooks"
 	case strings.HasPrefix(path, "/api/"):
 		return "rest"
+	case path == "/ui" || strings.HasPrefix(path, "/ui/"):
+		return "ui"
 	}
 	return "other"
 }

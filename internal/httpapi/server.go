@@ -45,6 +45,9 @@ type Server struct {
 	api      []openapi.Route
 	doc      *openapi.Document
 	docsHTML []byte
+	// eventNames and routePaths are the event and route label values of
+	// the request metrics (metrics.go).
+	eventNames, routePaths map[string]bool
 }
 
 // New builds the HTTP surfaces of core; it fails if the GraphQL schema
@@ -58,6 +61,7 @@ func New(core *handlers.Gateway) (*Server, error) {
 	s := &Server{core: core, dir: core.Directory(), limits: core.Limits(), oauth: core.OAuth(),
 		cfg: cfg, log: cfg.Logger, bodies: newBodyBudget(cfg.MaxBodyBytesInFlight), graphql: gq}
 	s.echo = s.routes()
+	s.labelSets()
 	if s.doc, err = s.apiDocument(); err != nil {
 		return nil, err
 	}
@@ -76,7 +80,7 @@ func (s *Server) routes() *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.handleRouteError
-	e.Use(s.recoverPanics, s.journalRequests)
+	e.Use(s.measureRequests, s.recoverPanics, s.journalRequests)
 
 	// Every route is registered through handle, handleAny or handlePage,
 	// which record it for the API document (operations.go).
@@ -96,6 +100,7 @@ func (s *Server) routes() *echo.Echo {
 	s.handle(e, http.MethodGet, "/healthz", s.handleHealth, opHealth)
 	s.handle(e, http.MethodGet, "/readyz", s.handleReady, opReady)
 	// The API document and its reference page (apidoc.go).
+	s.handle(e, http.MethodGet, "/metrics", s.handleMetrics, opMetrics)
 	s.handle(e, http.MethodGet, "/openapi.json", s.handleOpenAPI, opOpenAPI)
 	s.handlePage(e, http.MethodGet, "/docs/api", s.handleDocsPage, "the API reference page, rendered from /openapi.json")
 	s.handlePage(e, http.MethodGet, "/docs/api.css", s.handleDocsCSS, "the stylesheet of the API reference page")

@@ -49,6 +49,7 @@ type Limits struct {
 	buckets   *lru[*bucket]
 	fails     *lru[*failWindow]
 	successes *lru[time.Time] // identity and address -> last successful authentication
+	onRefused func(limit string)
 }
 
 // Rate is a rate in events per second (0 disables its limit) and the burst
@@ -95,7 +96,21 @@ type Config struct {
 	// MaxTracked bounds each map of buckets and windows; zero means the
 	// default.
 	MaxTracked int
+	// Refused, when set, is told of each refusal by the limit that made
+	// it (one of the Limit names), for metrics; it is called with the
+	// limits' lock held, so it must be quick and not call back.
+	Refused func(limit string)
 }
+
+// The limits a refusal names (Config.Refused).
+const (
+	LimitAPIKey       = "apiKey"
+	LimitCompany      = "company"
+	LimitTokenAddress = "tokenAddress"
+	LimitTokenClient  = "tokenClient"
+	LimitMint         = "mint"
+	LimitAuthFailures = "authFailures"
+)
 
 // New returns the limits of c, reading the time from now.
 func New(now func() time.Time, c Config) *Limits {
@@ -115,7 +130,7 @@ func New(now func() time.Time, c Config) *Limits {
 		mintRate: c.Mint.PerSecond, mintBurst: burst(c.Mint),
 		authFailures: c.AuthFailures, authWindow: c.AuthWindow,
 		buckets: newLRU[*bucket](c.MaxTracked), fails: newLRU[*failWindow](c.MaxTracked),
-		successes: newLRU[time.Time](c.MaxTracked)}
+		successes: newLRU[time.Time](c.MaxTracked), onRefused: c.Refused}
 }
 
 // Allow takes a token from an API key's bucket and from its company's, or answers 429 with the time until the next token. The
@@ -129,8 +144,8 @@ func (l *Limits) Allow(apiKey, companyID string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.take(now,
-		limitedBy{"k\x00" + apiKey, l.rate, l.burst, "this apiKey"},
-		limitedBy{"c\x00" + companyID, l.companyRate, l.companyBurst, "this company"})
+		limitedBy{"k\x00" + apiKey, l.rate, l.burst, "this apiKey", LimitAPIKey},
+		limitedBy{"c\x00" + companyID, l.companyRate, l.companyBurst, "this company", LimitCompany})
 }
 
 // AllowTokenRequest limits the token endpoint per address, before the
@@ -142,7 +157,7 @@ func (l *Limits) AllowTokenRequest(addr string) error {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.take(now, limitedBy{"ta\x00" + addr, l.tokenRate, l.tokenBurst, "this address at the token endpoint"})
+	return l.take(now, limitedBy{"ta\x00" + addr, l.tokenRate, l.tokenBurst, "this address at the token endpoint", LimitTokenAddress})
 }
 
 // AllowTokenGrant limits the token endpoint per authenticated OAuth client.
@@ -153,7 +168,7 @@ func (l *Limits) AllowTokenGrant(clientID string) error {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.take(now, limitedBy{"tc\x00" + clientID, l.tokenRate, l.tokenBurst, "this OAuth client at the token endpoint"})
+	return l.take(now, limitedBy{"tc\x00" + clientID, l.tokenRate, l.tokenBurst, "this OAuth client at the token endpoint", LimitTokenClient})
 }
 
 // AllowMint limits how fast a company mints API credentials.
@@ -164,7 +179,7 @@ func (l *Limits) AllowMint(companyID string) error {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.take(now, limitedBy{"m\x00" + companyID, l.mintRate, l.mintBurst, "minting credentials for this company"})
+	return l.take(now, limitedBy{"m\x00" + companyID, l.mintRate, l.mintBurst, "minting credentials for this company", LimitMint})
 }
 
 // limitedBy is one token bucket a request draws from.
@@ -172,6 +187,8 @@ type limitedBy struct {
 	key         string
 	rate, burst float64
 	what        string
+	// limit names it to Config.Refused.
+	limit string
 }
 
 // take draws one token from every bucket that has a rate, or from none if
@@ -191,6 +208,7 @@ func (l *Limits) take(now time.Time, all ...limitedBy) error {
 		b.last = now
 		if b.tokens < 1 {
 			wait := time.Duration((1 - b.tokens) / lb.rate * float64(time.Second))
+			l.refused(lb.limit)
 			return &envelope.Error{Kind: envelope.KindRateLimitExceeded, RetryAfter: wait,
 				Message: "too many requests for " + lb.what + ": the limit is " + formatRate(lb.rate, lb.burst) + "; retry after the Retry-After seconds"}
 		}
@@ -252,7 +270,15 @@ func (l *Limits) over(now time.Time, key string, limit int) bool {
 	return ok && now.Sub(w.start) < l.authWindow && w.count >= limit
 }
 
+// refused tells Config.Refused of a refusal by limit.
+func (l *Limits) refused(limit string) {
+	if l.onRefused != nil {
+		l.onRefused(limit)
+	}
+}
+
 func (l *Limits) throttledUntil(now time.Time, key, msg string) error {
+	l.refused(LimitAuthFailures)
 	w, _ := l.fails.peek(key)
 	return &envelope.Error{Kind: envelope.KindRateLimitExceeded, RetryAfter: w.start.Add(l.authWindow).Sub(now),
 		Message: msg + "; retry after the Retry-After seconds"}

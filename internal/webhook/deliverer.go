@@ -181,6 +181,31 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
+// Backlog is the deliveries this gateway holds pending (attempted and due
+// again, or waiting behind an earlier delivery of their object) as of each
+// subscription's last round, and when the change of the oldest of them was
+// committed (zero with none). Changes not yet read from the feed are not
+// counted: a subscription reads at most Window of them ahead.
+func (d *Deliverer) Backlog() (pending int, oldest time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var first int64
+	for _, s := range d.subs {
+		q := s.queued.Load()
+		if q == nil || q.count == 0 {
+			continue
+		}
+		pending += q.count
+		if first == 0 || q.oldest < first {
+			first = q.oldest
+		}
+	}
+	if first != 0 {
+		oldest = time.UnixMilli(first)
+	}
+	return pending, oldest
+}
+
 // Resubscribe says that a subscription was made, changed, deleted or
 // redelivered: the subscriptions are listed again and look now. It never
 // blocks.
@@ -285,6 +310,16 @@ type subscription struct {
 	// round, in seq order, unless pendingUnknown.
 	pending        []store.Delivery
 	pendingUnknown bool
+	// queued is what of pending Backlog reports, kept for readers outside
+	// the loop.
+	queued atomic.Pointer[queued]
+}
+
+// queued is a subscription's pending deliveries as of its last round: how
+// many, and when the change of the oldest was committed (milliseconds).
+type queued struct {
+	count  int
+	oldest int64
 }
 
 func (s *subscription) wake() {
@@ -433,6 +468,13 @@ func (s *subscription) round(ctx context.Context) (time.Duration, error) {
 		}
 	}
 	s.pending, s.pendingUnknown = still, len(pending) >= cfg.Window
+	q := &queued{count: len(still)}
+	for _, dl := range still {
+		if q.oldest == 0 || dl.At < q.oldest {
+			q.oldest = dl.At
+		}
+	}
+	s.queued.Store(q)
 	disabled, err := s.disableOnFailure(ctx, w, changed)
 	if len(changed) > 0 || batch.To != batch.From {
 		if cfg.Recorded != nil {

@@ -63,6 +63,9 @@ type Config struct {
 	// no cache, and SQLite's own locking orders its writes with the
 	// owner's. Such a store must not write incidents or import.
 	Beside bool
+	// ObserveBatch, when set, is told the number of writes of each
+	// transaction the group commit commits (for metrics).
+	ObserveBatch func(writes int)
 	// LegacyDatabase is the database name a FerretDB-era gateway used in
 	// this directory (its file is <name>.sqlite); empty means "scwm".
 	// Opened as owner on a directory that holds such a database and no
@@ -91,14 +94,16 @@ type Store struct {
 	textDrivenBelow int
 	dir             string
 	path            string
-	timeout         time.Duration
-	minFree         uint64
-	now             func() time.Time
-	cost            int
-	unlock          func()
-	reads           *sql.DB
-	writes          *sql.DB
-	writer          *writer
+	// observeBatch is Config.ObserveBatch.
+	observeBatch func(writes int)
+	timeout      time.Duration
+	minFree      uint64
+	now          func() time.Time
+	cost         int
+	unlock       func()
+	reads        *sql.DB
+	writes       *sql.DB
+	writer       *writer
 	// checkpoints is the connection and loop that copy the write-ahead
 	// log into the database, so that the writer does not (checkpoint.go).
 	checkpoints  *sql.DB
@@ -164,7 +169,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, err
 		}
 	}
-	s := &Store{textDrivenBelow: textDrivenBelow, beside: cfg.Beside, claims: newClaims(), imported: imported, dir: dir, path: filepath.Join(dir, FileName), timeout: cfg.OperationTimeout, minFree: cfg.MinFreeBytes,
+	s := &Store{textDrivenBelow: textDrivenBelow, observeBatch: cfg.ObserveBatch, beside: cfg.Beside, claims: newClaims(), imported: imported, dir: dir, path: filepath.Join(dir, FileName), timeout: cfg.OperationTimeout, minFree: cfg.MinFreeBytes,
 		now: cfg.Now, cost: cfg.PasswordCost, unlock: unlock, checkpointPause: cmp.Or(cfg.checkpointPause, checkpointPause), checkpointed: cfg.checkpointed}
 	if cfg.CacheBytes > 0 && !cfg.Beside {
 		s.cache = newIncidentCache(cfg.CacheBytes)
@@ -254,7 +259,7 @@ func (s *Store) open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open %s: %w", s.path, s.classify(err))
 	}
-	w.flushSide, w.sideCommitted = s.flushSide, s.claims.committed
+	w.flushSide, w.sideCommitted, w.observeBatch = s.flushSide, s.claims.committed, s.observeBatch
 	s.checkpointer = newCheckpointer(checkpoints, s.checkpointPause, w.checkpointPassed, s.checkpointed)
 	w.committed = s.checkpointer.committed
 	w.beforeCommit = func(ctx context.Context, tx *sql.Tx) error {

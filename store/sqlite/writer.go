@@ -84,8 +84,10 @@ type writer struct {
 	// meanwhile (see checkpointer).
 	finishCheckpoint atomic.Bool
 	// batches and writes count what the writer committed, for tests and
-	// benchmarks (Stats).
+	// benchmarks (Stats); observeBatch, when set, is told each batch's
+	// writes.
 	batches, writes int64
+	observeBatch    func(writes int)
 	// yield lets the other goroutines run (runtime.Gosched); tests replace
 	// it to play the writes that arrive meanwhile.
 	yield func()
@@ -334,6 +336,9 @@ func (w *writer) tryCommit(ctx context.Context, batch []*writeOp, results []erro
 	w.batches++
 	w.writes += int64(ran)
 	w.mu.Unlock()
+	if w.observeBatch != nil {
+		w.observeBatch(ran)
+	}
 	return false, nil
 }
 
