@@ -103,6 +103,12 @@ type Config struct {
 	// group commit reports to it only when the store was opened with its
 	// GroupCommit as sqlite.Config.ObserveBatch.
 	Metrics *metrics.Metrics
+	// AdminToken is the bearer token of the admin routes (POST
+	// /api/admin/reset); empty turns them off.
+	AdminToken string
+	// ResetSeed is what a reset applies to the emptied store; nil leaves
+	// it empty.
+	ResetSeed *store.Seed
 	// MetricsElsewhere says that the deployment serves Metrics on an
 	// address of its own, so the API's listener does not.
 	MetricsElsewhere bool
@@ -149,6 +155,10 @@ type Gateway struct {
 	journal *journal.Journal
 	// metrics counts what the gateway does.
 	metrics *metrics.Metrics
+	// rawStore is the store as given, for what the measured store does
+	// not pass on (Reset); gate holds the requests during a reset.
+	rawStore Store
+	gate     resetGate
 }
 
 // now is the gateway's clock (Config.Now).
@@ -206,6 +216,7 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 	if ex, ok := st.(interface{ Exclusive() bool }); ok {
 		exclusive = ex.Exclusive()
 	}
+	raw := st
 	st = measuredStore{Store: st, m: cfg.Metrics}
 	g := &Gateway{
 		cfg:   cfg,
@@ -225,6 +236,7 @@ func New(ctx context.Context, cfg Config, st Store) (*Gateway, error) {
 		passwords: credentials.Passwords{Cost: cfg.PasswordCost},
 		mintLocks: keylock.New(64),
 		metrics:   cfg.Metrics,
+		rawStore:  raw,
 	}
 	g.oauth = oauth.New(oauth.Config{Store: st, Limits: g.limits, Passwords: g.passwords, Now: cfg.Now,
 		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,

@@ -108,17 +108,35 @@ func prepareData(ctx context.Context, st dataStore, seedPath, dataDir string, lo
 			return nil, err
 		}
 	}
-	seed := &store.Seed{
-		Companies: []store.Company{{ID: fr.OwnerID, Name: "My Company"}},
-		Networks:  []store.Network{{ID: fr.ProcessNetworkID, Members: []string{fr.OwnerID}}},
-		Clients:   []store.SeedClient{{APIKey: fr.APIKey, APISecret: fr.APISecret, CompanyID: fr.OwnerID, UserID: fr.UserID}},
-	}
-	if err := store.ApplySeed(ctx, st, st.Passwords(), seed); err != nil {
+	if err := store.ApplySeed(ctx, st, st.Passwords(), firstRunSeed(fr)); err != nil {
 		return nil, fmt.Errorf("create the first client: %w", err)
 	}
 	log.Info().Str("ownerId", fr.OwnerID).Str("processNetworkId", fr.ProcessNetworkID).Str("apiKey", fr.APIKey).Str("file", file).
 		Msg("first start: created a company, a network and an API client (credentials on stdout and in the file)")
 	return fr, nil
+}
+
+// firstRunSeed is what a first run creates: a company, its network and
+// the API client of the credentials.
+func firstRunSeed(fr *firstRun) *store.Seed {
+	return &store.Seed{
+		Companies: []store.Company{{ID: fr.OwnerID, Name: "My Company"}},
+		Networks:  []store.Network{{ID: fr.ProcessNetworkID, Members: []string{fr.OwnerID}}},
+		Clients:   []store.SeedClient{{APIKey: fr.APIKey, APISecret: fr.APISecret, CompanyID: fr.OwnerID, UserID: fr.UserID}},
+	}
+}
+
+// resetSeedOf is what an admin reset applies again: the --seed file, or
+// else the first run's company, network and client; nil when the store
+// was made otherwise (then a reset has nothing to start from).
+func resetSeedOf(seedPath string, first *firstRun) (*store.Seed, error) {
+	switch {
+	case seedPath != "":
+		return loadSeed(seedPath)
+	case first != nil:
+		return firstRunSeed(first), nil
+	}
+	return nil, nil
 }
 
 // readFirstRun reads the first-run credentials file; nil if there is none.

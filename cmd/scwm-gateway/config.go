@@ -64,6 +64,9 @@ type serveConfig struct {
 	// metricsAddr, when set, is where GET /metrics is served instead of
 	// the API's address.
 	metricsAddr string
+	// adminToken turns the admin routes (POST /api/admin/reset) on; an
+	// --ephemeral gateway makes one when it is not given.
+	adminToken string
 }
 
 // parseServe reads serve's flags; every flag defaults to its environment
@@ -100,6 +103,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	fs.BoolVar(&c.webhookAllowHTTP, "webhook-allow-http", envOr(getenv, "SCWM_WEBHOOK_ALLOW_HTTP", "") == "true", "deliver webhooks to http:// endpoints too, not only https:// (env SCWM_WEBHOOK_ALLOW_HTTP=true)")
 	fs.BoolVar(&c.ephemeral, "ephemeral", envOr(getenv, "SCWM_EPHEMERAL", "") == "true", "run on a temporary embedded store removed at exit, on a free loopback port unless --addr is given, and print one JSON line (url, apiKey, apiSecret, ownerId, processNetworkId) on stdout once ready, for test harnesses (env SCWM_EPHEMERAL=true)")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", getenv("SCWM_METRICS_ADDR"), "serve GET /metrics on this address of its own (say 127.0.0.1:9464) instead of the API's; empty serves it with the API (env SCWM_METRICS_ADDR)")
+	fs.StringVar(&c.adminToken, "admin-token", getenv("SCWM_ADMIN_TOKEN"), "bearer token of POST /api/admin/reset, which empties the data and applies the seed again (for test harnesses); empty turns it off, except that --ephemeral makes one and prints it (env SCWM_ADMIN_TOKEN)")
 	webhookTimeout := fs.String("webhook-timeout", envOr(getenv, "SCWM_WEBHOOK_TIMEOUT", "10s"), "how long one webhook delivery attempt may take, connection included (env SCWM_WEBHOOK_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

@@ -120,3 +120,44 @@ func TestEphemeralWithASeedAndWhatItRefuses(t *testing.T) {
 		}
 	}
 }
+
+// An ephemeral gateway prints an admin token; a reset with it empties the
+// data and keeps the printed credentials working.
+func TestEphemeralResetKeepsTheCredentials(t *testing.T) {
+	t.Parallel()
+	_, line, _ := startEphemeral(t)
+	if line.AdminToken == "" {
+		t.Fatal("the ready line has no adminToken")
+	}
+	if status := addWith(t, line); status != http.StatusOK {
+		t.Fatalf("add: %d", status)
+	}
+	req, _ := http.NewRequest(http.MethodPost, line.URL+"/api/admin/reset", nil)
+	req.Header.Set("Authorization", "Bearer "+line.AdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"status":"reset"`) {
+		t.Fatalf("reset: %d %s", resp.StatusCode, body)
+	}
+	if status := addWith(t, line); status != http.StatusOK {
+		t.Fatalf("add with the printed credentials after the reset: %d", status)
+	}
+}
+
+// --admin-token on a store that no seed and no kept first run made is
+// refused at the start: a reset would leave it without credentials.
+func TestAdminTokenNeedsASeed(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if _, err := cliRun(nil, "clients", "create", "--company", "acme", "--data-dir", dir); err != nil {
+		t.Fatal(err)
+	}
+	_, err := cliRun(nil, "serve", "--data-dir", dir, "--addr", "127.0.0.1:0", "--admin-token", "x")
+	if err == nil || !strings.Contains(err.Error(), "--admin-token") || !strings.Contains(err.Error(), "--seed") {
+		t.Fatalf("serve --admin-token on a store without a seed: %v", err)
+	}
+}

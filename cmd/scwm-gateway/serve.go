@@ -16,12 +16,14 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/scwm-gateway/scwm-gateway/credentials"
 	"github.com/scwm-gateway/scwm-gateway/handlers"
 	"github.com/scwm-gateway/scwm-gateway/internal/connlimit"
 	"github.com/scwm-gateway/scwm-gateway/internal/httpapi"
 	"github.com/scwm-gateway/scwm-gateway/internal/malformedhttp"
 	"github.com/scwm-gateway/scwm-gateway/internal/metrics"
 	"github.com/scwm-gateway/scwm-gateway/internal/webhook"
+	"github.com/scwm-gateway/scwm-gateway/store"
 	"github.com/scwm-gateway/scwm-gateway/store/sqlite"
 )
 
@@ -33,6 +35,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	tuneGC(getenv)
+	if cfg.ephemeral && cfg.adminToken == "" {
+		cfg.adminToken = credentials.NewSecret()
+	}
 	if cfg.ephemeral {
 		dir, err := os.MkdirTemp("", "scwm-ephemeral-")
 		if err != nil {
@@ -94,6 +99,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	var resetSeed *store.Seed
+	if cfg.adminToken != "" {
+		if resetSeed, err = resetSeedOf(cfg.seed, first); err != nil {
+			return err
+		}
+		if resetSeed == nil {
+			return errors.New("--admin-token: a reset needs a seed to apply again: give --seed (this store was not made by a first run whose credentials file is kept)")
+		}
+	}
 
 	gw, err := handlers.New(ctx, cfg.auth.apply(handlers.Config{
 		Dataspaces:        cfg.dataspaces,
@@ -115,6 +129,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Webhooks:             webhook.Config{Client: webhook.NewClient(cfg.webhookTimeout, cfg.webhookAllowPrivate, cfg.webhookAllowHTTP)},
 		Metrics:              measures,
 		MetricsElsewhere:     metricsTCP != nil,
+		AdminToken:           cfg.adminToken,
+		ResetSeed:            resetSeed,
 	}), st)
 	if err != nil {
 		return err
@@ -249,13 +265,15 @@ type readyLine struct {
 	UserID           string `json:"userId"`
 	Authorization    string `json:"authorization"`
 	DataDir          string `json:"dataDir"`
+	// AdminToken is the bearer token of POST /api/admin/reset.
+	AdminToken string `json:"adminToken"`
 }
 
 // ephemeralLine is the ready line of an --ephemeral gateway: the client
 // its first run created, or, with --seed, the seed's first client in the
 // first network of its company.
 func ephemeralLine(cfg *serveConfig, first *firstRun, addr string) (*readyLine, error) {
-	line := &readyLine{URL: "http://" + reachable(addr), DataDir: cfg.store.dataDir}
+	line := &readyLine{URL: "http://" + reachable(addr), DataDir: cfg.store.dataDir, AdminToken: cfg.adminToken}
 	switch {
 	case cfg.seed != "":
 		seed, err := loadSeed(cfg.seed)

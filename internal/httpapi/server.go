@@ -80,7 +80,7 @@ func (s *Server) routes() *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.handleRouteError
-	e.Use(s.measureRequests, s.recoverPanics, s.journalRequests)
+	e.Use(s.measureRequests, s.recoverPanics, s.holdDuringReset, s.journalRequests)
 
 	// Every route is registered through handle, handleAny or handlePage,
 	// which record it for the API document (operations.go).
@@ -101,6 +101,7 @@ func (s *Server) routes() *echo.Echo {
 	s.handle(e, http.MethodGet, "/readyz", s.handleReady, opReady)
 	// The API document and its reference page (apidoc.go).
 	s.handle(e, http.MethodGet, "/metrics", s.handleMetrics, opMetrics)
+	s.handle(e, http.MethodPost, resetPath, s.handleReset, opReset)
 	s.handle(e, http.MethodGet, "/openapi.json", s.handleOpenAPI, opOpenAPI)
 	s.handlePage(e, http.MethodGet, "/docs/api", s.handleDocsPage, "the API reference page, rendered from /openapi.json")
 	s.handlePage(e, http.MethodGet, "/docs/api.css", s.handleDocsCSS, "the stylesheet of the API reference page")

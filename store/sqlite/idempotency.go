@@ -65,6 +65,13 @@ func (c *claims) stripe(key string) *sync.Mutex {
 	return &c.stripes[maphash.String(c.seed, key)%uint64(len(c.stripes))]
 }
 
+// clear forgets every pending claim (Store.Reset).
+func (c *claims) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pending = map[string]*pendingClaim{}
+}
+
 // get is a copy of the pending claim of key, or nil.
 func (c *claims) get(key string) *store.IdempotencyRecord {
 	c.mu.Lock()
