@@ -15,7 +15,6 @@ import (
 	cdpage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"github.com/scwm-gateway/scwm-gateway/handlers"
 	gt "github.com/scwm-gateway/scwm-gateway/internal/gatewaytest"
 )
 
@@ -201,7 +200,8 @@ func header(resp *network.Response, name string) string {
 func TestBrowser(t *testing.T) {
 	t.Parallel()
 	browser := startBrowser(t)
-	w := newWorld(t, handlers.Config{})
+	cfg, recorded := hookWorld()
+	w := newWorld(t, cfg)
 	dir := screenshots(t)
 
 	t.Run("an incident leads through its history to its request", func(t *testing.T) {
@@ -306,4 +306,41 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("a delivery is redelivered from the webhooks page", func(t *testing.T) {
+		hook := w.subscribe(t, gt.Acme, newReceiver(t)+"/hook")
+		w.send(t, gt.Acme, "agile-process-teams:edit-incident:v5", map[string]any{"id": w.acme, "aptBusinessObjectDescription": "hooked"})
+		id := w.waitLog(t, recorded, gt.Acme, hook, delivered(1, 1))[0].ID
+		row := chromedp.ID("delivery-" + id)
+
+		tab := newTab(t, browser)
+		signInForm(t, tab, w.url, gt.Acme)
+		load(t, tab, "following the navigation to the webhooks", chromedp.Click(chromedp.ID("nav-webhooks")))
+		do(t, tab, "waiting for the delivery", chromedp.WaitVisible(row))
+		if got := text(t, tab, chromedp.CSS("#hook-"+hook+" .hook-state")); got != "enabled" {
+			t.Errorf("the subscription shows state %q", got)
+		}
+		cell := func(class string) string { return text(t, tab, chromedp.CSS("#delivery-"+id+" ."+class)) }
+		if state, attempts := cell("state"), cell("attempts"); state != "delivered" || attempts != "1" {
+			t.Errorf("the delivery shows %q after %q attempts", state, attempts)
+		}
+		if got := cell("excerpt"); got != receiverAnswer {
+			t.Errorf("the receiver's answer shows as %q, want the literal %q", got, receiverAnswer)
+		}
+		if n := eval[int](t, tab, `document.querySelectorAll('script, b').length`); n != 0 {
+			t.Errorf("the webhooks page has %d elements of the receiver's markup", n)
+		}
+		shoot(t, tab, dir, "6-webhooks")
+
+		load(t, tab, "redelivering", chromedp.Click(chromedp.CSS("#delivery-"+id+" button.redeliver")))
+		do(t, tab, "waiting for the notice", chromedp.WaitVisible(chromedp.ID("notice")))
+		if got := text(t, tab, chromedp.ID("notice")); !strings.Contains(got, id) {
+			t.Errorf("the notice says %q", got)
+		}
+		w.waitLog(t, recorded, gt.Acme, hook, delivered(1, 2))
+		load(t, tab, "reloading", chromedp.Reload())
+		if state, attempts := cell("state"), cell("attempts"); state != "delivered" || attempts != "2" {
+			t.Errorf("after the redeliver the delivery shows %q after %q attempts", state, attempts)
+		}
+		shoot(t, tab, dir, "7-redelivered")
+	})
 }
