@@ -11,6 +11,8 @@ import (
 
 	"github.com/scwm-gateway/scwm-gateway/handlers"
 	gt "github.com/scwm-gateway/scwm-gateway/internal/gatewaytest"
+	"github.com/scwm-gateway/scwm-gateway/internal/webhook"
+	"github.com/scwm-gateway/scwm-gateway/store"
 )
 
 // start is when the tests' clocks start.
@@ -131,4 +133,18 @@ func csrfOf(t *testing.T, body string) string {
 	}
 	tok, _, _ := strings.Cut(rest, `"`)
 	return tok
+}
+
+// hookWorld is the configuration of a world whose webhook subscriptions
+// may deliver to a receiver of the test's, over http on loopback; the
+// channel is told of every batch of deliveries recorded.
+func hookWorld() (handlers.Config, <-chan struct{}) {
+	recorded := make(chan struct{}, 1)
+	return handlers.Config{Webhooks: webhook.Config{Client: webhook.NewClient(5*time.Second, true, true),
+		Recorded: func(store.DeliveryBatch) {
+			select {
+			case recorded <- struct{}{}:
+			default:
+			}
+		}}}, recorded
 }

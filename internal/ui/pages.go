@@ -28,17 +28,23 @@ func parsePages() map[string]*template.Template {
 			}
 			return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04:05 MST")
 		},
-		"when":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000 MST") },
-		"text":       func(b []byte) string { return string(b) },
-		"plateLink":  func(p string) string { return "/ui/requests?plate=" + url.QueryEscape(p) },
-		"objectLink": func(kind, id string) string { return "/ui/objects/" + url.PathEscape(kind) + "/" + url.PathEscape(id) },
+		"when":          func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000 MST") },
+		"stamp":         stamp,
+		"latency":       func(d time.Duration) string { return d.Round(time.Microsecond).String() },
+		"text":          func(b []byte) string { return string(b) },
+		"plateLink":     func(p string) string { return "/ui/requests?plate=" + url.QueryEscape(p) },
+		"objectLink":    func(kind, id string) string { return "/ui/objects/" + url.PathEscape(kind) + "/" + url.PathEscape(id) },
+		"hookLink":      hookLink,
+		"redeliverLink": redeliverLink,
+		"lastAttempt":   lastAttempt,
+		"join":          func(list []string) string { return strings.Join(list, ", ") },
 		"str": func(m map[string]any, k string) string {
 			s, _ := m[k].(string)
 			return s
 		},
 	}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"signin", "search", "object", "requests", "error"} {
+	for _, name := range []string{"signin", "search", "object", "requests", "webhooks", "error"} {
 		pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return pages
@@ -202,9 +208,7 @@ func (u *UI) objectPage(w http.ResponseWriter, r *http.Request, s *session) {
 		u.render(w, s, p.Status, "error", "Not found", p)
 		return
 	}
-	if b, err := json.MarshalIndent(d.Record.Data, "", "  "); err == nil {
-		d.DataJSON = string(b)
-	}
+	d.DataJSON = indented(d.Record.Data)
 	target := map[string]any{"processType": kind, "id": id}
 	var comments struct {
 		Comments []comment `json:"comments"`
@@ -229,6 +233,30 @@ func (u *UI) objectPage(w http.ResponseWriter, r *http.Request, s *session) {
 		title = d.Record.ID
 	}
 	u.render(w, s, http.StatusOK, "object", title, d)
+}
+
+// stamp shows a time the gateway answers in RFC 3339 as the pages show
+// times; anything else as it is.
+func stamp(s string) string {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 MST")
+}
+
+// indented is v as indented JSON, its markup characters as they are (the
+// template escapes them; JSON's \u003c escapes would only be harder to
+// read).
+func indented(v any) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(buf.String(), "\n")
 }
 
 // requestData is the data of the request page.

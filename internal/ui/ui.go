@@ -1,7 +1,8 @@
 // Package ui is the gateway's web page to look inside, at /ui: a person
 // signs in with an API key or as a user of the REST API and sees what that
 // caller may see (objects, their comments, sub-tasks and history, the
-// requests of the gateway's journal), each through the application path the APIs take
+// requests of the gateway's journal, the company's webhook subscriptions
+// and their deliveries), each through the application path the APIs take
 // for the same caller. Pages are rendered on the server from embedded
 // templates; nothing runs in the browser.
 package ui
@@ -83,6 +84,9 @@ func (u *UI) routes() *http.ServeMux {
 	m.HandleFunc("GET /ui/{$}", u.signedIn(u.searchPage))
 	m.HandleFunc("GET /ui/objects/{kind}/{id}", u.signedIn(u.objectPage))
 	m.HandleFunc("GET /ui/requests", u.signedIn(u.requestPage))
+	m.HandleFunc("GET /ui/webhooks", u.signedIn(u.webhooksPage))
+	m.HandleFunc("GET /ui/webhooks/{id}", u.signedIn(u.webhookPage))
+	m.HandleFunc("POST /ui/webhooks/{id}/deliveries/{delivery}/redeliver", u.signedIn(u.redeliver))
 	m.HandleFunc("/ui/", u.notFound)
 	return m
 }
