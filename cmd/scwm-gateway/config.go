@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scwm-gateway/scwm-gateway/internal/journal"
 )
 
 // storeFlags are the flags that say which store to open, shared by every
@@ -67,6 +69,8 @@ type serveConfig struct {
 	// adminToken turns the admin routes (POST /api/admin/reset) on; an
 	// --ephemeral gateway makes one when it is not given.
 	adminToken string
+	// journal bounds the request journal (docs/operations.md).
+	journal journal.Config
 }
 
 // parseServe reads serve's flags; every flag defaults to its environment
@@ -104,6 +108,10 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	fs.BoolVar(&c.ephemeral, "ephemeral", envOr(getenv, "SCWM_EPHEMERAL", "") == "true", "run on a temporary embedded store removed at exit, on a free loopback port unless --addr is given, and print one JSON line (url, apiKey, apiSecret, ownerId, processNetworkId) on stdout once ready, for test harnesses (env SCWM_EPHEMERAL=true)")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", getenv("SCWM_METRICS_ADDR"), "serve GET /metrics on this address of its own (say 127.0.0.1:9464) instead of the API's; empty serves it with the API (env SCWM_METRICS_ADDR)")
 	fs.StringVar(&c.adminToken, "admin-token", getenv("SCWM_ADMIN_TOKEN"), "bearer token of POST /api/admin/reset, which empties the data and applies the seed again (for test harnesses); empty turns it off, except that --ephemeral makes one and prints it (env SCWM_ADMIN_TOKEN)")
+	journalMode := fs.String("journal", envOr(getenv, "SCWM_JOURNAL", "bodies"), "the request journal: bodies (what each request was, how it was answered, and its bodies with secrets removed), meta (without the bodies) or off (env SCWM_JOURNAL)")
+	journalRetention := fs.String("journal-retention", envOr(getenv, "SCWM_JOURNAL_RETENTION", "1h"), "how long the request journal keeps a request (env SCWM_JOURNAL_RETENTION)")
+	journalEntries := fs.String("journal-max-entries", envOr(getenv, "SCWM_JOURNAL_MAX_ENTRIES", strconv.Itoa(journal.DefaultMaxEntries)), "most requests the journal keeps (env SCWM_JOURNAL_MAX_ENTRIES)")
+	journalBytes := fs.String("journal-max-bytes", envOr(getenv, "SCWM_JOURNAL_MAX_BYTES", strconv.Itoa(journal.DefaultMaxBytes)), "most bytes the journal keeps, bodies included (env SCWM_JOURNAL_MAX_BYTES)")
 	webhookTimeout := fs.String("webhook-timeout", envOr(getenv, "SCWM_WEBHOOK_TIMEOUT", "10s"), "how long one webhook delivery attempt may take, connection included (env SCWM_WEBHOOK_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -154,6 +162,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 		{"idle-timeout", *idleTimeout, &c.idleTimeout},
 		{"body-read-timeout", *bodyReadTimeout, &c.bodyReadTimeout},
 		{"webhook-timeout", *webhookTimeout, &c.webhookTimeout},
+		{"journal-retention", *journalRetention, &c.journal.Retention},
 	}
 	for _, d := range durations {
 		v, err := time.ParseDuration(d.raw)
@@ -192,6 +201,26 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 		problems = append(problems, fmt.Sprintf("--max-body-bytes-in-flight %q must be a number of bytes, at least --body-limit", *bodyBytes))
 	} else {
 		c.maxBodyBytesInFlight = v
+	}
+	switch *journalMode {
+	case "bodies":
+	case "meta":
+		c.journal.NoBodies = true
+	case "off":
+		c.journal.Disabled = true
+	default:
+		problems = append(problems, fmt.Sprintf("--journal %q must be bodies, meta or off", *journalMode))
+	}
+	for _, n := range []struct {
+		name string
+		raw  string
+		dst  *int
+	}{{"journal-max-entries", *journalEntries, &c.journal.MaxEntries}, {"journal-max-bytes", *journalBytes, &c.journal.MaxBytes}} {
+		if v, err := strconv.Atoi(n.raw); err != nil || v < 1 {
+			problems = append(problems, fmt.Sprintf("--%s %q must be a whole number, at least 1", n.name, n.raw))
+		} else {
+			*n.dst = v
+		}
 	}
 	switch c.logFormat {
 	case "auto", "console", "json":

@@ -130,6 +130,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Metrics:              measures,
 		MetricsElsewhere:     metricsTCP != nil,
 		AdminToken:           cfg.adminToken,
+		Journal:              cfg.journal,
 		ResetSeed:            resetSeed,
 	}), st)
 	if err != nil {
