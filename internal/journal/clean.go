@@ -30,35 +30,41 @@ func isSecretName(name string) bool {
 }
 
 // mayHoldSecret tells whether body may name a secret at all: a body that
-// holds none of the words is kept as it is, without parsing it.
+// holds none of the words is kept as it is, without parsing it. It reads
+// the body once, comparing words only where one of them may start.
 func mayHoldSecret(body []byte) bool {
-	for _, w := range secretWords {
-		if containsFold(body, w) {
-			return true
+	for i, c := range body {
+		for _, w := range secretStarts[c] {
+			if hasPrefixFold(body[i:], w) {
+				return true
+			}
 		}
 	}
 	return false
 }
 
-// containsFold is a case-insensitive bytes.Contains for an ASCII word.
-func containsFold(s []byte, word string) bool {
-	n := len(word)
-	for i := 0; i+n <= len(s); i++ {
-		if s[i]|0x20 != word[0] {
-			continue
-		}
-		match := true
-		for k := 1; k < n; k++ {
-			if s[i+k]|0x20 != word[k] {
-				match = false
-				break
-			}
-		}
-		if match {
-			return true
+// secretStarts lists, by a byte, the secret words that start with it in
+// either case.
+var secretStarts = func() (starts [256][]string) {
+	for _, w := range secretWords {
+		starts[w[0]] = append(starts[w[0]], w)
+		starts[w[0]-'a'+'A'] = append(starts[w[0]-'a'+'A'], w)
+	}
+	return starts
+}()
+
+// hasPrefixFold tells whether s starts with the lower-case ASCII word,
+// in any case.
+func hasPrefixFold(s []byte, word string) bool {
+	if len(s) < len(word) {
+		return false
+	}
+	for k := range len(word) {
+		if s[k]|0x20 != word[k] {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // Clean is body as the journal may keep it: every secret removed, cut to
