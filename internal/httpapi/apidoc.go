@@ -81,6 +81,13 @@ func sharedSchemas() map[string]openapi.Schema {
 	}
 	incident["tags"] = map[string]any{"type": "array", "items": map[string]any{"type": "string"}}
 	incident["fieldValueDetails"] = nullable("object")
+	searchRecord := map[string]any{"data": map[string]any{"type": "object", "description": "The object's data, as its kind's schema has it."}}
+	for _, k := range []string{"id", "objectType", "schemaId", "ownerId", "contextualOwnerId", "createdByUserId", "lastUpdatedByUserId", "currentBaseState"} {
+		searchRecord[k] = map[string]any{"type": "string"}
+	}
+	for _, k := range []string{"schemaVersion", "dataVersion", "creationDateTime", "lastUpdatedDateTime"} {
+		searchRecord[k] = map[string]any{"type": "integer"}
+	}
 	return map[string]openapi.Schema{
 		"EnvelopeHeader": {"type": "object", "required": []string{"headerVersion", "eventName", "ownerId", "appName", "dataspace"},
 			"properties": map[string]any{
@@ -134,15 +141,50 @@ func sharedSchemas() map[string]openapi.Schema {
 		"Incident":      {"type": "object", "required": []string{"id", "name", "statusName", "dataVersion"}, "properties": incident},
 		"IncidentPage": {"type": "object", "properties": map[string]any{
 			"items": map[string]any{"type": "array", "items": ref("Incident")}, "next": nullable("string")}},
-		"SearchPage": {"type": "object", "properties": map[string]any{
-			"items": map[string]any{"type": "array", "items": map[string]any{"type": "object"}}, "next": nullable("string")}},
-		"FeedPage": {"type": "object", "properties": map[string]any{
-			"changes": map[string]any{"type": "array", "items": map[string]any{"type": "object"}}, "next": map[string]any{"type": "string"}}},
+		"SearchPage": {"type": "object", "required": []string{"items", "next"}, "properties": map[string]any{
+			"items": map[string]any{"type": "array", "items": ref("SearchRecord")}, "next": nullable("string")}},
+		"SearchRecord": {"type": "object", "description": "A business object as search-process answers it: its metadata and data.",
+			"required": []string{"id", "objectType", "dataVersion", "ownerId", "currentBaseState", "data"}, "properties": searchRecord},
+		"FeedPage": {"type": "object", "required": []string{"changes", "next"}, "properties": map[string]any{
+			"changes": map[string]any{"type": "array", "items": ref("FeedChange")}, "next": map[string]any{"type": "string"}}},
+		"FeedChange": {"type": "object", "required": []string{"objectId", "kind", "dataVersion", "eventName", "licensePlate", "at", "cursor"},
+			"properties": map[string]any{
+				"objectId": str("The object changed."), "kind": str("Its process type."), "dataVersion": map[string]any{"type": "integer"},
+				"eventName": str("The event that changed it."), "licensePlate": str("The changing request's."),
+				"at":     map[string]any{"type": "integer", "description": "When the change was committed, milliseconds since the epoch."},
+				"cursor": str("The position right after this change."),
+			}},
 		"WebhookRequest": {"type": "object", "required": []string{"url"}, "additionalProperties": false, "properties": map[string]any{
 			"url": str("Where deliveries are POSTed."), "kinds": map[string]any{"type": "array", "items": map[string]any{"type": "string"}},
 			"events": map[string]any{"type": "array", "items": map[string]any{"type": "string"}}, "after": str("A change feed cursor to start after."),
 		}},
-		"Webhook":         {"type": "object", "description": "A subscription."},
+		"Webhook": {"type": "object", "description": "A subscription.", "required": []string{"id", "url", "createdAt", "enabled"},
+			"properties": map[string]any{
+				"id": str(""), "url": str("Where deliveries are POSTed."),
+				"kinds":          map[string]any{"type": []string{"array", "null"}, "items": map[string]any{"type": "string"}, "description": "The kinds selected; empty or null for all."},
+				"events":         map[string]any{"type": []string{"array", "null"}, "items": map[string]any{"type": "string"}, "description": "The events selected; empty or null for all."},
+				"createdAt":      str("RFC 3339."),
+				"enabled":        map[string]any{"type": "boolean"},
+				"disabledAt":     str("RFC 3339, while disabled."),
+				"disabledReason": str("Why deliveries stopped."),
+				"secret":         str("Signs the deliveries; only in the answer that created the subscription."),
+			}},
+		"WebhookList": {"type": "object", "required": []string{"webhooks"}, "properties": map[string]any{
+			"webhooks": map[string]any{"type": []string{"array", "null"}, "items": ref("Webhook")}}},
+		"Delivery": {"type": "object", "description": "One change delivered to a subscription, with its attempts.",
+			"required": []string{"id", "webhookId", "objectId", "state"}, "properties": map[string]any{
+				"id": str(""), "webhookId": str(""), "seq": map[string]any{"type": "integer"}, "objectId": str(""), "kind": str(""),
+				"dataVersion": map[string]any{"type": "integer"}, "eventName": str(""), "licensePlate": str("The changing request's."),
+				"at":    map[string]any{"type": "integer", "description": "When the change was committed, milliseconds since the epoch."},
+				"state": str("pending, delivered, failed or dropped."), "firstAttemptAt": map[string]any{"type": "integer"}, "nextAttemptAt": map[string]any{"type": "integer"},
+				"attemptCount": map[string]any{"type": "integer"},
+				"attempts": map[string]any{"type": []string{"array", "null"}, "items": map[string]any{"type": "object", "properties": map[string]any{
+					"at": map[string]any{"type": "integer"}, "status": map[string]any{"type": "integer", "description": "The receiver's status; 0 when it did not answer."},
+					"latencyMs": map[string]any{"type": "integer"}, "excerpt": str("The start of the answer."), "error": str("What went wrong."),
+				}}},
+			}},
+		"DeliveryPage": {"type": "object", "required": []string{"deliveries", "next"}, "properties": map[string]any{
+			"deliveries": map[string]any{"type": []string{"array", "null"}, "items": ref("Delivery")}, "next": nullable("string")}},
 		"GraphQLRequest":  {"type": "object", "required": []string{"query"}, "properties": map[string]any{"query": map[string]any{"type": "string"}, "operationName": map[string]any{"type": "string"}, "variables": map[string]any{"type": "object"}}},
 		"GraphQLResponse": {"type": "object", "properties": map[string]any{"data": anyValue, "errors": map[string]any{"type": "array", "items": map[string]any{"type": "object"}}}},
 	}
