@@ -53,13 +53,15 @@ func sharedSchemas() map[string]openapi.Schema {
 	nullable := func(t string) map[string]any { return map[string]any{"type": []string{t, "null"}} }
 	anyValue := map[string]any{}
 	restFieldsSchema := map[string]any{
-		"impact":                  map[string]any{"enum": restImpacts},
-		"urgency":                 map[string]any{"enum": restPriorities},
-		"priority":                map[string]any{"enum": restPriorities},
-		"tags":                    map[string]any{"type": "array", "items": map[string]any{"type": "string"}},
-		"subject":                 map[string]any{"type": "string", "minLength": 1},
-		"description":             map[string]any{"type": "string"},
-		"category":                map[string]any{"type": []string{"string", "number"}},
+		"impact":      map[string]any{"type": "string", "enum": restImpacts},
+		"urgency":     map[string]any{"type": "string", "enum": restPriorities},
+		"priority":    map[string]any{"type": "string", "enum": restPriorities},
+		"tags":        map[string]any{"type": "array", "items": map[string]any{"type": "string"}},
+		"subject":     map[string]any{"type": "string", "minLength": 1},
+		"description": map[string]any{"type": "string"},
+		// oneOf rather than "type": ["string", "number"], which says the same
+		// but which oapi-codegen cannot turn into a Go type.
+		"category":                map[string]any{"oneOf": []any{map[string]any{"type": "string"}, map[string]any{"type": "number"}}},
 		"fieldValueDetails":       map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "object"}},
 		"customFieldValueDetails": map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "object"}},
 		"requesterEmail":          map[string]any{"type": "string", "format": "email"},
@@ -120,7 +122,7 @@ func sharedSchemas() map[string]openapi.Schema {
 				"properties": map[string]any{"field": map[string]any{"type": "string"}, "message": map[string]any{"type": "string"}}}},
 		}},
 		"TokenRequest": {"type": "object", "required": []string{"grant_type"}, "properties": map[string]any{
-			"grant_type":    map[string]any{"enum": []string{"password", "refresh_token"}},
+			"grant_type":    map[string]any{"type": "string", "enum": []string{"password", "refresh_token"}},
 			"username":      str("For the password grant."),
 			"password":      str("For the password grant."),
 			"refresh_token": str("For the refresh_token grant."),
@@ -129,7 +131,7 @@ func sharedSchemas() map[string]openapi.Schema {
 			"scope":         str(""),
 		}},
 		"RevokeRequest": {"type": "object", "required": []string{"token"}, "properties": map[string]any{
-			"token": str("The access or refresh token."), "token_type_hint": map[string]any{"enum": []string{"access_token", "refresh_token"}},
+			"token": str("The access or refresh token."), "token_type_hint": map[string]any{"type": "string", "enum": []string{"access_token", "refresh_token"}},
 			"client_id": str(""), "client_secret": str(""),
 		}},
 		"TokenResponse": {"type": "object", "required": []string{"access_token", "token_type", "expires_in"}, "properties": map[string]any{
