@@ -53,13 +53,15 @@ func sharedSchemas() map[string]openapi.Schema {
 	nullable := func(t string) map[string]any { return map[string]any{"type": []string{t, "null"}} }
 	anyValue := map[string]any{}
 	restFieldsSchema := map[string]any{
-		"impact":                  map[string]any{"enum": restImpacts},
-		"urgency":                 map[string]any{"enum": restPriorities},
-		"priority":                map[string]any{"enum": restPriorities},
-		"tags":                    map[string]any{"type": "array", "items": map[string]any{"type": "string"}},
-		"subject":                 map[string]any{"type": "string", "minLength": 1},
-		"description":             map[string]any{"type": "string"},
-		"category":                map[string]any{"type": []string{"string", "number"}},
+		"impact":      map[string]any{"type": "string", "enum": restImpacts},
+		"urgency":     map[string]any{"type": "string", "enum": restPriorities},
+		"priority":    map[string]any{"type": "string", "enum": restPriorities},
+		"tags":        map[string]any{"type": "array", "items": map[string]any{"type": "string"}},
+		"subject":     map[string]any{"type": "string", "minLength": 1},
+		"description": map[string]any{"type": "string"},
+		// oneOf rather than "type": ["string", "number"], which says the same
+		// but which oapi-codegen cannot turn into a Go type.
+		"category":                map[string]any{"oneOf": []any{map[string]any{"type": "string"}, map[string]any{"type": "number"}}},
 		"fieldValueDetails":       map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "object"}},
 		"customFieldValueDetails": map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "object"}},
 		"requesterEmail":          map[string]any{"type": "string", "format": "email"},
@@ -81,6 +83,13 @@ func sharedSchemas() map[string]openapi.Schema {
 	}
 	incident["tags"] = map[string]any{"type": "array", "items": map[string]any{"type": "string"}}
 	incident["fieldValueDetails"] = nullable("object")
+	searchRecord := map[string]any{"data": map[string]any{"type": "object", "description": "The object's data, as its kind's schema has it."}}
+	for _, k := range []string{"id", "objectType", "schemaId", "ownerId", "contextualOwnerId", "createdByUserId", "lastUpdatedByUserId", "currentBaseState"} {
+		searchRecord[k] = map[string]any{"type": "string"}
+	}
+	for _, k := range []string{"schemaVersion", "dataVersion", "creationDateTime", "lastUpdatedDateTime"} {
+		searchRecord[k] = map[string]any{"type": "integer"}
+	}
 	return map[string]openapi.Schema{
 		"EnvelopeHeader": {"type": "object", "required": []string{"headerVersion", "eventName", "ownerId", "appName", "dataspace"},
 			"properties": map[string]any{
@@ -113,7 +122,7 @@ func sharedSchemas() map[string]openapi.Schema {
 				"properties": map[string]any{"field": map[string]any{"type": "string"}, "message": map[string]any{"type": "string"}}}},
 		}},
 		"TokenRequest": {"type": "object", "required": []string{"grant_type"}, "properties": map[string]any{
-			"grant_type":    map[string]any{"enum": []string{"password", "refresh_token"}},
+			"grant_type":    map[string]any{"type": "string", "enum": []string{"password", "refresh_token"}},
 			"username":      str("For the password grant."),
 			"password":      str("For the password grant."),
 			"refresh_token": str("For the refresh_token grant."),
@@ -122,7 +131,7 @@ func sharedSchemas() map[string]openapi.Schema {
 			"scope":         str(""),
 		}},
 		"RevokeRequest": {"type": "object", "required": []string{"token"}, "properties": map[string]any{
-			"token": str("The access or refresh token."), "token_type_hint": map[string]any{"enum": []string{"access_token", "refresh_token"}},
+			"token": str("The access or refresh token."), "token_type_hint": map[string]any{"type": "string", "enum": []string{"access_token", "refresh_token"}},
 			"client_id": str(""), "client_secret": str(""),
 		}},
 		"TokenResponse": {"type": "object", "required": []string{"access_token", "token_type", "expires_in"}, "properties": map[string]any{
@@ -134,15 +143,50 @@ func sharedSchemas() map[string]openapi.Schema {
 		"Incident":      {"type": "object", "required": []string{"id", "name", "statusName", "dataVersion"}, "properties": incident},
 		"IncidentPage": {"type": "object", "properties": map[string]any{
 			"items": map[string]any{"type": "array", "items": ref("Incident")}, "next": nullable("string")}},
-		"SearchPage": {"type": "object", "properties": map[string]any{
-			"items": map[string]any{"type": "array", "items": map[string]any{"type": "object"}}, "next": nullable("string")}},
-		"FeedPage": {"type": "object", "properties": map[string]any{
-			"changes": map[string]any{"type": "array", "items": map[string]any{"type": "object"}}, "next": map[string]any{"type": "string"}}},
+		"SearchPage": {"type": "object", "required": []string{"items", "next"}, "properties": map[string]any{
+			"items": map[string]any{"type": "array", "items": ref("SearchRecord")}, "next": nullable("string")}},
+		"SearchRecord": {"type": "object", "description": "A business object as search-process answers it: its metadata and data.",
+			"required": []string{"id", "objectType", "dataVersion", "ownerId", "currentBaseState", "data"}, "properties": searchRecord},
+		"FeedPage": {"type": "object", "required": []string{"changes", "next"}, "properties": map[string]any{
+			"changes": map[string]any{"type": "array", "items": ref("FeedChange")}, "next": map[string]any{"type": "string"}}},
+		"FeedChange": {"type": "object", "required": []string{"objectId", "kind", "dataVersion", "eventName", "licensePlate", "at", "cursor"},
+			"properties": map[string]any{
+				"objectId": str("The object changed."), "kind": str("Its process type."), "dataVersion": map[string]any{"type": "integer"},
+				"eventName": str("The event that changed it."), "licensePlate": str("The changing request's."),
+				"at":     map[string]any{"type": "integer", "description": "When the change was committed, milliseconds since the epoch."},
+				"cursor": str("The position right after this change."),
+			}},
 		"WebhookRequest": {"type": "object", "required": []string{"url"}, "additionalProperties": false, "properties": map[string]any{
 			"url": str("Where deliveries are POSTed."), "kinds": map[string]any{"type": "array", "items": map[string]any{"type": "string"}},
 			"events": map[string]any{"type": "array", "items": map[string]any{"type": "string"}}, "after": str("A change feed cursor to start after."),
 		}},
-		"Webhook":         {"type": "object", "description": "A subscription."},
+		"Webhook": {"type": "object", "description": "A subscription.", "required": []string{"id", "url", "createdAt", "enabled"},
+			"properties": map[string]any{
+				"id": str(""), "url": str("Where deliveries are POSTed."),
+				"kinds":          map[string]any{"type": []string{"array", "null"}, "items": map[string]any{"type": "string"}, "description": "The kinds selected; empty or null for all."},
+				"events":         map[string]any{"type": []string{"array", "null"}, "items": map[string]any{"type": "string"}, "description": "The events selected; empty or null for all."},
+				"createdAt":      str("RFC 3339."),
+				"enabled":        map[string]any{"type": "boolean"},
+				"disabledAt":     str("RFC 3339, while disabled."),
+				"disabledReason": str("Why deliveries stopped."),
+				"secret":         str("Signs the deliveries; only in the answer that created the subscription."),
+			}},
+		"WebhookList": {"type": "object", "required": []string{"webhooks"}, "properties": map[string]any{
+			"webhooks": map[string]any{"type": []string{"array", "null"}, "items": ref("Webhook")}}},
+		"Delivery": {"type": "object", "description": "One change delivered to a subscription, with its attempts.",
+			"required": []string{"id", "webhookId", "objectId", "state"}, "properties": map[string]any{
+				"id": str(""), "webhookId": str(""), "seq": map[string]any{"type": "integer"}, "objectId": str(""), "kind": str(""),
+				"dataVersion": map[string]any{"type": "integer"}, "eventName": str(""), "licensePlate": str("The changing request's."),
+				"at":    map[string]any{"type": "integer", "description": "When the change was committed, milliseconds since the epoch."},
+				"state": str("pending, delivered, failed or dropped."), "firstAttemptAt": map[string]any{"type": "integer"}, "nextAttemptAt": map[string]any{"type": "integer"},
+				"attemptCount": map[string]any{"type": "integer"},
+				"attempts": map[string]any{"type": []string{"array", "null"}, "items": map[string]any{"type": "object", "properties": map[string]any{
+					"at": map[string]any{"type": "integer"}, "status": map[string]any{"type": "integer", "description": "The receiver's status; 0 when it did not answer."},
+					"latencyMs": map[string]any{"type": "integer"}, "excerpt": str("The start of the answer."), "error": str("What went wrong."),
+				}}},
+			}},
+		"DeliveryPage": {"type": "object", "required": []string{"deliveries", "next"}, "properties": map[string]any{
+			"deliveries": map[string]any{"type": []string{"array", "null"}, "items": ref("Delivery")}, "next": nullable("string")}},
 		"GraphQLRequest":  {"type": "object", "required": []string{"query"}, "properties": map[string]any{"query": map[string]any{"type": "string"}, "operationName": map[string]any{"type": "string"}, "variables": map[string]any{"type": "object"}}},
 		"GraphQLResponse": {"type": "object", "properties": map[string]any{"data": anyValue, "errors": map[string]any{"type": "array", "items": map[string]any{"type": "object"}}}},
 	}

@@ -116,6 +116,21 @@ func restResponses(status, desc string, body openapi.Schema) map[string]*openapi
 	}
 }
 
+// formBody is the body of the OAuth endpoints: the form of schema, url-encoded
+// or multipart. The gateway reads the text fields with reserved characters
+// sent as they are or percent-encoded (a user name is an e-mail address),
+// which the encoding says with allowReserved; without it a validator
+// refuses the @ of a user name however it was sent.
+func formBody(schema string, text ...string) *openapi.RequestBody {
+	enc := map[string]openapi.Encoding{}
+	for _, name := range text {
+		enc[name] = openapi.Encoding{AllowReserved: true}
+	}
+	return &openapi.RequestBody{Required: true, Content: map[string]openapi.MediaType{
+		"application/x-www-form-urlencoded": {Schema: ref(schema), Encoding: enc},
+		"multipart/form-data":               {Schema: ref(schema)}}}
+}
+
 func pathID(name, desc string) openapi.Parameter {
 	return openapi.Parameter{Name: name, In: "path", Required: true, Description: desc, Schema: openapi.Schema{"type": "string"}}
 }
@@ -180,15 +195,13 @@ var (
 	opToken = &openapi.Operation{OperationID: "getToken", Tags: []string{"oauth"},
 		Summary:     "Get an access token (OAuth 2.0 password or refresh_token grant)",
 		Description: "The client authenticates with HTTP Basic client_id:client_secret or with client_id and client_secret in the form. Parameters go in the body, never in the query string.",
-		RequestBody: &openapi.RequestBody{Required: true, Content: map[string]openapi.MediaType{
-			"application/x-www-form-urlencoded": {Schema: ref("TokenRequest")}, "multipart/form-data": {Schema: ref("TokenRequest")}}},
-		Responses: restResponses("200", "The tokens.", ref("TokenResponse"))}
+		RequestBody: formBody("TokenRequest", "username", "password", "refresh_token", "client_id", "client_secret", "scope"),
+		Responses:   restResponses("200", "The tokens.", ref("TokenResponse"))}
 	opRevoke = &openapi.Operation{OperationID: "revokeToken", Tags: []string{"oauth"},
 		Summary:     "Revoke a token (RFC 7009)",
 		Description: "The client authenticates as on the token endpoint.",
-		RequestBody: &openapi.RequestBody{Required: true, Content: map[string]openapi.MediaType{
-			"application/x-www-form-urlencoded": {Schema: ref("RevokeRequest")}, "multipart/form-data": {Schema: ref("RevokeRequest")}}},
-		Responses: restResponses("200", "Revoked (also when the token was unknown).", openapi.Schema{"type": "object"})}
+		RequestBody: formBody("RevokeRequest", "token", "client_id", "client_secret"),
+		Responses:   restResponses("200", "Revoked (also when the token was unknown).", openapi.Schema{"type": "object"})}
 	opCreateLegacy = restCreateOp("createIncidentLegacy", "Create an incident (the path of older ServiceOps clients)")
 	opCreate       = restCreateOp("createIncident", "Create an incident")
 	opList         = &openapi.Operation{OperationID: "listIncidents", Tags: []string{"rest"},
@@ -227,7 +240,7 @@ var (
 		Responses:   restResponses("201", "The subscription, with its secret shown this once.", ref("Webhook"))}
 	opListWebhooks = &openapi.Operation{OperationID: "listWebhooks", Tags: []string{"webhooks"},
 		Summary: "List the company's subscriptions", Security: searchSecurity,
-		Responses: restResponses("200", "{\"webhooks\": [...]}.", openapi.Schema{"type": "object", "properties": map[string]any{"webhooks": map[string]any{"type": "array", "items": ref("Webhook")}}})}
+		Responses: restResponses("200", "{\"webhooks\": [...]}.", ref("WebhookList"))}
 	opDeleteWebhook = &openapi.Operation{OperationID: "deleteWebhook", Tags: []string{"webhooks"},
 		Summary: "Delete a subscription", Security: searchSecurity,
 		Parameters: []openapi.Parameter{pathID("id", "The subscription's id.")},
@@ -241,11 +254,11 @@ var (
 		Parameters: []openapi.Parameter{pathID("id", "The subscription's id."),
 			query("limit", "Page size, at least 1.", openapi.Schema{"type": "string", "pattern": "^[1-9][0-9]*$"}),
 			query("cursor", "The next cursor of the previous page.", openapi.Schema{"type": "string"})},
-		Responses: restResponses("200", "{\"deliveries\", \"next\"}.", openapi.Schema{"type": "object"})}
+		Responses: restResponses("200", "{\"deliveries\", \"next\"}: next is the cursor of the next page, null on the last.", ref("DeliveryPage"))}
 	opRedeliver = &openapi.Operation{OperationID: "redeliver", Tags: []string{"webhooks"},
 		Summary: "Deliver again", Security: searchSecurity,
 		Parameters: []openapi.Parameter{pathID("id", "The subscription's id."), pathID("delivery", "The delivery's id.")},
-		Responses:  restResponses("202", "The delivery, pending again.", openapi.Schema{"type": "object"})}
+		Responses:  restResponses("202", "The delivery, pending again.", ref("Delivery"))}
 	opHealth = &openapi.Operation{OperationID: "health", Tags: []string{"operations"}, Summary: "Liveness",
 		Responses: map[string]*openapi.Response{"200": {Description: "The gateway runs.", Content: jsonContent(openapi.Schema{"type": "object",
 			"required": []string{"status"}, "properties": map[string]any{"status": map[string]any{"const": "ok"}, "version": map[string]any{"type": "string"}}})}}}

@@ -73,6 +73,16 @@ type RequestBody struct {
 // MediaType is an OpenAPI Media Type Object.
 type MediaType struct {
 	Schema Schema `json:"schema"`
+	// Encoding says how the properties of a form body are encoded, by
+	// property name.
+	Encoding map[string]Encoding `json:"encoding,omitempty"`
+}
+
+// Encoding is an OpenAPI Encoding Object.
+type Encoding struct {
+	// AllowReserved says a form value may carry the characters RFC 3986
+	// reserves (such as the @ of a user name) as they are.
+	AllowReserved bool `json:"allowReserved,omitempty"`
 }
 
 // Response is an OpenAPI Response Object.
