@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/scwm-gateway/scwm-gateway/store"
@@ -19,16 +18,11 @@ type resettable interface {
 	Reset(ctx context.Context) error
 }
 
-// resetGate lets requests run together and a reset alone: a request holds
-// it shared while it runs, a reset exclusively, so a reset waits for the
-// requests in flight and the requests that arrive meanwhile wait for it.
-type resetGate struct{ mu sync.RWMutex }
-
 // Hold holds the gateway for one request, until release is called; a
 // reset in progress is waited for first.
 func (g *Gateway) Hold() (release func()) {
-	g.gate.mu.RLock()
-	return g.gate.mu.RUnlock
+	g.gate.RLock()
+	return g.gate.RUnlock
 }
 
 // Reset empties the gateway's data and applies seed to it, while no
@@ -46,8 +40,8 @@ func (g *Gateway) Reset(ctx context.Context, seed *store.Seed) (time.Duration, e
 	if !ok {
 		return 0, ErrResetUnsupported
 	}
-	g.gate.mu.Lock()
-	defer g.gate.mu.Unlock()
+	g.gate.Lock()
+	defer g.gate.Unlock()
 	start := time.Now()
 	if err := r.Reset(ctx); err != nil {
 		return 0, err

@@ -156,9 +156,11 @@ type Gateway struct {
 	// metrics counts what the gateway does.
 	metrics *metrics.Metrics
 	// rawStore is the store as given, for what the measured store does
-	// not pass on (Reset); gate holds the requests during a reset.
+	// not pass on (Reset). gate lets requests run together and a reset
+	// alone: a request holds it shared (Hold), a reset exclusively, so a
+	// reset waits for the requests in flight and later ones wait for it.
 	rawStore Store
-	gate     resetGate
+	gate     sync.RWMutex
 }
 
 // now is the gateway's clock (Config.Now).
